@@ -1,0 +1,1 @@
+"""Typed boundaries of DiffAgent: Civitai responses, DABench rows, the T2I API, Arrow schemas."""

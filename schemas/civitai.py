@@ -1,0 +1,350 @@
+"""Civitai REST API v1 responses, tolerant of the drift documented in notes/civitai-api.md.
+
+Everything a crawler meets in the wild parses here without raising: 2023 stats (`rating`,
+`ratingCount`) and today's (`thumbsUpCount`), `meta` null or wrapped as `{"id", "meta"}`,
+`Model` given as an object, numbers sent as strings, `nsfw` as a boolean or a level name.
+Values that cannot be read become `None`; the filter stage turns them into counted rejects.
+Unknown keys are kept (`extra="allow"`) because the raw layer must lose nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+def loose_int(value: Any) -> int | None:
+    """An int from an int, a float with no fraction, or a numeric string; None otherwise."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    number = loose_float(value)
+    if number is None or number != int(number):
+        return None
+    return int(number)
+
+
+def loose_float(value: Any) -> float | None:
+    """A finite float from a number or a numeric string; None otherwise."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(str(value).strip()) if isinstance(value, str) else float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def loose_str(value: Any) -> str | None:
+    """A string from a string or number; objects such as `Model: {...}` give their `name`."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, dict):
+        name = value.get("name") or value.get("title")
+        return name if isinstance(name, str) else None
+    return None
+
+
+class _Tolerant(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class Stats(_Tolerant):
+    download_count: int = Field(0, alias="downloadCount")
+    rating_count: int = Field(0, alias="ratingCount")
+    rating: float = 0.0
+    thumbs_up_count: int = Field(0, alias="thumbsUpCount")
+    thumbs_down_count: int = Field(0, alias="thumbsDownCount")
+    favorite_count: int = Field(0, alias="favoriteCount")
+
+    @field_validator(
+        "download_count",
+        "rating_count",
+        "thumbs_up_count",
+        "thumbs_down_count",
+        "favorite_count",
+        mode="before",
+    )
+    @classmethod
+    def _count(cls, value: Any) -> int:
+        return loose_int(value) or 0
+
+    @field_validator("rating", mode="before")
+    @classmethod
+    def _rating(cls, value: Any) -> float:
+        return loose_float(value) or 0.0
+
+
+class FileMetadata(_Tolerant):
+    format: str | None = None
+    fp: str | None = None
+    size: str | None = None
+
+
+class ModelFile(_Tolerant):
+    id: int | None = None
+    name: str = ""
+    type: str | None = None
+    size_kb: float | None = Field(None, alias="sizeKB")
+    metadata: FileMetadata = Field(default_factory=FileMetadata)
+    hashes: dict[str, str] = Field(default_factory=dict)
+    download_url: str | None = Field(None, alias="downloadUrl")
+    primary: bool = False
+    pickle_scan_result: str | None = Field(None, alias="pickleScanResult")
+    virus_scan_result: str | None = Field(None, alias="virusScanResult")
+
+    @field_validator("metadata", mode="before")
+    @classmethod
+    def _metadata(cls, value: Any) -> Any:
+        return value if isinstance(value, dict) else {}
+
+    @field_validator("hashes", mode="before")
+    @classmethod
+    def _hashes(cls, value: Any) -> dict[str, str]:
+        if not isinstance(value, dict):
+            return {}
+        return {str(k): str(v) for k, v in value.items() if isinstance(v, (str, int))}
+
+    @property
+    def is_safetensors(self) -> bool:
+        if self.metadata.format is not None:
+            return self.metadata.format == "SafeTensor"
+        return self.name.lower().endswith(".safetensors")
+
+    @property
+    def sha256(self) -> str | None:
+        value = self.hashes.get("SHA256")
+        return value.upper() if value else None
+
+
+class ImageMeta(_Tolerant):
+    """Generation metadata. A1111 writes `Model hash`, `Clip skip`; today's API adds camelCase."""
+
+    prompt: str | None = None
+    negative_prompt: str | None = Field(None, alias="negativePrompt")
+    sampler: str | None = None
+    scheduler: str | None = None  # ComfyUI writes the scheduler separately from the sampler
+    steps: int | None = None
+    cfg_scale: float | None = Field(None, alias="cfgScale")
+    seed: int | None = None
+    size: str | None = Field(None, alias="Size")
+    model: str | None = Field(None, alias="Model")
+    model_hash: str | None = Field(None, alias="Model hash")
+    resources: list[dict[str, Any]] = Field(default_factory=list)
+    civitai_resources: list[dict[str, Any]] = Field(default_factory=list, alias="civitaiResources")
+
+    @field_validator("prompt", "negative_prompt", "sampler", "scheduler", "size", "model", "model_hash", mode="before")
+    @classmethod
+    def _string(cls, value: Any) -> str | None:
+        return loose_str(value)
+
+    @field_validator("steps", "seed", mode="before")
+    @classmethod
+    def _integer(cls, value: Any) -> int | None:
+        return loose_int(value)
+
+    @field_validator("cfg_scale", mode="before")
+    @classmethod
+    def _float(cls, value: Any) -> float | None:
+        return loose_float(value)
+
+    @field_validator("resources", "civitai_resources", mode="before")
+    @classmethod
+    def _resource_list(cls, value: Any) -> list[dict[str, Any]]:
+        if not isinstance(value, list):
+            return []
+        return [item for item in value if isinstance(item, dict)]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _hash_from_hashes(cls, data: Any) -> Any:
+        # Newer A1111 writes the checkpoint hash only under `hashes.model`.
+        if isinstance(data, dict) and not data.get("Model hash"):
+            hashes = data.get("hashes")
+            if isinstance(hashes, dict) and isinstance(hashes.get("model"), str):
+                data = {**data, "Model hash": hashes["model"]}
+        return data
+
+
+def unwrap_meta(value: Any) -> dict[str, Any] | None:
+    """`meta` as a plain dict: some look-ups wrap it as `{"id": ..., "meta": {...}}`."""
+    if not isinstance(value, dict):
+        return None
+    inner = value.get("meta")
+    if isinstance(inner, dict) and "prompt" not in value:
+        return inner
+    return value
+
+
+class Image(_Tolerant):
+    id: int | None = None
+    url: str | None = None
+    width: int | None = None
+    height: int | None = None
+    nsfw: bool | str | None = None
+    nsfw_level: int | str | None = Field(None, alias="nsfwLevel")
+    meta: ImageMeta | None = None
+    model_version_id: int | None = Field(None, alias="modelVersionId")
+    has_meta: bool | None = Field(None, alias="hasMeta")
+
+    @field_validator("id", "width", "height", "model_version_id", mode="before")
+    @classmethod
+    def _integer(cls, value: Any) -> int | None:
+        return loose_int(value)
+
+    @field_validator("meta", mode="before")
+    @classmethod
+    def _meta(cls, value: Any) -> Any:
+        return unwrap_meta(value)
+
+    @property
+    def is_sfw(self) -> bool:
+        """SFW only when every signal present says so (`nsfw` None/false, level None/1)."""
+        nsfw_ok = self.nsfw in (None, False, "None", "false", "False")
+        level = self.nsfw_level
+        level_ok = level in (None, "None", 1, "1", 0, "0")
+        return nsfw_ok and level_ok
+
+
+class ModelVersion(_Tolerant):
+    id: int
+    model_id: int | None = Field(None, alias="modelId")
+    name: str = ""
+    base_model: str | None = Field(None, alias="baseModel")
+    created_at: str | None = Field(None, alias="createdAt")
+    published_at: str | None = Field(None, alias="publishedAt")
+    trained_words: list[str] = Field(default_factory=list, alias="trainedWords")
+    description: str | None = None
+    files: list[ModelFile] = Field(default_factory=list)
+    images: list[Image] = Field(default_factory=list)
+    stats: Stats = Field(default_factory=Stats)
+    download_url: str | None = Field(None, alias="downloadUrl")
+    model: dict[str, Any] | None = None  # present on /model-versions answers
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id(cls, value: Any) -> Any:
+        number = loose_int(value)
+        return number if number is not None else value
+
+    @field_validator("model_id", mode="before")
+    @classmethod
+    def _model_id(cls, value: Any) -> int | None:
+        return loose_int(value)
+
+    @field_validator("trained_words", mode="before")
+    @classmethod
+    def _words(cls, value: Any) -> list[str]:
+        if not isinstance(value, list):
+            return []
+        return [w for w in value if isinstance(w, str) and w.strip()]
+
+    @field_validator("files", "images", mode="before")
+    @classmethod
+    def _list(cls, value: Any) -> list[Any]:
+        return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+    @field_validator("stats", mode="before")
+    @classmethod
+    def _stats(cls, value: Any) -> Any:
+        return value if isinstance(value, dict) else {}
+
+    def primary_safetensors(self) -> ModelFile | None:
+        """The file a user would download: the primary model file if it is safetensors, else the
+        first safetensors model file; None when the version has no safetensors weights."""
+        model_files = [f for f in self.files if f.type in (None, "Model")]
+        ordered = sorted(model_files, key=lambda f: not f.primary)
+        for file in ordered:
+            if file.is_safetensors:
+                return file
+        return None
+
+
+class Creator(_Tolerant):
+    username: str | None = None
+
+
+class Model(_Tolerant):
+    id: int
+    name: str = ""
+    description: str | None = None
+    type: str | None = None
+    nsfw: bool = False
+    nsfw_level: int | None = Field(None, alias="nsfwLevel")
+    poi: bool = False
+    tags: list[str] = Field(default_factory=list)
+    creator: Creator | None = None
+    stats: Stats = Field(default_factory=Stats)
+    model_versions: list[ModelVersion] = Field(default_factory=list, alias="modelVersions")
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id(cls, value: Any) -> Any:
+        number = loose_int(value)
+        return number if number is not None else value
+
+    @field_validator("nsfw", "poi", mode="before")
+    @classmethod
+    def _flag(cls, value: Any) -> bool:
+        if isinstance(value, str):
+            return value.strip().lower() in ("true", "1", "yes")
+        return bool(value)
+
+    @field_validator("nsfw_level", mode="before")
+    @classmethod
+    def _level(cls, value: Any) -> int | None:
+        return loose_int(value)
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tags(cls, value: Any) -> list[str]:
+        if not isinstance(value, list):
+            return []
+        # Older answers list tags as strings, some as {"name": ...} objects.
+        names = [loose_str(t) for t in value]
+        return [n for n in names if n]
+
+    @field_validator("stats", mode="before")
+    @classmethod
+    def _stats(cls, value: Any) -> Any:
+        return value if isinstance(value, dict) else {}
+
+    @field_validator("creator", mode="before")
+    @classmethod
+    def _creator(cls, value: Any) -> Any:
+        return value if isinstance(value, dict) else None
+
+    @field_validator("model_versions", mode="before")
+    @classmethod
+    def _versions(cls, value: Any) -> list[Any]:
+        return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+class PageMetadata(_Tolerant):
+    next_cursor: str | None = Field(None, alias="nextCursor")
+    next_page: str | None = Field(None, alias="nextPage")
+
+    @field_validator("next_cursor", mode="before")
+    @classmethod
+    def _cursor(cls, value: Any) -> str | None:
+        # Cursors are opaque strings today and numbers in older data; keep them as text.
+        if value is None or value == "":
+            return None
+        return str(value)
+
+
+class Page(_Tolerant):
+    items: list[dict[str, Any]] = Field(default_factory=list)
+    metadata: PageMetadata = Field(default_factory=PageMetadata)
+
+    @field_validator("metadata", mode="before")
+    @classmethod
+    def _metadata(cls, value: Any) -> Any:
+        return value if isinstance(value, dict) else {}

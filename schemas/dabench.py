@@ -1,0 +1,107 @@
+"""DABench rows: the Parquet contract between the data pipeline and everything downstream.
+
+Each row type is one pydantic model; the Arrow schemas used to write and check Parquet files are
+derived from them (`schemas.arrow.arrow_schema`), never written twice.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+from pydantic import BaseModel
+
+from schemas.arrow import arrow_schema
+
+
+class CatalogEntry(BaseModel):
+    """One selectable model version. `model` is the unique string the agent names."""
+
+    model: str
+    model_id: int
+    version_id: int
+    type: str  # Checkpoint | LORA
+    base_model: str  # SD 1.5 | SDXL 1.0
+    model_description: str  # never empty: LLM-reconstructed or the offline fallback
+    description_source: str  # llm | fallback
+    trained_words: list[str]
+    tags: list[str]
+    model_name: str
+    version_name: str
+    download_count: int
+    thumbs_up_count: int
+    rating: float
+    rating_count: int
+    file_name: str
+    sha256: str
+    download_url: str
+    sample_count: int  # instruction pairs made from this version's images
+    published_at: str | None = None
+
+
+class InstructionRow(BaseModel):
+    """One instruction-API pair, made from one Civitai image."""
+
+    image_id: int
+    prompt: str
+    negative_prompt: str
+    model: str
+    type: str
+    base_model: str
+    base_checkpoint: str | None
+    width: int
+    height: int
+    sampling_method: str
+    sampling_steps: int
+    cfg_scale: float
+    model_id: int
+    version_id: int
+    base_checkpoint_version_id: int | None
+    seed: int | None
+
+
+class RejectRow(BaseModel):
+    """A record that did not become a pair, with the stage and reason (`detail` names the value)."""
+
+    image_id: int | None
+    version_id: int | None
+    model_id: int | None
+    stage: str
+    reason: str
+    detail: str
+
+
+class RawModelRow(BaseModel):
+    """One model as `/models` returned it: the raw layer keeps the JSON untouched."""
+
+    page_index: int
+    model_id: int
+    fetched_at: str
+    raw_json: str
+
+
+class RawImageRow(BaseModel):
+    """One image as `/images?withMeta=true` returned it for a model version."""
+
+    version_id: int
+    page_index: int
+    image_id: int | None
+    fetched_at: str
+    raw_json: str
+
+
+class HashResolutionRow(BaseModel):
+    """A by-hash look-up: the version a `Model hash` names, or `found=False`."""
+
+    hash: str
+    found: bool
+    raw_json: str
+
+
+CATALOG_SCHEMA: pa.Schema = arrow_schema(CatalogEntry)
+INSTRUCTION_SCHEMA: pa.Schema = arrow_schema(InstructionRow)
+REJECT_SCHEMA: pa.Schema = arrow_schema(RejectRow)
+RAW_MODEL_SCHEMA: pa.Schema = arrow_schema(RawModelRow)
+RAW_IMAGE_SCHEMA: pa.Schema = arrow_schema(RawImageRow)
+HASH_RESOLUTION_SCHEMA: pa.Schema = arrow_schema(HashResolutionRow)
+
+INSTRUCTION_COLUMNS: tuple[str, ...] = tuple(INSTRUCTION_SCHEMA.names)
+CATALOG_COLUMNS: tuple[str, ...] = tuple(CATALOG_SCHEMA.names)
