@@ -1,0 +1,159 @@
+"""Async Civitai API client: bounded concurrency, cursor pagination, retries that survive the edge.
+
+- Cursor pagination only: `page` breaks past 1,000 items and with `query` (notes/civitai-api.md).
+- The API key goes in an `Authorization: Bearer` header. It is never put in a URL, a log line, an
+  exception message or a repr, so it cannot leak into artifacts.
+- 429, 5xx, timeouts, connection errors and HTML challenge pages are retried with exponential
+  backoff (doubling from `backoff_base` up to `backoff_max`); `Retry-After` wins when present.
+- `/images` is always asked `withMeta=true`: today `meta` is null without it.
+- By-hash look-ups are cached (and concurrent look-ups of one hash share one request).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from schemas.civitai import Page
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = {429, 500, 502, 503, 504, 520, 522, 524}
+
+
+class CivitaiError(RuntimeError):
+    """A request that failed for good (not retryable, or out of retries)."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 8
+    backoff_base: float = 1.0
+    backoff_max: float = 30.0
+    retry_after_max: float = 120.0
+
+    def delay(self, attempt: int, retry_after: str | None) -> float:
+        """Seconds to wait before attempt `attempt + 1` (attempt counts from 1)."""
+        if retry_after is not None:
+            try:
+                return min(max(float(retry_after), 0.0), self.retry_after_max)
+            except ValueError:
+                pass  # an HTTP-date Retry-After: fall back to our own backoff
+        backoff = min(self.backoff_base * 2 ** (attempt - 1), self.backoff_max)
+        return backoff * (0.5 + random.random() / 2)  # jitter keeps parallel retries apart
+
+
+def looks_like_html(response: httpx.Response) -> bool:
+    content_type = response.headers.get("content-type", "")
+    return "text/html" in content_type or response.content.lstrip()[:1] == b"<"
+
+
+class CivitaiClient:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: SecretStr | str | None = None,
+        concurrency: int = 8,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
+        headers = {"Accept": "application/json", "User-Agent": "diffagent/0.1"}
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        self._http = httpx.AsyncClient(headers=headers, timeout=timeout, follow_redirects=True)
+        self._semaphore = asyncio.Semaphore(concurrency)
+        self.retry = retry or RetryPolicy()
+        self._hash_cache: dict[str, dict[str, Any] | None] = {}
+        self._hash_locks: dict[str, asyncio.Lock] = {}
+        self.retries = 0  # how many retries this client made, for the build's counts
+
+    def __repr__(self) -> str:  # never show headers: they hold the key
+        return f"CivitaiClient({self.base_url!r})"
+
+    async def __aenter__(self) -> CivitaiClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def get_json(self, path: str, params: dict[str, Any] | None = None, *, allow_404: bool = False) -> Any:
+        """GET `base_url + path` and decode JSON, retrying what is worth retrying."""
+        url = f"{self.base_url}{path}"
+        last_problem = ""
+        for attempt in range(1, self.retry.max_attempts + 1):
+            retry_after: str | None = None
+            try:
+                async with self._semaphore:
+                    response = await self._http.get(url, params=params)
+            except (httpx.TimeoutException, httpx.TransportError) as error:
+                last_problem = f"{type(error).__name__}"
+            else:
+                if response.status_code == 404 and allow_404:
+                    return None
+                if response.status_code in RETRY_STATUSES or looks_like_html(response):
+                    retry_after = response.headers.get("retry-after")
+                    kind = "HTML challenge page" if looks_like_html(response) else "status"
+                    last_problem = f"{kind} {response.status_code}"
+                elif response.status_code >= 400:
+                    raise CivitaiError(f"GET {url} params={params} answered {response.status_code}: "
+                                       f"{response.text[:200]}")
+                else:
+                    try:
+                        return response.json()
+                    except ValueError:
+                        last_problem = "undecodable JSON"
+            if attempt == self.retry.max_attempts:
+                break
+            delay = self.retry.delay(attempt, retry_after)
+            self.retries += 1
+            log.info("retrying %s (%s) in %.2fs, attempt %d", path, last_problem, delay, attempt + 1)
+            await asyncio.sleep(delay)
+        raise CivitaiError(f"GET {url} params={params} failed after {self.retry.max_attempts} attempts: "
+                           f"{last_problem}")
+
+    async def models_page(
+        self, cursor: str | None, *, types: list[str], base_models: list[str], limit: int = 100,
+        sort: str | None = None,
+    ) -> Page:
+        params: dict[str, Any] = {"limit": limit, "types": types, "baseModels": base_models}
+        if sort:
+            params["sort"] = sort
+        if cursor:
+            params["cursor"] = cursor
+        return Page.model_validate(await self.get_json("/models", params))
+
+    async def images_page(self, version_id: int, cursor: str | None, *, limit: int = 200) -> Page:
+        params: dict[str, Any] = {"modelVersionId": version_id, "limit": limit, "withMeta": "true",
+                                  "nsfw": "X"}  # ask for every level: the filter counts NSFW rejects
+        if cursor:
+            params["cursor"] = cursor
+        return Page.model_validate(await self.get_json("/images", params))
+
+    async def model_version(self, version_id: int) -> dict[str, Any] | None:
+        return await self.get_json(f"/model-versions/{version_id}", allow_404=True)
+
+    async def version_by_hash(self, value: str) -> dict[str, Any] | None:
+        """The version whose file has this hash (AutoV1/V2, SHA256, CRC32, BLAKE3), or None."""
+        key = value.strip().upper()
+        if key in self._hash_cache:
+            return self._hash_cache[key]
+        lock = self._hash_locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            if key not in self._hash_cache:
+                self._hash_cache[key] = await self.get_json(f"/model-versions/by-hash/{key}", allow_404=True)
+        return self._hash_cache[key]
+
+    def seed_hash_cache(self, known: dict[str, dict[str, Any] | None]) -> None:
+        """Answers from an earlier run, so a resumed crawl asks no hash twice."""
+        self._hash_cache.update({k.upper(): v for k, v in known.items()})

@@ -1,0 +1,222 @@
+"""A local HTTP server that speaks Civitai's REST API v1 over a `CivitaiSource`.
+
+Used by the tests, the benchmark and `make demo` (on the bundled sample). It serves today's
+shapes (nested images without `meta`, `meta` only with `withMeta=true`, opaque cursors,
+by-hash look-ups, 404s) and can inject the faults a real crawl meets: 429 with and without
+`Retry-After`, 503, 500 with Civitai's error body, a Cloudflare-style HTML challenge page and
+slow answers. Faults are drawn from a seeded generator and never hit the same URL more than
+`max_consecutive` times in a row, so a client with bounded retries always gets through.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from diffagent.civitai.source import CivitaiSource
+
+API_PREFIX = "/api/v1"
+CHALLENGE_PAGE = (
+    "<!DOCTYPE html><html><head><title>Just a moment...</title></head>"
+    "<body><div id='challenge-running'>Checking your browser before accessing civitai.com</div></body></html>"
+)
+
+
+@dataclass
+class Faults:
+    """Probabilities of each injected fault per request (their sum must stay below 1)."""
+
+    rate_limit: float = 0.0  # 429 without Retry-After
+    rate_limit_retry_after: float = 0.0  # 429 with Retry-After: 1
+    unavailable: float = 0.0  # 503 with Retry-After: 1
+    server_error: float = 0.0  # 500 {"message": "An unexpected error occurred"}
+    challenge: float = 0.0  # 200/403 HTML challenge page instead of JSON
+    slow: float = 0.0  # answer after `slow_seconds`
+    slow_seconds: float = 2.0
+    seed: int = 0
+    max_consecutive: int = 2
+
+    @classmethod
+    def mixed(cls, rate: float = 0.3, seed: int = 0, slow_seconds: float = 2.0) -> Faults:
+        """Every fault kind, `rate` of the requests in all."""
+        share = rate / 6
+        return cls(share, share, share, share, share, share, slow_seconds=slow_seconds, seed=seed)
+
+    def kinds(self) -> list[tuple[str, float]]:
+        return [
+            ("rate_limit", self.rate_limit),
+            ("rate_limit_retry_after", self.rate_limit_retry_after),
+            ("unavailable", self.unavailable),
+            ("server_error", self.server_error),
+            ("challenge", self.challenge),
+            ("slow", self.slow),
+        ]
+
+
+@dataclass
+class ServerStats:
+    requests: Counter = field(default_factory=Counter)  # by endpoint name
+    faults: Counter = field(default_factory=Counter)  # by fault kind
+    authorized: int = 0  # requests that carried a Bearer header
+
+
+class CivitaiServer:
+    """`with CivitaiServer(source) as server: server.url` -> "http://127.0.0.1:PORT/api/v1"."""
+
+    def __init__(self, source: CivitaiSource, faults: Faults | None = None, host: str = "127.0.0.1",
+                 port: int = 0, latency: float = 0.0) -> None:
+        self.source = source
+        self.faults = faults or Faults()
+        self.latency = latency
+        self.stats = ServerStats()
+        self._lock = threading.Lock()
+        self._rng = random.Random(self.faults.seed)
+        self._consecutive: Counter = Counter()
+        handler = type("Handler", (_Handler,), {"server_state": self})
+        self.httpd = ThreadingHTTPServer((host, port), handler)
+        self.httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}{API_PREFIX}"
+
+    def start(self) -> CivitaiServer:
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self) -> CivitaiServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def draw_fault(self, url: str) -> str | None:
+        with self._lock:
+            if self._consecutive[url] >= self.faults.max_consecutive:
+                self._consecutive[url] = 0
+                return None
+            roll, edge = self._rng.random(), 0.0
+            for kind, probability in self.faults.kinds():
+                edge += probability
+                if roll < edge:
+                    self._consecutive[url] += 1
+                    self.stats.faults[kind] += 1
+                    return kind
+            self._consecutive[url] = 0
+            return None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_state: CivitaiServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read stats instead
+        return
+
+    def do_GET(self) -> None:
+        state = self.server_state
+        if self.headers.get("Authorization", "").startswith("Bearer "):
+            with state._lock:
+                state.stats.authorized += 1
+        if state.latency:
+            time.sleep(state.latency)
+        fault = state.draw_fault(self.path)
+        if fault == "slow":
+            time.sleep(state.faults.slow_seconds)
+        elif fault is not None:
+            self._fault(fault)
+            return
+        parsed = urlparse(self.path)
+        query = parse_qs(parsed.query)
+        try:
+            status, body = route(state.source, parsed.path, query, state.stats)
+        except ValueError as error:
+            status, body = 400, {"error": str(error)}
+        self._json(status, body)
+
+    def _fault(self, kind: str) -> None:
+        if kind == "rate_limit":
+            self._json(429, {"error": "Too Many Requests"})
+        elif kind == "rate_limit_retry_after":
+            self._json(429, {"error": "Too Many Requests"}, {"Retry-After": "1"})
+        elif kind == "unavailable":
+            self._json(503, {"error": "Service Unavailable"}, {"Retry-After": "1"})
+        elif kind == "server_error":
+            self._json(500, {"message": "An unexpected error occurred", "error": {}})
+        elif kind == "challenge":
+            self._send(403, CHALLENGE_PAGE.encode(), "text/html; charset=UTF-8", {})
+
+    def _json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        self._send(status, json.dumps(body).encode(), "application/json; charset=utf-8", headers or {})
+
+    def _send(self, status: int, payload: bytes, content_type: str, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+def _int_param(query: dict[str, list[str]], name: str, default: int, low: int, high: int) -> int:
+    raw = query.get(name, [str(default)])[0]
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {raw!r}")
+    return int(raw)
+
+
+def route(source: CivitaiSource, path: str, query: dict[str, list[str]], stats: ServerStats) -> tuple[int, Any]:
+    """(status, JSON body) for one API request, the way Civitai answers it."""
+    if not path.startswith(API_PREFIX):
+        return 404, {"error": f"no route {path}"}
+    parts = [p for p in path[len(API_PREFIX) :].split("/") if p]
+    if parts == ["models"]:
+        stats.requests["models"] += 1
+        limit = _int_param(query, "limit", 100, 1, 100)
+        if "page" in query:
+            page = _int_param(query, "page", 1, 1, 10**6)
+            if "query" in query:
+                return 400, {"error": "Cannot use page param with query search. Use cursor-based pagination."}
+            if page * limit > 1000:
+                return 429, {"error": "You've requested too many pages, please use cursors instead"}
+        items = source.list_models(query.get("types"), query.get("baseModels"), query.get("sort", [None])[0])
+        page_items, next_cursor = source.cursor_page(items, query.get("cursor", [None])[0], limit)
+        return 200, {"items": page_items, "metadata": {"nextCursor": next_cursor}}
+    if len(parts) == 2 and parts[0] == "models" and parts[1].isdigit():
+        stats.requests["model"] += 1
+        model = source.model(int(parts[1]))
+        return (200, model) if model else (404, {"error": f"No model with id {parts[1]}"})
+    if len(parts) == 3 and parts[:2] == ["model-versions", "by-hash"]:
+        stats.requests["by-hash"] += 1
+        version = source.version_by_hash(parts[2])
+        return (200, version) if version else (404, {"error": f"Model not found for hash {parts[2]}"})
+    if len(parts) == 2 and parts[0] == "model-versions" and parts[1].isdigit():
+        stats.requests["model-version"] += 1
+        version = source.version(int(parts[1]))
+        return (200, version) if version else (404, {"error": f"No version with id {parts[1]}"})
+    if parts == ["images"]:
+        stats.requests["images"] += 1
+        limit = _int_param(query, "limit", 100, 1, 200)
+        version_ids = query.get("modelVersionId")
+        if not version_ids or not version_ids[0].isdigit():
+            raise ValueError(f"modelVersionId is required, got {version_ids!r}")
+        with_meta = query.get("withMeta", ["false"])[0].lower() == "true"
+        items = source.images(int(version_ids[0]), with_meta)
+        page_items, next_cursor = source.cursor_page(items, query.get("cursor", [None])[0], limit)
+        return 200, {"items": page_items, "metadata": {"nextCursor": next_cursor}}
+    return 404, {"error": f"no route {path}"}

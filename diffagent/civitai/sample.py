@@ -1,0 +1,283 @@
+"""The bundled Civitai sample: a small, deterministic source in the raw API's shape.
+
+It is what `make demo` builds DABench from and what the tests crawl, served by `local_server`.
+Models are written the way `GET /models/{id}` answered in 2023 (images nested with `meta`), which
+is also the format of the real captures in shared/data/civitai; the local server turns it into
+today's shapes. The sample deliberately carries the drift a crawler meets: meta null, `Model` as
+an object, `Size` "512x", numbers as strings, a missing sampler, junk and ComfyUI sampler names,
+an unknown base model, an NSFW model and NSFW images, a pickle-only version, LoRA images whose
+checkpoint hash resolves to nothing, and `<lora:...>` tags in prompts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from typing import Any
+
+THEMES: list[tuple[str, str, list[str]]] = [
+    # (model name stem, style words, tags)
+    ("PixelForge", "pixel art, 16-bit, retro game sprite", ["pixel art", "retro", "game"]),
+    ("AnimeDream", "anime style, cel shading, vibrant colors", ["anime", "illustration"]),
+    ("PhotoReal", "RAW photo, 8k uhd, film grain, Fujifilm XT3", ["photorealistic", "portrait"]),
+    ("Watercolor Muse", "watercolor painting, soft washes, paper texture", ["watercolor", "art"]),
+    ("NeonCity", "cyberpunk, neon lights, rainy night, cinematic", ["cyberpunk", "sci-fi"]),
+    ("InkSketch", "ink sketch, line art, cross hatching", ["sketch", "lineart"]),
+    ("Claymation", "claymation, plasticine, stop motion", ["3d", "clay"]),
+    ("Fantasy Realms", "epic fantasy, matte painting, volumetric light", ["fantasy", "landscape"]),
+    ("Chibi Cute", "chibi, kawaii, pastel colors", ["cute", "chibi"]),
+    ("Oil Master", "oil painting, impasto, baroque lighting", ["oil painting", "classical"]),
+    ("Isometric Rooms", "isometric, low poly, diorama", ["isometric", "3d"]),
+    ("Ukiyo Wave", "ukiyo-e, woodblock print, flat colors", ["ukiyo-e", "japanese"]),
+]
+
+SUBJECTS = [
+    "a cute happy corgi",
+    "an old lighthouse on a cliff",
+    "a girl with a red umbrella",
+    "a samurai under cherry blossoms",
+    "a cozy cabin in the snow",
+    "a robot reading a book",
+    "a bowl of ramen",
+    "a dragon over the mountains",
+    "a portrait of an astronaut",
+    "a cat wearing a wizard hat",
+    "a busy market street",
+    "a sailing ship in a storm",
+    "a fox in an autumn forest",
+    "a futuristic motorcycle",
+]
+
+NEGATIVES = [
+    "lowres, bad anatomy, bad hands, worst quality",
+    "(deformed, distorted:1.3), blurry, watermark",
+    "",
+    "easynegative, jpeg artifacts",
+]
+
+SAMPLERS = ["DPM++ 2M Karras", "Euler a", "DPM++ SDE Karras", "DDIM", "Euler", "UniPC", "DPM++ 2M SDE Karras"]
+SIZES = {"SD 1.5": ["512x512", "512x768", "768x512"], "SDXL 1.0": ["1024x1024", "832x1216", "1216x832"]}
+
+
+def _hashes(seed: str) -> dict[str, str]:
+    sha = hashlib.sha256(seed.encode()).hexdigest().upper()
+    return {
+        "AutoV1": hashlib.md5(seed.encode()).hexdigest().upper()[:8],
+        "AutoV2": sha[:10],
+        "SHA256": sha,
+        "CRC32": hashlib.sha1(seed.encode()).hexdigest().upper()[:8],
+        "BLAKE3": hashlib.blake2b(seed.encode()).hexdigest().upper()[:64],
+    }
+
+
+def _file(version_id: int, stem: str, *, pickle: bool = False) -> dict[str, Any]:
+    extension = "ckpt" if pickle else "safetensors"
+    return {
+        "name": f"{stem.replace(' ', '')}_v{version_id}.{extension}",
+        "id": version_id * 10,
+        "sizeKB": 2_000_000.0 if not pickle else 4_000_000.0,
+        "type": "Model",
+        "metadata": {"fp": "fp16", "size": "pruned", "format": "PickleTensor" if pickle else "SafeTensor"},
+        "pickleScanResult": "Success",
+        "virusScanResult": "Success",
+        "hashes": _hashes(f"file-{version_id}-{extension}"),
+        "downloadUrl": f"https://civitai.com/api/download/models/{version_id}",
+        "primary": True,
+    }
+
+
+# Base checkpoints that LoRA images use but that the crawl itself does not return; they live
+# only in the hash index (like SD 1.5's own release on Civitai).
+INDEX_ONLY_CHECKPOINTS = [
+    (9001, 90010, "Stable Diffusion v1.5", "SD 1.5"),
+    (9002, 90020, "SDXL Base 1.0", "SDXL 1.0"),
+]
+
+
+def build_sample(seed: int = 7) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(models, hash index rows) of the bundled sample; the same for the same seed."""
+    rng = random.Random(seed)
+    models: list[dict[str, Any]] = []
+    checkpoint_hashes: dict[str, list[str]] = {"SD 1.5": [], "SDXL 1.0": []}
+    for _, version_id, _, base in INDEX_ONLY_CHECKPOINTS:
+        checkpoint_hashes[base].append(_file(version_id, "base")["hashes"]["AutoV2"])
+
+    model_id, image_id = 100, 5000
+    plan: list[tuple[str, str, tuple[str, str, list[str]]]] = []
+    for index, theme in enumerate(THEMES):
+        plan.append(("Checkpoint", "SD 1.5" if index % 2 == 0 else "SDXL 1.0", theme))
+    for index, theme in enumerate(THEMES):
+        plan.append(("LORA", "SD 1.5" if index % 3 else "SDXL 1.0", theme))
+
+    for kind, base, (stem, style, tags) in plan:
+        model_id += 1
+        versions = []
+        for version_number in range(1 if kind == "LORA" else 2):
+            version_id = model_id * 100 + version_number
+            file = _file(version_id, stem)
+            if kind == "Checkpoint":
+                checkpoint_hashes[base].append(file["hashes"]["AutoV2"])
+            images = []
+            for image_number in range(12):
+                image_id += 1
+                subject = SUBJECTS[(image_id * 7) % len(SUBJECTS)]
+                prompt = f"{subject}, {style}, masterpiece, best quality"
+                if kind == "LORA":
+                    prompt = f"<lora:{stem.replace(' ', '_')}:0.8>, {prompt}, <lyco:detail:0.3>"
+                meta: dict[str, Any] = {
+                    "prompt": prompt,
+                    "negativePrompt": NEGATIVES[image_id % len(NEGATIVES)],
+                    "sampler": SAMPLERS[image_id % len(SAMPLERS)],
+                    "steps": 20 + (image_id % 4) * 5,
+                    "cfgScale": [5, 6, 7, 7.5, 8][image_id % 5],
+                    "seed": rng.randrange(2**32),
+                    "Size": SIZES[base][image_id % 3],
+                    "Clip skip": "2",
+                }
+                if kind == "Checkpoint":
+                    meta["Model hash"] = file["hashes"]["AutoV2"]
+                    meta["Model"] = f"{stem} {version_number}"
+                else:
+                    pool = checkpoint_hashes[base]
+                    meta["Model hash"] = pool[(image_id * 3) % len(pool)].lower()
+                nsfw = "None"
+                # The drift, spread deterministically over the sample:
+                quirk = image_id % 23
+                if quirk == 1:
+                    meta = None  # type: ignore[assignment]
+                elif quirk == 2:
+                    meta["Model"] = {"name": f"{stem}", "hash": "abc"}
+                elif quirk == 3:
+                    meta["Size"] = "512x"
+                elif quirk == 4:
+                    meta["steps"], meta["cfgScale"] = str(meta["steps"]), str(meta["cfgScale"])
+                elif quirk == 5:
+                    del meta["sampler"]
+                elif quirk == 6:
+                    nsfw = "Mature"
+                elif quirk == 7:
+                    meta["sampler"] = "DPM++ 2M Karras Test"
+                elif quirk == 8:
+                    meta["sampler"], meta["scheduler"] = "dpmpp_2m", "karras"
+                elif quirk == 9 and kind == "LORA":
+                    meta["Model hash"] = "deadbeef00"
+                elif quirk == 10:
+                    meta["prompt"] = "<lora:only_a_tag:1>"
+                elif quirk == 11:
+                    meta = {"id": image_id, "meta": meta}  # wrapped, as some look-ups answer
+                width, height = (int(v) for v in SIZES[base][image_id % 3].split("x"))
+                images.append(
+                    {
+                        "id": image_id,
+                        "url": f"https://image.civitai.com/sample/{image_id}.jpeg",
+                        "nsfw": nsfw,
+                        "width": width * 2,  # hires upscaled: the image size is not the generation size
+                        "height": height * 2,
+                        "hash": "U00000000000000000000000000000",
+                        "meta": meta,
+                    }
+                )
+            versions.append(
+                {
+                    "id": version_id,
+                    "modelId": model_id,
+                    "name": f"v{version_number + 1}.0",
+                    "createdAt": f"2023-0{1 + version_number}-{10 + model_id % 18:02d}T10:00:00.000Z",
+                    "baseModel": base,
+                    "trainedWords": [stem.lower().replace(" ", "_")] if kind == "LORA" else [],
+                    "description": f"<p>Version {version_number + 1} of {stem}.</p>",
+                    "stats": {"downloadCount": 500 + model_id * 13, "ratingCount": 12, "rating": 4.7},
+                    "files": [file],
+                    "images": images,
+                    "downloadUrl": f"https://civitai.com/api/download/models/{version_id}",
+                }
+            )
+        models.append(
+            {
+                "id": model_id,
+                "name": f"{stem} {'XL' if base == 'SDXL 1.0' else ''}".strip()
+                + (" LoRA" if kind == "LORA" else ""),
+                "description": f"<p><b>{stem}</b> makes {style} images.</p><ul><li>Use CFG 7</li></ul>"
+                if model_id % 4
+                else "",
+                "type": kind,
+                "poi": False,
+                "nsfw": False,
+                "stats": {
+                    "downloadCount": 1000 + model_id * 37,
+                    "favoriteCount": 50,
+                    "commentCount": 3,
+                    "ratingCount": 20 + model_id % 9,
+                    "rating": 4.5 + (model_id % 5) / 10,
+                },
+                "creator": {"username": f"creator{model_id % 5}"},
+                "tags": tags,
+                "modelVersions": versions,
+            }
+        )
+
+    # Records that must end as rejects, never as pairs, never as a crash.
+    _add_awkward_models(models)
+    index_rows = _hash_index(models)
+    return models, index_rows
+
+
+def _add_awkward_models(models: list[dict[str, Any]]) -> None:
+    template = models[0]
+
+    def clone(model_id: int, **changes: Any) -> dict[str, Any]:
+        model = {**template, "id": model_id, "name": f"Awkward {model_id}", "tags": ["misc"]}
+        versions = []
+        for number, version in enumerate(template["modelVersions"][:1]):
+            version_id = model_id * 100 + number
+            images = [
+                {**image, "id": image["id"] + model_id * 1000, "meta": image["meta"]}
+                for image in version["images"][:3]
+            ]
+            versions.append(
+                {**version, "id": version_id, "modelId": model_id, "files": [_file(version_id, "awk")],
+                 "images": images}
+            )
+        model["modelVersions"] = versions
+        for key, value in changes.items():
+            if key == "version":
+                for version in model["modelVersions"]:
+                    version.update(value)
+            else:
+                model[key] = value
+        return model
+
+    models.append(clone(901, nsfw=True, name="Spicy Model"))
+    models.append(clone(902, name="Pickle Only", version={"files": [_file(90200, "pickle", pickle=True)]}))
+    models.append(clone(903, name="Unknown Base", version={"baseModel": "SD 2.1 768"}))
+    models.append(clone(904, name="Tiny Audience", stats={"downloadCount": 3, "ratingCount": 0, "rating": 0}))
+    models.append(clone(905, name="Some Embedding", type="TextualInversion"))
+    # Numbers as strings at the model level too.
+    models.append(clone(906, name="Stringly Typed", stats={"downloadCount": "4200", "ratingCount": "30",
+                                                          "rating": "4.8"}))
+
+
+def _hash_index(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Hash -> checkpoint version rows, in the format of shared/data/civitai's index."""
+    rows: list[dict[str, Any]] = []
+
+    def add(model_id: int, model_name: str, version_id: int, version_name: str, base: str, file: dict,
+            nsfw: bool) -> None:
+        for hash_type in ("AutoV1", "AutoV2", "SHA256", "CRC32", "BLAKE3"):
+            rows.append({
+                "hash_type": hash_type, "hash": file["hashes"][hash_type], "model_id": model_id,
+                "model_name": model_name, "model_type": "Checkpoint", "version_id": version_id,
+                "version_name": version_name, "base_model": base, "file_name": file["name"], "nsfw": nsfw,
+                "file_id": file["id"], "file_type": "Model",
+            })
+
+    for model_id, version_id, name, base in INDEX_ONLY_CHECKPOINTS:
+        add(model_id, name, version_id, "v1.0", base, _file(version_id, "base"), False)
+    for model in models:
+        if model["type"] != "Checkpoint":
+            continue
+        for version in model["modelVersions"]:
+            for file in version["files"]:
+                add(model["id"], model["name"], version["id"], version["name"], version["baseModel"], file,
+                    bool(model["nsfw"]))
+    return rows

@@ -1,0 +1,43 @@
+"""`diffagent civitai serve`: a local server speaking Civitai's API (the demo's embedded default)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+civitai_app = typer.Typer(no_args_is_help=True, help="A local Civitai-speaking server.")
+
+
+@civitai_app.command("serve")
+def serve(
+    port: int = typer.Option(8787, help="Port on 127.0.0.1."),
+    host: str = typer.Option("127.0.0.1", help="Address to bind."),
+    models: Optional[Path] = typer.Option(None, help="JSONL(.gz) of /models/{id} answers; default: bundled sample."),
+    hash_index: Optional[Path] = typer.Option(None, help="JSONL(.gz) hash index of checkpoints."),
+    fault_rate: float = typer.Option(0.0, help="Share of requests answered with an injected fault."),
+    fault_seed: int = typer.Option(0, help="Seed of the fault draw."),
+    modern_stats: bool = typer.Option(False, help="Serve 2023 ratings as today's thumbs-up counts."),
+) -> None:
+    """Serve the bundled sample (or given files) in today's API shapes until interrupted."""
+    from diffagent.civitai.local_server import CivitaiServer, Faults
+    from diffagent.civitai.source import CivitaiSource
+
+    if models:
+        source = CivitaiSource.from_files(models, hash_index, modern_stats=modern_stats)
+    else:
+        source = CivitaiSource.sample(modern_stats=modern_stats)
+    faults = Faults.mixed(fault_rate, seed=fault_seed) if fault_rate else Faults()
+    with CivitaiServer(source, faults, host=host, port=port) as server:
+        typer.echo(f"Civitai API on {server.url} ({len(source.models)} models)", err=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+def register(app: typer.Typer, train_app: typer.Typer) -> None:
+    app.add_typer(civitai_app, name="civitai")

@@ -1,0 +1,212 @@
+"""Crawl Civitai into the raw Parquet layer, resumable after a kill at any point.
+
+Layout under `<out>/raw/`:
+- `models/page-00001.parquet` ...: one file per `/models` page (RawModelRow),
+- `images/v<version>-p00001.parquet` ...: one file per `/images` page of a version (RawImageRow),
+- `hashes/v<version>.parquet`: by-hash answers for that version's images (HashResolutionRow),
+- `state.json`: the crawl's position, rewritten after every page.
+
+Each page file is written (atomically) before the state that points past it, and file names are
+fixed by page number, so a rerun after a kill rewrites at most the page in flight, under the same
+name: no duplicate, no lost record, no restart from scratch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from diffagent.civitai.client import CivitaiClient
+from diffagent.storage import ArtifactStore, rows_to_table
+from schemas.civitai import Image, Model
+from schemas.dabench import HASH_RESOLUTION_SCHEMA, RAW_IMAGE_SCHEMA, RAW_MODEL_SCHEMA
+from schemas.t2i import BASE_MODELS, MODEL_TYPES
+
+log = logging.getLogger(__name__)
+STATE = "raw/state.json"
+
+
+@dataclass(frozen=True)
+class CrawlParams:
+    types: tuple[str, ...] = MODEL_TYPES
+    base_models: tuple[str, ...] = BASE_MODELS
+    max_models: int | None = None
+    sort: str | None = None
+    models_page_size: int = 100
+    images_page_size: int = 200
+
+
+@dataclass
+class CrawlState:
+    params: dict[str, Any]
+    models_cursor: str | None = None
+    models_pages: int = 0
+    models_seen: int = 0
+    models_finished: bool = False
+    # version id (as str: JSON keys) -> {"cursor", "pages", "finished"}
+    versions: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, store: ArtifactStore, params: CrawlParams) -> CrawlState:
+        wanted = _params_dict(params)
+        saved = store.read_json(STATE)
+        if saved is None:
+            return cls(params=wanted)
+        if saved["params"] != wanted:
+            raise ValueError(
+                f"{store.url('raw')} holds a crawl with parameters {saved['params']}, not {wanted}; "
+                "use another output directory or the same parameters"
+            )
+        return cls(**saved)
+
+    def save(self, store: ArtifactStore) -> None:
+        store.write_json(STATE, asdict(self))
+
+
+def _params_dict(params: CrawlParams) -> dict[str, Any]:
+    values = asdict(params)
+    values["types"], values["base_models"] = list(params.types), list(params.base_models)
+    return values
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class CrawlReport:
+    models: int
+    versions: int
+    images: int
+    hashes: int
+    requests_retried: int
+
+
+def crawl_versions(models: list[Model], params: CrawlParams) -> list[tuple[int, str]]:
+    """(version id, model type) of every version whose images the crawl fetches."""
+    out = []
+    for model in models:
+        if model.type not in params.types:
+            continue
+        for version in model.model_versions:
+            if version.base_model in params.base_models:
+                out.append((version.id, model.type or ""))
+    return out
+
+
+def load_raw_models(store: ArtifactStore) -> list[Model]:
+    table = store.read_tables("raw/models", RAW_MODEL_SCHEMA)
+    return [Model.model_validate_json(text) for text in table.column("raw_json").to_pylist()]
+
+
+def load_hash_answers(store: ArtifactStore) -> dict[str, dict[str, Any] | None]:
+    table = store.read_tables("raw/hashes", HASH_RESOLUTION_SCHEMA)
+    return {
+        row["hash"]: (json.loads(row["raw_json"]) if row["found"] else None) for row in table.to_pylist()
+    }
+
+
+class Crawler:
+    def __init__(self, client: CivitaiClient, store: ArtifactStore, params: CrawlParams,
+                 show_progress: bool = True) -> None:
+        self.client, self.store, self.params = client, store, params
+        self.state = CrawlState.load(store, params)
+        self.progress = tqdm(desc="crawl images", unit="img", disable=not show_progress)
+        self.images = 0
+
+    async def run(self) -> CrawlReport:
+        self.client.seed_hash_cache(load_hash_answers(self.store))
+        models = load_raw_models(self.store)
+        # Finish whatever the last run left half-done before asking for new pages.
+        await self._crawl_images(crawl_versions(models, self.params))
+        while not self.state.models_finished:
+            page_models = await self._next_models_page()
+            models.extend(page_models)
+            await self._crawl_images(crawl_versions(page_models, self.params))
+        self.progress.close()
+        versions = crawl_versions(models, self.params)
+        return CrawlReport(len(models), len(versions), self.images, len(self.client._hash_cache),
+                           self.client.retries)
+
+    async def _next_models_page(self) -> list[Model]:
+        params, state = self.params, self.state
+        page = await self.client.models_page(
+            state.models_cursor, types=list(params.types), base_models=list(params.base_models),
+            limit=params.models_page_size, sort=params.sort,
+        )
+        items = page.items
+        if params.max_models is not None:
+            items = items[: max(params.max_models - state.models_seen, 0)]
+        number = state.models_pages + 1
+        fetched = _now()
+        rows = [{"page_index": number, "model_id": int(item["id"]), "fetched_at": fetched,
+                 "raw_json": json.dumps(item, sort_keys=True)} for item in items]
+        self.store.write_table(f"raw/models/page-{number:05d}.parquet", rows_to_table(rows, RAW_MODEL_SCHEMA))
+        state.models_pages, state.models_seen = number, state.models_seen + len(items)
+        state.models_cursor = page.metadata.next_cursor
+        reached_max = params.max_models is not None and state.models_seen >= params.max_models
+        state.models_finished = page.metadata.next_cursor is None or reached_max or not page.items
+        models = [Model.model_validate(item) for item in items]
+        for version_id, _ in crawl_versions(models, params):
+            state.versions.setdefault(str(version_id), {"cursor": None, "pages": 0, "finished": False})
+        state.save(self.store)
+        return models
+
+    async def _crawl_images(self, versions: list[tuple[int, str]]) -> None:
+        for version_id, _ in versions:
+            self.state.versions.setdefault(str(version_id), {"cursor": None, "pages": 0, "finished": False})
+        pending = [(v, t) for v, t in versions if not self.state.versions[str(v)]["finished"]]
+        await asyncio.gather(*(self._crawl_version(v, t) for v, t in pending))
+
+    async def _crawl_version(self, version_id: int, model_type: str) -> None:
+        entry = self.state.versions[str(version_id)]
+        while not entry["finished"]:
+            page = await self.client.images_page(version_id, entry["cursor"], limit=self.params.images_page_size)
+            number = entry["pages"] + 1
+            fetched = _now()
+            rows = []
+            for item in page.items:
+                image = Image.model_validate(item)
+                rows.append({"version_id": version_id, "page_index": number, "image_id": image.id,
+                             "fetched_at": fetched, "raw_json": json.dumps(item, sort_keys=True)})
+            name = f"raw/images/v{version_id}-p{number:05d}.parquet"
+            self.store.write_table(name, rows_to_table(rows, RAW_IMAGE_SCHEMA))
+            entry["pages"], entry["cursor"] = number, page.metadata.next_cursor
+            if page.metadata.next_cursor is None or not page.items:
+                entry["finished"] = model_type != "LORA"  # a LoRA still needs its hashes resolved
+                entry["images_done"] = True
+            self.state.save(self.store)
+            self.images += len(rows)
+            self.progress.update(len(rows))
+            if entry.get("images_done"):
+                break
+        if model_type == "LORA" and not entry["finished"]:
+            await self._resolve_hashes(version_id, entry["pages"])
+            entry["finished"] = True
+            self.state.save(self.store)
+
+    async def _resolve_hashes(self, version_id: int, pages: int) -> None:
+        """Resolve every `Model hash` of a LoRA version's images and keep the answers raw."""
+        wanted: set[str] = set()
+        for number in range(1, pages + 1):
+            name = f"raw/images/v{version_id}-p{number:05d}.parquet"
+            for text in self.store.read_table(name, RAW_IMAGE_SCHEMA).column("raw_json").to_pylist():
+                image = Image.model_validate_json(text)
+                if image.meta is not None and image.meta.model_hash:
+                    wanted.add(image.meta.model_hash.strip().upper())
+        answers = await asyncio.gather(*(self.client.version_by_hash(h) for h in sorted(wanted)))
+        rows = [{"hash": h, "found": a is not None, "raw_json": json.dumps(a, sort_keys=True) if a else ""}
+                for h, a in zip(sorted(wanted), answers, strict=True)]
+        self.store.write_table(f"raw/hashes/v{version_id}.parquet", rows_to_table(rows, HASH_RESOLUTION_SCHEMA))
+
+
+async def crawl(client: CivitaiClient, store: ArtifactStore, params: CrawlParams,
+                show_progress: bool = True) -> CrawlReport:
+    """Crawl (or resume crawling) into `store`'s raw layer."""
+    return await Crawler(client, store, params, show_progress).run()

@@ -1,0 +1,222 @@
+"""Filter the raw layer into instruction-API pairs, catalog seeds and counted rejects.
+
+Pure: no network. Every crawled image ends either as one pair or as one reject row naming the
+stage and reason (and `detail`, the offending value); models and versions dropped as a whole get
+their own reject rows with `image_id` null. Parameters are copied from the image's metadata, never
+clamped: an out-of-range value is a reject, not a guess.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from diffagent.dabench.prompts import parse_size, strip_network_tags
+from diffagent.dabench.quality import QualityThresholds, quality_reject_reason
+from diffagent.dabench.samplers import normalise_sampler
+from schemas.civitai import Image, Model, ModelVersion
+from schemas.t2i import (
+    BASE_MODELS,
+    MAX_CFG,
+    MAX_SIDE,
+    MAX_STEPS,
+    MIN_CFG,
+    MIN_SIDE,
+    MIN_STEPS,
+    MODEL_TYPES,
+    SIDE_MULTIPLE,
+)
+
+
+@dataclass(frozen=True)
+class FilterParams:
+    types: tuple[str, ...] = MODEL_TYPES
+    base_models: tuple[str, ...] = BASE_MODELS
+    quality: QualityThresholds = field(default_factory=QualityThresholds)
+
+
+@dataclass
+class CatalogSeed:
+    """A catalog row before its description is written."""
+
+    model: Model
+    version: ModelVersion
+    sample_prompts: list[str] = field(default_factory=list)
+    sample_count: int = 0
+
+
+@dataclass
+class Derived:
+    pairs: list[dict[str, Any]]
+    seeds: dict[int, CatalogSeed]  # by version id
+    rejects: list[dict[str, Any]]
+    counts: Counter
+
+
+class _Reject(Exception):
+    def __init__(self, stage: str, reason: str, detail: Any = "") -> None:
+        self.stage, self.reason, self.detail = stage, reason, str(detail)[:200]
+
+
+def model_reject(model: Model, params: FilterParams) -> tuple[str, str, str] | None:
+    """(stage, reason, detail) when the whole model is dropped."""
+    if model.type not in params.types:
+        return "availability", "model_type", model.type or ""
+    if model.nsfw:
+        return "availability", "nsfw_model", "nsfw=true"
+    if model.poi:
+        return "availability", "poi_model", "poi=true"
+    reason = quality_reject_reason(model.stats, params.quality)
+    if reason:
+        stats = model.stats
+        detail = (f"downloads={stats.download_count} rating={stats.rating} ratings={stats.rating_count} "
+                  f"thumbs_up={stats.thumbs_up_count} thumbs_down={stats.thumbs_down_count}")
+        return "quality", reason, detail
+    return None
+
+
+def version_reject(version: ModelVersion, params: FilterParams) -> tuple[str, str, str] | None:
+    if version.base_model not in params.base_models:
+        return "availability", "base_model", version.base_model or ""
+    if version.primary_safetensors() is None:
+        names = ",".join(f.name for f in version.files) or "no files"
+        return "availability", "no_safetensors", names
+    return None
+
+
+def resolve_base_checkpoint(
+    lora_version: ModelVersion, model_hash: str | None, hash_answers: dict[str, dict[str, Any] | None],
+) -> tuple[Model, ModelVersion]:
+    """The checkpoint a LoRA image was made with, from its `Model hash`; raises _Reject."""
+    if not model_hash or not model_hash.strip():
+        raise _Reject("base_checkpoint", "missing_model_hash")
+    key = model_hash.strip().upper()
+    answer = hash_answers.get(key)
+    if answer is None:
+        raise _Reject("base_checkpoint", "unresolved_model_hash", key)
+    version = ModelVersion.model_validate(answer)
+    info = version.model or {}
+    if info.get("type") != "Checkpoint":
+        raise _Reject("base_checkpoint", "base_not_checkpoint", info.get("type"))
+    if version.base_model != lora_version.base_model:
+        raise _Reject("base_checkpoint", "base_model_mismatch", f"{version.base_model} != {lora_version.base_model}")
+    if info.get("nsfw"):
+        raise _Reject("base_checkpoint", "nsfw_base_checkpoint", version.id)
+    if version.primary_safetensors() is None:
+        raise _Reject("base_checkpoint", "base_no_safetensors", version.id)
+    model = Model.model_validate({"id": version.model_id or 0, "name": info.get("name") or "",
+                                  "type": "Checkpoint", "nsfw": False, "modelVersions": []})
+    return model, version
+
+
+def image_pair(model: Model, version: ModelVersion, image: Image,
+               hash_answers: dict[str, dict[str, Any] | None]) -> tuple[dict[str, Any], tuple[Model, ModelVersion] | None]:
+    """The pair made from one image (without catalog names yet); raises _Reject."""
+    if not image.is_sfw:
+        raise _Reject("availability", "nsfw_image", f"nsfw={image.nsfw} level={image.nsfw_level}")
+    meta = image.meta
+    if meta is None:
+        raise _Reject("metadata", "missing_meta")
+    prompt = strip_network_tags(meta.prompt or "")
+    if not prompt:
+        raise _Reject("metadata", "empty_prompt", meta.prompt or "")
+    sampler = normalise_sampler(meta.sampler, meta.scheduler)
+    if sampler is None:
+        reason = "missing_sampler" if not meta.sampler else "unknown_sampler"
+        raise _Reject("metadata", reason, f"{meta.sampler} {meta.scheduler or ''}".strip())
+    steps = meta.steps
+    if steps is None or not MIN_STEPS <= steps <= MAX_STEPS:
+        raise _Reject("metadata", "invalid_steps", steps)
+    cfg = meta.cfg_scale
+    if cfg is None or not MIN_CFG <= cfg <= MAX_CFG:
+        raise _Reject("metadata", "invalid_cfg_scale", cfg)
+    size = parse_size(meta.size)
+    if size is None:
+        raise _Reject("metadata", "invalid_size", meta.size)
+    width, height = size
+    if not all(MIN_SIDE <= side <= MAX_SIDE and side % SIDE_MULTIPLE == 0 for side in size):
+        raise _Reject("metadata", "size_out_of_range", meta.size)
+    base = None
+    if model.type == "LORA":
+        base = resolve_base_checkpoint(version, meta.model_hash, hash_answers)
+    pair = {
+        "image_id": image.id,
+        "prompt": prompt,
+        "negative_prompt": strip_network_tags(meta.negative_prompt or ""),
+        "type": model.type,
+        "base_model": version.base_model,
+        "width": width,
+        "height": height,
+        "sampling_method": sampler,
+        "sampling_steps": steps,
+        "cfg_scale": float(cfg),
+        "model_id": model.id,
+        "version_id": version.id,
+        "base_checkpoint_version_id": base[1].id if base else None,
+        "seed": meta.seed,
+    }
+    return pair, base
+
+
+def derive(
+    models: Iterable[Model],
+    images_by_version: dict[int, list[str]],
+    hash_answers: dict[str, dict[str, Any] | None],
+    params: FilterParams,
+) -> Derived:
+    """Pairs, catalog seeds and rejects from raw models, raw image JSON per version, hash answers."""
+    pairs: list[dict[str, Any]] = []
+    seeds: dict[int, CatalogSeed] = {}
+    rejects: list[dict[str, Any]] = []
+    counts: Counter = Counter()
+    seen_images: set[int] = set()
+
+    def reject(stage: str, reason: str, detail: str, *, image_id: int | None, version_id: int | None,
+               model_id: int | None) -> None:
+        rejects.append({"image_id": image_id, "version_id": version_id, "model_id": model_id,
+                        "stage": stage, "reason": reason, "detail": detail})
+        counts[f"reject:{stage}:{reason}"] += 1
+
+    models = list(models)
+    # A LoRA's base that the crawl also returned keeps its crawled record (stats, description).
+    crawled = {version.id: (model, version) for model in models for version in model.model_versions}
+
+    for model in models:
+        counts["models"] += 1
+        dropped_model = model_reject(model, params)
+        if dropped_model:
+            reject(*dropped_model, image_id=None, version_id=None, model_id=model.id)
+        for version in model.model_versions:
+            counts["versions"] += 1
+            raw_images = images_by_version.get(version.id, [])
+            dropped_version = dropped_model or version_reject(version, params)
+            if dropped_version and not dropped_model:
+                reject(*dropped_version, image_id=None, version_id=version.id, model_id=model.id)
+            for text in raw_images:
+                image = Image.model_validate(json.loads(text))
+                if image.id is None or image.id in seen_images:
+                    counts["duplicate_images"] += 1
+                    continue
+                seen_images.add(image.id)
+                counts["images"] += 1
+                ids = {"image_id": image.id, "version_id": version.id, "model_id": model.id}
+                if dropped_version:
+                    reject(*dropped_version, **ids)
+                    continue
+                try:
+                    pair, base = image_pair(model, version, image, hash_answers)
+                except _Reject as error:
+                    reject(error.stage, error.reason, error.detail, **ids)
+                    continue
+                pairs.append(pair)
+                seed = seeds.setdefault(version.id, CatalogSeed(model, version))
+                seed.sample_count += 1
+                if len(seed.sample_prompts) < 5 and pair["prompt"] not in seed.sample_prompts:
+                    seed.sample_prompts.append(pair["prompt"])
+                if base is not None and base[1].id not in seeds:
+                    seeds[base[1].id] = CatalogSeed(*crawled.get(base[1].id, base))
+    counts["pairs"] = len(pairs)
+    return Derived(pairs, seeds, rejects, counts)

@@ -1,0 +1,103 @@
+"""Artifact storage over fsspec: a local directory by default, `s3://...` for shared workers.
+
+Every artifact the pipeline writes goes through `ArtifactStore`, so a location is just a URL.
+Local writes go to a temporary name first and are renamed into place, so a killed process never
+leaves a half-written Parquet file behind (object stores write whole objects anyway).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import uuid
+from typing import Any
+
+import fsspec
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+class ArtifactStore:
+    def __init__(self, root: str, storage_options: dict[str, Any] | None = None) -> None:
+        self.root_url = str(root).rstrip("/")
+        self.fs, self.root = fsspec.core.url_to_fs(self.root_url, **(storage_options or {}))
+        self.is_local = self.fs.protocol in ("file", ("file", "local")) or "file" in self.fs.protocol
+
+    def __repr__(self) -> str:
+        return f"ArtifactStore({self.root_url!r})"
+
+    def path(self, relative: str) -> str:
+        return f"{self.root}/{relative}" if relative else self.root
+
+    def url(self, relative: str) -> str:
+        return f"{self.root_url}/{relative}"
+
+    def child(self, relative: str) -> ArtifactStore:
+        store = ArtifactStore.__new__(ArtifactStore)
+        store.root_url, store.fs, store.root = self.url(relative), self.fs, self.path(relative)
+        store.is_local = self.is_local
+        return store
+
+    def exists(self, relative: str) -> bool:
+        return self.fs.exists(self.path(relative))
+
+    def list(self, relative: str, suffix: str = "") -> list[str]:
+        """Relative names of the files directly under a folder, sorted; [] when absent."""
+        folder = self.path(relative)
+        if not self.fs.exists(folder):
+            return []
+        names = [p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(folder, detail=False)]
+        return sorted(f"{relative}/{n}" for n in names if n.endswith(suffix))
+
+    def write_bytes(self, relative: str, payload: bytes) -> None:
+        target = self.path(relative)
+        parent = target.rsplit("/", 1)[0]
+        self.fs.makedirs(parent, exist_ok=True)
+        if self.is_local:
+            temporary = f"{target}.{uuid.uuid4().hex}.tmp"
+            with open(temporary, "wb") as handle:
+                handle.write(payload)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, target)
+        else:
+            with self.fs.open(target, "wb") as handle:
+                handle.write(payload)
+
+    def read_bytes(self, relative: str) -> bytes:
+        with self.fs.open(self.path(relative), "rb") as handle:
+            return handle.read()
+
+    def write_json(self, relative: str, value: Any) -> None:
+        self.write_bytes(relative, json.dumps(value, indent=2, sort_keys=True).encode())
+
+    def read_json(self, relative: str, default: Any = None) -> Any:
+        if not self.exists(relative):
+            return default
+        return json.loads(self.read_bytes(relative))
+
+    def write_table(self, relative: str, table: pa.Table) -> None:
+        buffer = io.BytesIO()
+        pq.write_table(table, buffer, compression="zstd")
+        self.write_bytes(relative, buffer.getvalue())
+
+    def read_table(self, relative: str, schema: pa.Schema | None = None) -> pa.Table:
+        with self.fs.open(self.path(relative), "rb") as handle:
+            table = pq.read_table(handle)
+        if schema is not None:
+            table = table.select(schema.names).cast(schema)
+        return table
+
+    def read_tables(self, relative_folder: str, schema: pa.Schema) -> pa.Table:
+        """All Parquet parts of a folder, concatenated in name order; empty table when none."""
+        parts = [self.read_table(name, schema) for name in self.list(relative_folder, ".parquet")]
+        return pa.concat_tables(parts) if parts else schema.empty_table()
+
+    def remove(self, relative: str) -> None:
+        if self.exists(relative):
+            self.fs.rm(self.path(relative), recursive=True)
+
+
+def rows_to_table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=schema)
