@@ -101,6 +101,9 @@ class CivitaiClient:
             else:
                 if response.status_code == 404 and allow_404:
                     return None
+                if response.status_code == 429 and "too many pages" in response.text.lower():
+                    # Page-based pagination past 1,000 items: retrying cannot help (use cursors).
+                    raise CivitaiError(f"GET {url} params={params} answered 429: {response.text[:200]}")
                 if response.status_code in RETRY_STATUSES or looks_like_html(response):
                     retry_after = response.headers.get("retry-after")
                     kind = "HTML challenge page" if looks_like_html(response) else "status"

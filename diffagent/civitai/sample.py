@@ -249,7 +249,11 @@ def _add_awkward_models(models: list[dict[str, Any]]) -> None:
 
     models.append(clone(901, nsfw=True, name="Spicy Model"))
     models.append(clone(902, name="Pickle Only", version={"files": [_file(90200, "pickle", pickle=True)]}))
-    models.append(clone(903, name="Unknown Base", version={"baseModel": "SD 2.1 768"}))
+    # A model with one SD 1.5 version and one of a base model we do not take.
+    mixed = clone(903, name="Mixed Bases")
+    extra = {**mixed["modelVersions"][0], "id": 90399, "baseModel": "SD 2.1 768", "files": [_file(90399, "sd21")]}
+    mixed["modelVersions"] = [*mixed["modelVersions"], extra]
+    models.append(mixed)
     models.append(clone(904, name="Tiny Audience", stats={"downloadCount": 3, "ratingCount": 0, "rating": 0}))
     models.append(clone(905, name="Some Embedding", type="TextualInversion"))
     # Numbers as strings at the model level too.
