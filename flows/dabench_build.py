@@ -36,14 +36,18 @@ def _load_secret_block(block_name: str | None) -> None:
 def stage_table(results: dict[str, dict[str, Any]]) -> str:
     lines = ["| stage | cached | counts |", "|---|---|---|"]
     for stage, result in results.items():
-        counts = ", ".join(f"{k}={v}" for k, v in sorted(result["counts"].items()) if not k.startswith("reject:"))
+        counts = ", ".join(
+            f"{k}={v}" for k, v in sorted(result["counts"].items()) if not k.startswith("reject:")
+        )
         lines.append(f"| {stage} | {result.get('cached', False)} | {counts} |")
     return "\n".join(lines)
 
 
 def rejects_table(out: str) -> str:
     rejects = ArtifactStore(out).read_table("rejects.parquet", REJECT_SCHEMA)
-    counts = Counter(zip(rejects.column("stage").to_pylist(), rejects.column("reason").to_pylist(), strict=True))
+    counts = Counter(
+        zip(rejects.column("stage").to_pylist(), rejects.column("reason").to_pylist(), strict=True)
+    )
     lines = ["| stage | reason | rows |", "|---|---|---|"]
     lines += [f"| {stage} | {reason} | {n} |" for (stage, reason), n in sorted(counts.items())]
     return "\n".join(lines)
@@ -56,8 +60,8 @@ def dabench_build(
     max_models: int | None = None,
     llm_base_url: str | None = None,
     llm_model: str | None = None,
-    types: list[str] = list(MODEL_TYPES),
-    base_models: list[str] = list(BASE_MODELS),
+    types: list[str] | None = None,
+    base_models: list[str] | None = None,
     min_downloads: int = QualityThresholds.min_downloads,
     min_rating_count: int = QualityThresholds.min_rating_count,
     min_rating: float = QualityThresholds.min_rating,
@@ -71,24 +75,37 @@ def dabench_build(
     civitai_key_block: str | None = None,
     show_progress: bool = True,
 ) -> dict[str, dict[str, Any]]:
-    """Build DABench under `out` (a local path or fsspec URL); returns each stage's counts."""
+    """Build DABench under `out` (a local path or fsspec URL); returns each stage's counts.
+
+    `types` and `base_models` default to Checkpoint + LORA and SD 1.5 + SDXL 1.0.
+    """
     _load_secret_block(civitai_key_block)
+    types = list(types or MODEL_TYPES)
+    base_models = list(base_models or BASE_MODELS)
     crawl_params = CrawlParams(tuple(types), tuple(base_models), max_models)
     filter_params = FilterParams(
-        tuple(types), tuple(base_models),
+        tuple(types),
+        tuple(base_models),
         QualityThresholds(min_downloads, min_rating_count, min_rating, min_thumbs_up, min_thumbs_up_ratio),
     )
     retry = RetryPolicy(max_attempts=max_attempts, backoff_base=backoff_base)
     results: dict[str, dict[str, Any]] = {}
     results["crawl"] = crawl_task(out, civitai_url, crawl_params, concurrency, timeout, retry, show_progress)
     results["filter"] = filter_task(out, results["crawl"]["fingerprint"], filter_params)
-    results["describe"] = describe_task(out, results["filter"]["fingerprint"], llm_base_url, llm_model,
-                                        show_progress=show_progress)
+    results["describe"] = describe_task(
+        out, results["filter"]["fingerprint"], llm_base_url, llm_model, show_progress=show_progress
+    )
     results["split"] = split_task(out, results["describe"]["fingerprint"], split_seed)
     ArtifactStore(out).write_json("summary.json", results)
-    create_markdown_artifact(key="dabench-stage-counts", markdown=stage_table(results),
-                             description=f"DABench build counts per stage ({out})")
-    create_markdown_artifact(key="dabench-rejects", markdown=rejects_table(out),
-                             description="Rejected records per stage and reason")
+    create_markdown_artifact(
+        key="dabench-stage-counts",
+        markdown=stage_table(results),
+        description=f"DABench build counts per stage ({out})",
+    )
+    create_markdown_artifact(
+        key="dabench-rejects",
+        markdown=rejects_table(out),
+        description="Rejected records per stage and reason",
+    )
     get_run_logger().info("DABench written to %s: %s", out, results["split"]["counts"])
     return results

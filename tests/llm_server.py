@@ -33,14 +33,26 @@ class ChatServer:
                 user = body["messages"][-1]["content"]
                 inputs = json.loads(user)
                 digest = hashlib.sha256(user.encode()).hexdigest()[:8]
-                text = f"{inputs['model_name']} is a {inputs['base_model']} model for {', '.join(inputs['tags'][:2]) or 'general'} images ({digest})."
-                self._send(200, {
-                    "id": f"chatcmpl-{state.calls}", "object": "chat.completion", "created": 0,
-                    "model": body["model"],
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": text}}],
-                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-                })
+                topics = ", ".join(inputs["tags"][:2]) or "general"
+                name, base = inputs["model_name"], inputs["base_model"]
+                text = f"{name} is a {base} model for {topics} images ({digest})."
+                self._send(
+                    200,
+                    {
+                        "id": f"chatcmpl-{state.calls}",
+                        "object": "chat.completion",
+                        "created": 0,
+                        "model": body["model"],
+                        "choices": [
+                            {
+                                "index": 0,
+                                "finish_reason": "stop",
+                                "message": {"role": "assistant", "content": text},
+                            }
+                        ],
+                        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                    },
+                )
 
             def _send(self, status: int, payload: dict) -> None:
                 data = json.dumps(payload).encode()

@@ -87,7 +87,9 @@ class CivitaiClient:
     async def close(self) -> None:
         await self._http.aclose()
 
-    async def get_json(self, path: str, params: dict[str, Any] | None = None, *, allow_404: bool = False) -> Any:
+    async def get_json(
+        self, path: str, params: dict[str, Any] | None = None, *, allow_404: bool = False
+    ) -> Any:
         """GET `base_url + path` and decode JSON, retrying what is worth retrying."""
         url = f"{self.base_url}{path}"
         last_problem = ""
@@ -109,8 +111,9 @@ class CivitaiClient:
                     kind = "HTML challenge page" if looks_like_html(response) else "status"
                     last_problem = f"{kind} {response.status_code}"
                 elif response.status_code >= 400:
-                    raise CivitaiError(f"GET {url} params={params} answered {response.status_code}: "
-                                       f"{response.text[:200]}")
+                    raise CivitaiError(
+                        f"GET {url} params={params} answered {response.status_code}: {response.text[:200]}"
+                    )
                 else:
                     try:
                         return response.json()
@@ -122,11 +125,17 @@ class CivitaiClient:
             self.retries += 1
             log.info("retrying %s (%s) in %.2fs, attempt %d", path, last_problem, delay, attempt + 1)
             await asyncio.sleep(delay)
-        raise CivitaiError(f"GET {url} params={params} failed after {self.retry.max_attempts} attempts: "
-                           f"{last_problem}")
+        raise CivitaiError(
+            f"GET {url} params={params} failed after {self.retry.max_attempts} attempts: {last_problem}"
+        )
 
     async def models_page(
-        self, cursor: str | None, *, types: list[str], base_models: list[str], limit: int = 100,
+        self,
+        cursor: str | None,
+        *,
+        types: list[str],
+        base_models: list[str],
+        limit: int = 100,
         sort: str | None = None,
     ) -> Page:
         params: dict[str, Any] = {"limit": limit, "types": types, "baseModels": base_models}
@@ -137,8 +146,12 @@ class CivitaiClient:
         return Page.model_validate(await self.get_json("/models", params))
 
     async def images_page(self, version_id: int, cursor: str | None, *, limit: int = 200) -> Page:
-        params: dict[str, Any] = {"modelVersionId": version_id, "limit": limit, "withMeta": "true",
-                                  "nsfw": "X"}  # ask for every level: the filter counts NSFW rejects
+        params: dict[str, Any] = {
+            "modelVersionId": version_id,
+            "limit": limit,
+            "withMeta": "true",
+            "nsfw": "X",
+        }  # ask for every level: the filter counts NSFW rejects
         if cursor:
             params["cursor"] = cursor
         return Page.model_validate(await self.get_json("/images", params))

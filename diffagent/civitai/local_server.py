@@ -70,8 +70,14 @@ class ServerStats:
 class CivitaiServer:
     """`with CivitaiServer(source) as server: server.url` -> "http://127.0.0.1:PORT/api/v1"."""
 
-    def __init__(self, source: CivitaiSource, faults: Faults | None = None, host: str = "127.0.0.1",
-                 port: int = 0, latency: float = 0.0) -> None:
+    def __init__(
+        self,
+        source: CivitaiSource,
+        faults: Faults | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        latency: float = 0.0,
+    ) -> None:
         self.source = source
         self.faults = faults or Faults()
         self.latency = latency
@@ -180,7 +186,9 @@ def _int_param(query: dict[str, list[str]], name: str, default: int, low: int, h
     return int(raw)
 
 
-def route(source: CivitaiSource, path: str, query: dict[str, list[str]], stats: ServerStats) -> tuple[int, Any]:
+def route(
+    source: CivitaiSource, path: str, query: dict[str, list[str]], stats: ServerStats
+) -> tuple[int, Any]:
     """(status, JSON body) for one API request, the way Civitai answers it."""
     if not path.startswith(API_PREFIX):
         return 404, {"error": f"no route {path}"}

@@ -118,7 +118,7 @@ def build_sample(seed: int = 7) -> tuple[list[dict[str, Any]], list[dict[str, An
             if kind == "Checkpoint":
                 checkpoint_hashes[base].append(file["hashes"]["AutoV2"])
             images = []
-            for image_number in range(12):
+            for _ in range(12):
                 image_id += 1
                 subject = SUBJECTS[(image_id * 7) % len(SUBJECTS)]
                 prompt = f"{subject}, {style}, masterpiece, best quality"
@@ -235,8 +235,13 @@ def _add_awkward_models(models: list[dict[str, Any]]) -> None:
                 for image in version["images"][:3]
             ]
             versions.append(
-                {**version, "id": version_id, "modelId": model_id, "files": [_file(version_id, "awk")],
-                 "images": images}
+                {
+                    **version,
+                    "id": version_id,
+                    "modelId": model_id,
+                    "files": [_file(version_id, "awk")],
+                    "images": images,
+                }
             )
         model["modelVersions"] = versions
         for key, value in changes.items():
@@ -251,29 +256,48 @@ def _add_awkward_models(models: list[dict[str, Any]]) -> None:
     models.append(clone(902, name="Pickle Only", version={"files": [_file(90200, "pickle", pickle=True)]}))
     # A model with one SD 1.5 version and one of a base model we do not take.
     mixed = clone(903, name="Mixed Bases")
-    extra = {**mixed["modelVersions"][0], "id": 90399, "baseModel": "SD 2.1 768", "files": [_file(90399, "sd21")]}
+    extra = {
+        **mixed["modelVersions"][0],
+        "id": 90399,
+        "baseModel": "SD 2.1 768",
+        "files": [_file(90399, "sd21")],
+    }
     mixed["modelVersions"] = [*mixed["modelVersions"], extra]
     models.append(mixed)
     models.append(clone(904, name="Tiny Audience", stats={"downloadCount": 3, "ratingCount": 0, "rating": 0}))
     models.append(clone(905, name="Some Embedding", type="TextualInversion"))
     # Numbers as strings at the model level too.
-    models.append(clone(906, name="Stringly Typed", stats={"downloadCount": "4200", "ratingCount": "30",
-                                                          "rating": "4.8"}))
+    models.append(
+        clone(
+            906, name="Stringly Typed", stats={"downloadCount": "4200", "ratingCount": "30", "rating": "4.8"}
+        )
+    )
 
 
 def _hash_index(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Hash -> checkpoint version rows, in the format of shared/data/civitai's index."""
     rows: list[dict[str, Any]] = []
 
-    def add(model_id: int, model_name: str, version_id: int, version_name: str, base: str, file: dict,
-            nsfw: bool) -> None:
+    def add(
+        model_id: int, model_name: str, version_id: int, version_name: str, base: str, file: dict, nsfw: bool
+    ) -> None:
         for hash_type in ("AutoV1", "AutoV2", "SHA256", "CRC32", "BLAKE3"):
-            rows.append({
-                "hash_type": hash_type, "hash": file["hashes"][hash_type], "model_id": model_id,
-                "model_name": model_name, "model_type": "Checkpoint", "version_id": version_id,
-                "version_name": version_name, "base_model": base, "file_name": file["name"], "nsfw": nsfw,
-                "file_id": file["id"], "file_type": "Model",
-            })
+            rows.append(
+                {
+                    "hash_type": hash_type,
+                    "hash": file["hashes"][hash_type],
+                    "model_id": model_id,
+                    "model_name": model_name,
+                    "model_type": "Checkpoint",
+                    "version_id": version_id,
+                    "version_name": version_name,
+                    "base_model": base,
+                    "file_name": file["name"],
+                    "nsfw": nsfw,
+                    "file_id": file["id"],
+                    "file_type": "Model",
+                }
+            )
 
     for model_id, version_id, name, base in INDEX_ONLY_CHECKPOINTS:
         add(model_id, name, version_id, "v1.0", base, _file(version_id, "base"), False)
@@ -282,6 +306,13 @@ def _hash_index(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         for version in model["modelVersions"]:
             for file in version["files"]:
-                add(model["id"], model["name"], version["id"], version["name"], version["baseModel"], file,
-                    bool(model["nsfw"]))
+                add(
+                    model["id"],
+                    model["name"],
+                    version["id"],
+                    version["name"],
+                    version["baseModel"],
+                    file,
+                    bool(model["nsfw"]),
+                )
     return rows

@@ -77,7 +77,9 @@ class CivitaiSource:
                     self._by_hash.setdefault(str(value).upper(), version_id)
 
     @classmethod
-    def from_files(cls, models_path: Path, hash_index_path: Path | None = None, **kwargs: Any) -> CivitaiSource:
+    def from_files(
+        cls, models_path: Path, hash_index_path: Path | None = None, **kwargs: Any
+    ) -> CivitaiSource:
         index = list(read_jsonl(hash_index_path)) if hash_index_path else []
         return cls(list(read_jsonl(models_path)), index, **kwargs)
 
@@ -121,8 +123,12 @@ class CivitaiSource:
             model, version = self._versions[version_id]
             answer = self.today_version(version)
             answer["modelId"] = model["id"]
-            answer["model"] = {"name": model.get("name"), "type": model.get("type"),
-                               "nsfw": model.get("nsfw", False), "poi": model.get("poi", False)}
+            answer["model"] = {
+                "name": model.get("name"),
+                "type": model.get("type"),
+                "nsfw": model.get("nsfw", False),
+                "poi": model.get("poi", False),
+            }
             return answer
         rows = self._index_versions.get(version_id)
         return _version_from_index(rows) if rows else None
@@ -193,17 +199,23 @@ def _version_from_index(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "name": first.get("version_name") or "",
         "baseModel": first.get("base_model"),
         "trainedWords": [],
-        "model": {"name": first.get("model_name"), "type": first.get("model_type"),
-                  "nsfw": bool(first.get("nsfw")), "poi": False},
-        "files": [{
-            "id": first.get("file_id"),
-            "name": name,
-            "type": first.get("file_type") or "Model",
-            "metadata": {"format": "SafeTensor" if name.endswith(".safetensors") else "PickleTensor"},
-            "hashes": hashes,
-            "primary": True,
-            "downloadUrl": f"https://civitai.com/api/download/models/{first['version_id']}",
-        }],
+        "model": {
+            "name": first.get("model_name"),
+            "type": first.get("model_type"),
+            "nsfw": bool(first.get("nsfw")),
+            "poi": False,
+        },
+        "files": [
+            {
+                "id": first.get("file_id"),
+                "name": name,
+                "type": first.get("file_type") or "Model",
+                "metadata": {"format": "SafeTensor" if name.endswith(".safetensors") else "PickleTensor"},
+                "hashes": hashes,
+                "primary": True,
+                "downloadUrl": f"https://civitai.com/api/download/models/{first['version_id']}",
+            }
+        ],
         "images": [],
         "downloadUrl": f"https://civitai.com/api/download/models/{first['version_id']}",
     }

@@ -107,14 +107,13 @@ def load_raw_models(store: ArtifactStore) -> list[Model]:
 
 def load_hash_answers(store: ArtifactStore) -> dict[str, dict[str, Any] | None]:
     table = store.read_tables("raw/hashes", HASH_RESOLUTION_SCHEMA)
-    return {
-        row["hash"]: (json.loads(row["raw_json"]) if row["found"] else None) for row in table.to_pylist()
-    }
+    return {row["hash"]: (json.loads(row["raw_json"]) if row["found"] else None) for row in table.to_pylist()}
 
 
 class Crawler:
-    def __init__(self, client: CivitaiClient, store: ArtifactStore, params: CrawlParams,
-                 show_progress: bool = True) -> None:
+    def __init__(
+        self, client: CivitaiClient, store: ArtifactStore, params: CrawlParams, show_progress: bool = True
+    ) -> None:
         self.client, self.store, self.params = client, store, params
         self.state = CrawlState.load(store, params)
         self.progress = tqdm(desc="crawl images", unit="img", disable=not show_progress)
@@ -131,22 +130,33 @@ class Crawler:
             await self._crawl_images(crawl_versions(page_models, self.params))
         self.progress.close()
         versions = crawl_versions(models, self.params)
-        return CrawlReport(len(models), len(versions), self.images, len(self.client._hash_cache),
-                           self.client.retries)
+        return CrawlReport(
+            len(models), len(versions), self.images, len(self.client._hash_cache), self.client.retries
+        )
 
     async def _next_models_page(self) -> list[Model]:
         params, state = self.params, self.state
         page = await self.client.models_page(
-            state.models_cursor, types=list(params.types), base_models=list(params.base_models),
-            limit=params.models_page_size, sort=params.sort,
+            state.models_cursor,
+            types=list(params.types),
+            base_models=list(params.base_models),
+            limit=params.models_page_size,
+            sort=params.sort,
         )
         items = page.items
         if params.max_models is not None:
             items = items[: max(params.max_models - state.models_seen, 0)]
         number = state.models_pages + 1
         fetched = _now()
-        rows = [{"page_index": number, "model_id": int(item["id"]), "fetched_at": fetched,
-                 "raw_json": json.dumps(item, sort_keys=True)} for item in items]
+        rows = [
+            {
+                "page_index": number,
+                "model_id": int(item["id"]),
+                "fetched_at": fetched,
+                "raw_json": json.dumps(item, sort_keys=True),
+            }
+            for item in items
+        ]
         self.store.write_table(f"raw/models/page-{number:05d}.parquet", rows_to_table(rows, RAW_MODEL_SCHEMA))
         state.models_pages, state.models_seen = number, state.models_seen + len(items)
         state.models_cursor = page.metadata.next_cursor
@@ -167,14 +177,23 @@ class Crawler:
     async def _crawl_version(self, version_id: int, model_type: str) -> None:
         entry = self.state.versions[str(version_id)]
         while not entry["finished"]:
-            page = await self.client.images_page(version_id, entry["cursor"], limit=self.params.images_page_size)
+            page = await self.client.images_page(
+                version_id, entry["cursor"], limit=self.params.images_page_size
+            )
             number = entry["pages"] + 1
             fetched = _now()
             rows = []
             for item in page.items:
                 image = Image.model_validate(item)
-                rows.append({"version_id": version_id, "page_index": number, "image_id": image.id,
-                             "fetched_at": fetched, "raw_json": json.dumps(item, sort_keys=True)})
+                rows.append(
+                    {
+                        "version_id": version_id,
+                        "page_index": number,
+                        "image_id": image.id,
+                        "fetched_at": fetched,
+                        "raw_json": json.dumps(item, sort_keys=True),
+                    }
+                )
             name = f"raw/images/v{version_id}-p{number:05d}.parquet"
             self.store.write_table(name, rows_to_table(rows, RAW_IMAGE_SCHEMA))
             entry["pages"], entry["cursor"] = number, page.metadata.next_cursor
@@ -201,12 +220,17 @@ class Crawler:
                 if image.meta is not None and image.meta.model_hash:
                     wanted.add(image.meta.model_hash.strip().upper())
         answers = await asyncio.gather(*(self.client.version_by_hash(h) for h in sorted(wanted)))
-        rows = [{"hash": h, "found": a is not None, "raw_json": json.dumps(a, sort_keys=True) if a else ""}
-                for h, a in zip(sorted(wanted), answers, strict=True)]
-        self.store.write_table(f"raw/hashes/v{version_id}.parquet", rows_to_table(rows, HASH_RESOLUTION_SCHEMA))
+        rows = [
+            {"hash": h, "found": a is not None, "raw_json": json.dumps(a, sort_keys=True) if a else ""}
+            for h, a in zip(sorted(wanted), answers, strict=True)
+        ]
+        self.store.write_table(
+            f"raw/hashes/v{version_id}.parquet", rows_to_table(rows, HASH_RESOLUTION_SCHEMA)
+        )
 
 
-async def crawl(client: CivitaiClient, store: ArtifactStore, params: CrawlParams,
-                show_progress: bool = True) -> CrawlReport:
+async def crawl(
+    client: CivitaiClient, store: ArtifactStore, params: CrawlParams, show_progress: bool = True
+) -> CrawlReport:
     """Crawl (or resume crawling) into `store`'s raw layer."""
     return await Crawler(client, store, params, show_progress).run()

@@ -72,8 +72,10 @@ def model_reject(model: Model, params: FilterParams) -> tuple[str, str, str] | N
     reason = quality_reject_reason(model.stats, params.quality)
     if reason:
         stats = model.stats
-        detail = (f"downloads={stats.download_count} rating={stats.rating} ratings={stats.rating_count} "
-                  f"thumbs_up={stats.thumbs_up_count} thumbs_down={stats.thumbs_down_count}")
+        detail = (
+            f"downloads={stats.download_count} rating={stats.rating} ratings={stats.rating_count} "
+            f"thumbs_up={stats.thumbs_up_count} thumbs_down={stats.thumbs_down_count}"
+        )
         return "quality", reason, detail
     return None
 
@@ -88,7 +90,9 @@ def version_reject(version: ModelVersion, params: FilterParams) -> tuple[str, st
 
 
 def resolve_base_checkpoint(
-    lora_version: ModelVersion, model_hash: str | None, hash_answers: dict[str, dict[str, Any] | None],
+    lora_version: ModelVersion,
+    model_hash: str | None,
+    hash_answers: dict[str, dict[str, Any] | None],
 ) -> tuple[Model, ModelVersion]:
     """The checkpoint a LoRA image was made with, from its `Model hash`; raises _Reject."""
     if not model_hash or not model_hash.strip():
@@ -102,18 +106,28 @@ def resolve_base_checkpoint(
     if info.get("type") != "Checkpoint":
         raise _Reject("base_checkpoint", "base_not_checkpoint", info.get("type"))
     if version.base_model != lora_version.base_model:
-        raise _Reject("base_checkpoint", "base_model_mismatch", f"{version.base_model} != {lora_version.base_model}")
+        raise _Reject(
+            "base_checkpoint", "base_model_mismatch", f"{version.base_model} != {lora_version.base_model}"
+        )
     if info.get("nsfw"):
         raise _Reject("base_checkpoint", "nsfw_base_checkpoint", version.id)
     if version.primary_safetensors() is None:
         raise _Reject("base_checkpoint", "base_no_safetensors", version.id)
-    model = Model.model_validate({"id": version.model_id or 0, "name": info.get("name") or "",
-                                  "type": "Checkpoint", "nsfw": False, "modelVersions": []})
+    model = Model.model_validate(
+        {
+            "id": version.model_id or 0,
+            "name": info.get("name") or "",
+            "type": "Checkpoint",
+            "nsfw": False,
+            "modelVersions": [],
+        }
+    )
     return model, version
 
 
-def image_pair(model: Model, version: ModelVersion, image: Image,
-               hash_answers: dict[str, dict[str, Any] | None]) -> tuple[dict[str, Any], tuple[Model, ModelVersion] | None]:
+def image_pair(
+    model: Model, version: ModelVersion, image: Image, hash_answers: dict[str, dict[str, Any] | None]
+) -> tuple[dict[str, Any], tuple[Model, ModelVersion] | None]:
     """The pair made from one image (without catalog names yet); raises _Reject."""
     if not image.is_sfw:
         raise _Reject("availability", "nsfw_image", f"nsfw={image.nsfw} level={image.nsfw_level}")
@@ -174,10 +188,25 @@ def derive(
     counts: Counter = Counter()
     seen_images: set[int] = set()
 
-    def reject(stage: str, reason: str, detail: str, *, image_id: int | None, version_id: int | None,
-               model_id: int | None) -> None:
-        rejects.append({"image_id": image_id, "version_id": version_id, "model_id": model_id,
-                        "stage": stage, "reason": reason, "detail": detail})
+    def reject(
+        stage: str,
+        reason: str,
+        detail: str,
+        *,
+        image_id: int | None,
+        version_id: int | None,
+        model_id: int | None,
+    ) -> None:
+        rejects.append(
+            {
+                "image_id": image_id,
+                "version_id": version_id,
+                "model_id": model_id,
+                "stage": stage,
+                "reason": reason,
+                "detail": detail,
+            }
+        )
         counts[f"reject:{stage}:{reason}"] += 1
 
     models = list(models)

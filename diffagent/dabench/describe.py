@@ -107,7 +107,9 @@ class Describer:
         self.cache, self.llm = cache, llm
         self.report = DescribeReport()
 
-    async def describe_all(self, inputs: list[DescriptionInputs], show_progress: bool = True) -> list[tuple[str, str]]:
+    async def describe_all(
+        self, inputs: list[DescriptionInputs], show_progress: bool = True
+    ) -> list[tuple[str, str]]:
         """(description, source) per input, in order; source is `llm` or `fallback`."""
         if self.llm is None:
             self.report.fallbacks += len(inputs)
@@ -143,8 +145,10 @@ class Describer:
                 self.report.llm_calls += 1
                 answer = await client.chat.completions.create(
                     model=self.llm.model,
-                    messages=[{"role": "system", "content": SYSTEM_PROMPT},
-                              {"role": "user", "content": item.user_message()}],
+                    messages=[
+                        {"role": "system", "content": SYSTEM_PROMPT},
+                        {"role": "user", "content": item.user_message()},
+                    ],
                     temperature=0.2,
                     max_tokens=256,
                 )
@@ -154,8 +158,9 @@ class Describer:
                     return text, "llm"
                 log.warning("empty LLM description for %s (attempt %d)", item.model_name, attempt)
             except Exception as error:  # any API failure: retry, then fall back (counted)
-                log.warning("LLM call failed for %s (attempt %d): %s", item.model_name, attempt,
-                            type(error).__name__)
+                log.warning(
+                    "LLM call failed for %s (attempt %d): %s", item.model_name, attempt, type(error).__name__
+                )
             await asyncio.sleep(min(2 ** (attempt - 1) * 0.5, 8))
         self.report.llm_failures += 1
         self.report.fallbacks += 1

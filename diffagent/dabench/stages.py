@@ -48,9 +48,16 @@ def finish_stage(store: ArtifactStore, stage: str, key: str, counts: dict[str, A
 
 
 # -- crawl --------------------------------------------------------------------------------------
-def run_crawl(store: ArtifactStore, civitai_url: str, params: CrawlParams, api_key: Any = None,
-              concurrency: int = 8, timeout: float = 30.0, retry: RetryPolicy | None = None,
-              show_progress: bool = True) -> dict[str, Any]:
+def run_crawl(
+    store: ArtifactStore,
+    civitai_url: str,
+    params: CrawlParams,
+    api_key: Any = None,
+    concurrency: int = 8,
+    timeout: float = 30.0,
+    retry: RetryPolicy | None = None,
+    show_progress: bool = True,
+) -> dict[str, Any]:
     """Crawl (resuming if interrupted); returns counts and the raw layer's fingerprint."""
 
     async def go() -> Any:
@@ -73,8 +80,9 @@ def raw_fingerprint(store: ArtifactStore) -> str:
 def _images_by_version(store: ArtifactStore) -> dict[int, list[str]]:
     table = store.read_tables("raw/images", RAW_IMAGE_SCHEMA)
     out: dict[int, list[str]] = {}
-    for version_id, text in zip(table.column("version_id").to_pylist(), table.column("raw_json").to_pylist(),
-                                strict=True):
+    for version_id, text in zip(
+        table.column("version_id").to_pylist(), table.column("raw_json").to_pylist(), strict=True
+    ):
         out.setdefault(version_id, []).append(text)
     return out
 
@@ -91,10 +99,16 @@ def run_filter(store: ArtifactStore, raw_key: str, params: FilterParams) -> dict
         pair["base_checkpoint"] = names[base_id] if base_id is not None else None
     store.write_table("work/pairs.parquet", rows_to_table(derived.pairs, INSTRUCTION_SCHEMA))
     store.write_table("rejects.parquet", rows_to_table(derived.rejects, REJECT_SCHEMA))
-    seeds = [{"name": names[v], "model": s.model.model_dump(mode="json", by_alias=True, exclude={"model_versions"}),
-              "version": s.version.model_dump(mode="json", by_alias=True, exclude={"images"}),
-              "sample_prompts": s.sample_prompts, "sample_count": s.sample_count}
-             for v, s in sorted(derived.seeds.items())]
+    seeds = [
+        {
+            "name": names[v],
+            "model": s.model.model_dump(mode="json", by_alias=True, exclude={"model_versions"}),
+            "version": s.version.model_dump(mode="json", by_alias=True, exclude={"images"}),
+            "sample_prompts": s.sample_prompts,
+            "sample_count": s.sample_count,
+        }
+        for v, s in sorted(derived.seeds.items())
+    ]
     store.write_bytes("work/seeds.jsonl", "\n".join(json.dumps(s, sort_keys=True) for s in seeds).encode())
     return finish_stage(store, "filter", key, dict(derived.counts))
 
@@ -104,15 +118,20 @@ def load_seeds(store: ArtifactStore) -> list[tuple[str, CatalogSeed]]:
     out = []
     for line in filter(None, text.splitlines()):
         item = json.loads(line)
-        seed = CatalogSeed(Model.model_validate(item["model"]), ModelVersion.model_validate(item["version"]),
-                           item["sample_prompts"], item["sample_count"])
+        seed = CatalogSeed(
+            Model.model_validate(item["model"]),
+            ModelVersion.model_validate(item["version"]),
+            item["sample_prompts"],
+            item["sample_count"],
+        )
         out.append((item["name"], seed))
     return out
 
 
 # -- describe -----------------------------------------------------------------------------------
-def run_describe(store: ArtifactStore, filter_key: str, llm: LLMConfig | None,
-                 show_progress: bool = True) -> dict[str, Any]:
+def run_describe(
+    store: ArtifactStore, filter_key: str, llm: LLMConfig | None, show_progress: bool = True
+) -> dict[str, Any]:
     key = fingerprint("describe", filter_key, llm.base_url if llm else None, llm.model if llm else None)
     if cached := cached_stage(store, "describe", key):
         return cached
@@ -120,8 +139,10 @@ def run_describe(store: ArtifactStore, filter_key: str, llm: LLMConfig | None,
     describer = Describer(store.child("cache/descriptions"), llm)
     inputs = [description_inputs(seed) for _, seed in seeds]
     described = asyncio.run(describer.describe_all(inputs, show_progress))
-    rows = [catalog_row(seed, name, text, source)
-            for (name, seed), (text, source) in zip(seeds, described, strict=True)]
+    rows = [
+        catalog_row(seed, name, text, source)
+        for (name, seed), (text, source) in zip(seeds, described, strict=True)
+    ]
     store.write_table("catalog.parquet", rows_to_table(rows, CATALOG_SCHEMA))
     counts = {"catalog": len(rows), **asdict(describer.report)}
     return finish_stage(store, "describe", key, counts)
@@ -133,7 +154,9 @@ def run_split(store: ArtifactStore, describe_key: str, seed: int = 0) -> dict[st
     if cached := cached_stage(store, "split", key):
         return cached
     pairs = store.read_table("work/pairs.parquet", INSTRUCTION_SCHEMA)
-    assignment = split_assignment(pairs.column("prompt").to_pylist(), pairs.column("image_id").to_pylist(), seed)
+    assignment = split_assignment(
+        pairs.column("prompt").to_pylist(), pairs.column("image_id").to_pylist(), seed
+    )
     store.write_table("instructions.parquet", pairs)
     labels = pa.array(assignment)
     counts: Counter = Counter(assignment)

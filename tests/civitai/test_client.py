@@ -23,6 +23,7 @@ def test_key_goes_in_a_bearer_header_and_nowhere_else(caplog):
     caplog.set_level(logging.DEBUG)
     faults = Faults(server_error=0.5, seed=1)
     with CivitaiServer(CivitaiSource.sample(), faults) as server:
+
         async def go():
             async with CivitaiClient(server.url, "sk-secret-777", retry=FAST) as client:
                 page = await client.models_page(None, types=["LORA"], base_models=["SD 1.5"], limit=3)
@@ -30,13 +31,16 @@ def test_key_goes_in_a_bearer_header_and_nowhere_else(caplog):
 
         client, page = run(go())
     assert len(page.items) == 3 and page.metadata.next_cursor
-    assert server.stats.authorized == sum(server.stats.requests.values()) + server.stats.faults["server_error"]
+    assert (
+        server.stats.authorized == sum(server.stats.requests.values()) + server.stats.faults["server_error"]
+    )
     assert "sk-secret-777" not in repr(client) and "sk-secret-777" not in caplog.text
 
 
 def test_retry_after_is_honoured():
     faults = Faults(rate_limit_retry_after=1.0, max_consecutive=1)
     with CivitaiServer(CivitaiSource.sample(), faults) as server:
+
         async def go():
             async with CivitaiClient(server.url, retry=RetryPolicy(backoff_base=0.01)) as client:
                 started = time.monotonic()
@@ -50,6 +54,7 @@ def test_retry_after_is_honoured():
 def test_challenge_pages_and_timeouts_are_retried():
     faults = Faults(challenge=0.5, slow=0.4, slow_seconds=1.0, seed=2)
     with CivitaiServer(CivitaiSource.sample(), faults) as server:
+
         async def go():
             async with CivitaiClient(server.url, timeout=0.3, retry=FAST) as client:
                 return [await client.model_version(v) for v in (10100, 10200, 10300, 10400)], client.retries
@@ -62,8 +67,11 @@ def test_challenge_pages_and_timeouts_are_retried():
 
 def test_out_of_retries_names_the_url():
     with CivitaiServer(CivitaiSource.sample(), Faults(server_error=1.0, max_consecutive=100)) as server:
+
         async def go():
-            async with CivitaiClient(server.url, retry=RetryPolicy(max_attempts=2, backoff_base=0.01)) as client:
+            async with CivitaiClient(
+                server.url, retry=RetryPolicy(max_attempts=2, backoff_base=0.01)
+            ) as client:
                 await client.model_version(10100)
 
         with pytest.raises(CivitaiError, match="model-versions/10100.*status 500"):
@@ -72,6 +80,7 @@ def test_out_of_retries_names_the_url():
 
 def test_by_hash_is_cached_and_404_is_none():
     with CivitaiServer(CivitaiSource.sample()) as server:
+
         async def go():
             async with CivitaiClient(server.url, retry=FAST) as client:
                 source = CivitaiSource.sample()
@@ -87,6 +96,7 @@ def test_by_hash_is_cached_and_404_is_none():
 
 def test_server_speaks_todays_shapes():
     with CivitaiServer(CivitaiSource.sample()) as server:
+
         async def go():
             async with CivitaiClient(server.url, retry=FAST) as client:
                 await client.get_json("/models", {"page": 20, "limit": 100})
@@ -94,6 +104,7 @@ def test_server_speaks_todays_shapes():
         with pytest.raises(CivitaiError, match="too many pages"):
             run(go())
         assert server.stats.requests["models"] == 1  # not retried: cursors are the fix
+
         async def shapes():
             async with CivitaiClient(server.url, retry=FAST) as client:
                 page = await client.models_page(None, types=["Checkpoint"], base_models=["SD 1.5"], limit=2)

@@ -18,11 +18,18 @@ SHARED_CIVITAI = Path(__file__).resolve().parents[2].parent / "shared" / "data" 
 FAST_RETRY = RetryPolicy(max_attempts=8, backoff_base=0.02, backoff_max=0.2, retry_after_max=0.05)
 
 
-def build(store: ArtifactStore, url: str, llm=None, params: CrawlParams | None = None, timeout: float = 30.0,
-          retry: RetryPolicy = FAST_RETRY) -> dict:
+def build(
+    store: ArtifactStore,
+    url: str,
+    llm=None,
+    params: CrawlParams | None = None,
+    timeout: float = 30.0,
+    retry: RetryPolicy = FAST_RETRY,
+) -> dict:
     """The four stages in order, the way the flow runs them."""
-    crawl = stages.run_crawl(store, url, params or CrawlParams(), timeout=timeout, retry=retry,
-                             show_progress=False)
+    crawl = stages.run_crawl(
+        store, url, params or CrawlParams(), timeout=timeout, retry=retry, show_progress=False
+    )
     filtered = stages.run_filter(store, crawl["fingerprint"], FilterParams())
     described = stages.run_describe(store, filtered["fingerprint"], llm, show_progress=False)
     split = stages.run_split(store, described["fingerprint"])

@@ -45,18 +45,27 @@ def check_contract(out: Path) -> None:
     assert pq.read_schema(out / "catalog.parquet").names == CATALOG_SCHEMA.names
     assert pq.read_schema(out / "instructions.parquet").names == INSTRUCTION_SCHEMA.names
     assert pq.read_schema(out / "rejects.parquet").names == REJECT_SCHEMA.names
-    catalog, pairs, rejects = read(out, "catalog.parquet"), read(out, "instructions.parquet"), read(out, "rejects.parquet")
+    catalog, pairs, rejects = (
+        read(out, "catalog.parquet"),
+        read(out, "instructions.parquet"),
+        read(out, "rejects.parquet"),
+    )
     assert len(pairs) > 0
     assert catalog["model"].is_unique
     assert (catalog["model_description"].str.strip().str.len() > 0).all()
-    assert set(catalog["type"]) <= {"Checkpoint", "LORA"} and set(catalog["base_model"]) <= {"SD 1.5", "SDXL 1.0"}
+    assert set(catalog["type"]) <= {"Checkpoint", "LORA"} and set(catalog["base_model"]) <= {
+        "SD 1.5",
+        "SDXL 1.0",
+    }
     names = set(catalog["model"])
     by_name = catalog.set_index("model")
     assert set(pairs["model"]) <= names
     loras = pairs[pairs["type"] == "LORA"]
     assert set(loras["base_checkpoint"]) <= names
     assert (by_name.loc[loras["base_checkpoint"], "type"] == "Checkpoint").all()
-    assert (by_name.loc[loras["base_checkpoint"], "base_model"].to_numpy() == loras["base_model"].to_numpy()).all()
+    assert (
+        by_name.loc[loras["base_checkpoint"], "base_model"].to_numpy() == loras["base_model"].to_numpy()
+    ).all()
     assert pairs.loc[pairs["type"] == "Checkpoint", "base_checkpoint"].isna().all()
     assert not pairs["prompt"].str.contains(TAG).any()
     assert pairs["image_id"].is_unique

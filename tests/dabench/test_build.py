@@ -22,8 +22,18 @@ def test_malformed_records_end_as_rejects(sample_build):
     reasons = set(read(out, "rejects.parquet")["reason"])
     # meta null, Size "512x", missing sampler, NSFW model and image, pickle-only version,
     # quality, unresolvable LoRA base, a prompt that was only a LoRA tag, unknown base model.
-    expected = {"missing_meta", "invalid_size", "missing_sampler", "nsfw_model", "nsfw_image",
-                "no_safetensors", "low_downloads", "unresolved_model_hash", "empty_prompt", "base_model"}
+    expected = {
+        "missing_meta",
+        "invalid_size",
+        "missing_sampler",
+        "nsfw_model",
+        "nsfw_image",
+        "no_safetensors",
+        "low_downloads",
+        "unresolved_model_hash",
+        "empty_prompt",
+        "base_model",
+    }
     assert expected <= reasons
 
 

@@ -21,12 +21,29 @@ def test_cli_build_with_faults_and_a_key_leaves_no_key_behind(sample_build, tmp_
     env = {**os.environ, "CIVITAI_API_KEY": KEY, "PREFECT_LOGGING_LEVEL": "DEBUG"}
     with CivitaiServer(CivitaiSource.sample(), Faults.mixed(0.2, seed=5, slow_seconds=1.0)) as server:
         result = subprocess.run(
-            [sys.executable, "-m", "diffagent.cli", "dabench", "build", "--civitai-url", server.url,
-             "--out", str(out), "--no-llm", "--timeout", "0.5", "--backoff-base", "0.02"],
-            env=env, capture_output=True, text=True, timeout=300,
+            [
+                sys.executable,
+                "-m",
+                "diffagent.cli",
+                "dabench",
+                "build",
+                "--civitai-url",
+                server.url,
+                "--out",
+                str(out),
+                "--no-llm",
+                "--timeout",
+                "0.5",
+                "--backoff-base",
+                "0.02",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
     assert result.returncode == 0, result.stderr[-3000:]
-    counts = json.loads(result.stdout[result.stdout.index("{"):])
+    counts = json.loads(result.stdout[result.stdout.index("{") :])
     assert counts["split"]["instructions"] > 0
     assert server.stats.authorized > 0
     check_contract(out)

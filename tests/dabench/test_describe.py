@@ -44,8 +44,16 @@ def test_a_failing_llm_falls_back_and_is_counted(sample_server, tmp_path):
 
 
 def test_fallback_description_is_built_from_the_inputs():
-    inputs = DescriptionInputs("PixelForge", "v1.0", "LORA", "SD 1.5", "Makes pixel art. Loves sprites.",
-                               ("pixel art",), ("pxf",), ("a corgi, pixel art",))
+    inputs = DescriptionInputs(
+        "PixelForge",
+        "v1.0",
+        "LORA",
+        "SD 1.5",
+        "Makes pixel art. Loves sprites.",
+        ("pixel art",),
+        ("pxf",),
+        ("a corgi, pixel art",),
+    )
     text = fallback_description(inputs)
     assert text == (
         "PixelForge (v1.0) is a SD 1.5 LoRA. Makes pixel art. Loves sprites. Tags: pixel art. "

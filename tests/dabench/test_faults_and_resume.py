@@ -23,7 +23,14 @@ def test_faults_do_not_change_the_pairs(sample_build, tmp_path):
     with CivitaiServer(CivitaiSource.sample(), faults) as server:
         results = build(ArtifactStore(str(tmp_path)), server.url, timeout=0.5)
     injected = server.stats.faults
-    assert {"rate_limit", "rate_limit_retry_after", "unavailable", "server_error", "challenge", "slow"} <= set(injected)
+    assert {
+        "rate_limit",
+        "rate_limit_retry_after",
+        "unavailable",
+        "server_error",
+        "challenge",
+        "slow",
+    } <= set(injected)
     assert results["crawl"]["counts"]["requests_retried"] >= sum(injected.values()) - injected["slow"]
     check_contract(tmp_path)
     assert pairs_signature(tmp_path) == pairs_signature(clean_out)

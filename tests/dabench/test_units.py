@@ -54,8 +54,9 @@ def test_quality_handles_2023_and_today_stats():
     thresholds = QualityThresholds()
     old_good = Stats.model_validate({"downloadCount": 5000, "ratingCount": 40, "rating": 4.8})
     old_bad = Stats.model_validate({"downloadCount": 5000, "ratingCount": 40, "rating": 2.1})
-    today_good = Stats.model_validate({"downloadCount": 900, "ratingCount": 0, "rating": 0,
-                                       "thumbsUpCount": 88, "thumbsDownCount": 2})
+    today_good = Stats.model_validate(
+        {"downloadCount": 900, "ratingCount": 0, "rating": 0, "thumbsUpCount": 88, "thumbsDownCount": 2}
+    )
     today_bad = Stats.model_validate({"downloadCount": 900, "thumbsUpCount": 5, "thumbsDownCount": 20})
     few = Stats.model_validate({"downloadCount": "12", "ratingCount": "40", "rating": "5"})
     assert quality_reject_reason(old_good, thresholds) is None
