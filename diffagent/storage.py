@@ -56,10 +56,10 @@ class ArtifactStore:
         self.fs.makedirs(parent, exist_ok=True)
         if self.is_local:
             temporary = f"{target}.{uuid.uuid4().hex}.tmp"
+            # No fsync: the rename is atomic against a killed process, which is what resuming
+            # needs; syncing every crawl page to disk would make the disk the crawl's bottleneck.
             with open(temporary, "wb") as handle:
                 handle.write(payload)
-                handle.flush()
-                os.fsync(handle.fileno())
             os.replace(temporary, target)
         else:
             with self.fs.open(target, "wb") as handle:
@@ -69,8 +69,9 @@ class ArtifactStore:
         with self.fs.open(self.path(relative), "rb") as handle:
             return handle.read()
 
-    def write_json(self, relative: str, value: Any) -> None:
-        self.write_bytes(relative, json.dumps(value, indent=2, sort_keys=True).encode())
+    def write_json(self, relative: str, value: Any, compact: bool = False) -> None:
+        text = json.dumps(value, sort_keys=True) if compact else json.dumps(value, indent=2, sort_keys=True)
+        self.write_bytes(relative, text.encode())
 
     def read_json(self, relative: str, default: Any = None) -> Any:
         if not self.exists(relative):

@@ -66,7 +66,8 @@ class CrawlState:
         return cls(**saved)
 
     def save(self, store: ArtifactStore) -> None:
-        store.write_json(STATE, asdict(self))
+        # Rewritten after every page: a shallow dict (no asdict deep copy) keeps that cheap.
+        store.write_json(STATE, dict(vars(self)), compact=True)
 
 
 def _params_dict(params: CrawlParams) -> dict[str, Any]:
@@ -122,12 +123,20 @@ class Crawler:
     async def run(self) -> CrawlReport:
         self.client.seed_hash_cache(load_hash_answers(self.store))
         models = load_raw_models(self.store)
-        # Finish whatever the last run left half-done before asking for new pages.
-        await self._crawl_images(crawl_versions(models, self.params))
-        while not self.state.models_finished:
-            page_models = await self._next_models_page()
-            models.extend(page_models)
-            await self._crawl_images(crawl_versions(page_models, self.params))
+        # Finish whatever the last run left half-done, while new pages are fetched: a version's
+        # images are crawled in the background so the next /models page never waits for them.
+        pending = [asyncio.create_task(self._crawl_images(crawl_versions(models, self.params)))]
+        try:
+            while not self.state.models_finished:
+                page_models = await self._next_models_page()
+                models.extend(page_models)
+                pending.append(
+                    asyncio.create_task(self._crawl_images(crawl_versions(page_models, self.params)))
+                )
+            await asyncio.gather(*pending)
+        finally:
+            for task in pending:
+                task.cancel()
         self.progress.close()
         versions = crawl_versions(models, self.params)
         return CrawlReport(

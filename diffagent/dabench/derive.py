@@ -8,16 +8,18 @@ clamped: an out-of-range value is a reject, not a guess.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+import pyarrow as pa
 
 from diffagent.dabench.prompts import parse_size, strip_network_tags
 from diffagent.dabench.quality import QualityThresholds, quality_reject_reason
 from diffagent.dabench.samplers import normalise_sampler
 from schemas.civitai import Image, Model, ModelVersion
+from schemas.dabench import INSTRUCTION_SCHEMA, REJECT_SCHEMA
 from schemas.t2i import (
     BASE_MODELS,
     MAX_CFG,
@@ -48,11 +50,31 @@ class CatalogSeed:
     sample_count: int = 0
 
 
+class Columns:
+    """Rows kept column-wise: a million pairs as dicts would cost gigabytes, as lists far less."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.data: dict[str, list[Any]] = {name: [] for name in names}
+
+    def append(self, row: dict[str, Any]) -> None:
+        for name, column in self.data.items():
+            column.append(row.get(name))
+
+    def __len__(self) -> int:
+        return len(next(iter(self.data.values()), []))
+
+    def to_table(self, schema: pa.Schema) -> pa.Table:
+        return pa.table({name: self.data[name] for name in schema.names}, schema=schema)
+
+    def column(self, name: str) -> list[Any]:
+        return self.data[name]
+
+
 @dataclass
 class Derived:
-    pairs: list[dict[str, Any]]
+    pairs: Columns  # INSTRUCTION_SCHEMA columns, `model`/`base_checkpoint` named by the caller
     seeds: dict[int, CatalogSeed]  # by version id
-    rejects: list[dict[str, Any]]
+    rejects: Columns  # REJECT_SCHEMA columns
     counts: Counter
 
 
@@ -125,8 +147,29 @@ def resolve_base_checkpoint(
     return model, version
 
 
+class BaseCheckpointResolver:
+    """`resolve_base_checkpoint` memoised per (base model, hash): a LoRA's images name a handful
+    of checkpoints many times over, and parsing the same answer again is most of the cost."""
+
+    def __init__(self, hash_answers: dict[str, dict[str, Any] | None]) -> None:
+        self.hash_answers = hash_answers
+        self._memo: dict[tuple[str | None, str], tuple[Model, ModelVersion] | _Reject] = {}
+
+    def __call__(self, lora_version: ModelVersion, model_hash: str | None) -> tuple[Model, ModelVersion]:
+        key = (lora_version.base_model, (model_hash or "").strip().upper())
+        if key not in self._memo:
+            try:
+                self._memo[key] = resolve_base_checkpoint(lora_version, model_hash, self.hash_answers)
+            except _Reject as error:
+                self._memo[key] = error
+        result = self._memo[key]
+        if isinstance(result, _Reject):
+            raise result
+        return result
+
+
 def image_pair(
-    model: Model, version: ModelVersion, image: Image, hash_answers: dict[str, dict[str, Any] | None]
+    model: Model, version: ModelVersion, image: Image, resolve_base: BaseCheckpointResolver
 ) -> tuple[dict[str, Any], tuple[Model, ModelVersion] | None]:
     """The pair made from one image (without catalog names yet); raises _Reject."""
     if not image.is_sfw:
@@ -155,7 +198,7 @@ def image_pair(
         raise _Reject("metadata", "size_out_of_range", meta.size)
     base = None
     if model.type == "LORA":
-        base = resolve_base_checkpoint(version, meta.model_hash, hash_answers)
+        base = resolve_base(version, meta.model_hash)
     pair = {
         "image_id": image.id,
         "prompt": prompt,
@@ -177,16 +220,19 @@ def image_pair(
 
 def derive(
     models: Iterable[Model],
-    images_by_version: dict[int, list[str]],
+    images_of: Callable[[int], Iterable[str]],
     hash_answers: dict[str, dict[str, Any] | None],
     params: FilterParams,
 ) -> Derived:
-    """Pairs, catalog seeds and rejects from raw models, raw image JSON per version, hash answers."""
-    pairs: list[dict[str, Any]] = []
+    """Pairs, catalog seeds and rejects from raw models, each version's raw image JSON
+    (`images_of(version_id)`, streamed so that memory holds one version at a time) and the
+    by-hash answers."""
+    pairs = Columns(INSTRUCTION_SCHEMA.names)
     seeds: dict[int, CatalogSeed] = {}
-    rejects: list[dict[str, Any]] = []
+    rejects = Columns(REJECT_SCHEMA.names)
     counts: Counter = Counter()
     seen_images: set[int] = set()
+    resolve_base = BaseCheckpointResolver(hash_answers)
 
     def reject(
         stage: str,
@@ -220,12 +266,11 @@ def derive(
             reject(*dropped_model, image_id=None, version_id=None, model_id=model.id)
         for version in model.model_versions:
             counts["versions"] += 1
-            raw_images = images_by_version.get(version.id, [])
             dropped_version = dropped_model or version_reject(version, params)
             if dropped_version and not dropped_model:
                 reject(*dropped_version, image_id=None, version_id=version.id, model_id=model.id)
-            for text in raw_images:
-                image = Image.model_validate(json.loads(text))
+            for text in images_of(version.id):
+                image = Image.model_validate_json(text)
                 if image.id is None or image.id in seen_images:
                     counts["duplicate_images"] += 1
                     continue
@@ -236,7 +281,7 @@ def derive(
                     reject(*dropped_version, **ids)
                     continue
                 try:
-                    pair, base = image_pair(model, version, image, hash_answers)
+                    pair, base = image_pair(model, version, image, resolve_base)
                 except _Reject as error:
                     reject(error.stage, error.reason, error.detail, **ids)
                     continue

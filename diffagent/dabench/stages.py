@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from typing import Any
 
@@ -26,7 +27,7 @@ from diffagent.dabench.describe import Describer, LLMConfig
 from diffagent.dabench.split import SPLITS, split_assignment
 from diffagent.storage import ArtifactStore, rows_to_table
 from schemas.civitai import Model, ModelVersion
-from schemas.dabench import CATALOG_SCHEMA, INSTRUCTION_SCHEMA, RAW_IMAGE_SCHEMA, REJECT_SCHEMA
+from schemas.dabench import CATALOG_SCHEMA, INSTRUCTION_SCHEMA, REJECT_SCHEMA
 
 
 def fingerprint(*parts: Any) -> str:
@@ -77,28 +78,33 @@ def raw_fingerprint(store: ArtifactStore) -> str:
 
 
 # -- filter -------------------------------------------------------------------------------------
-def _images_by_version(store: ArtifactStore) -> dict[int, list[str]]:
-    table = store.read_tables("raw/images", RAW_IMAGE_SCHEMA)
-    out: dict[int, list[str]] = {}
-    for version_id, text in zip(
-        table.column("version_id").to_pylist(), table.column("raw_json").to_pylist(), strict=True
-    ):
-        out.setdefault(version_id, []).append(text)
-    return out
+def raw_image_reader(store: ArtifactStore) -> Callable[[int], Iterator[str]]:
+    """`images_of(version_id)`: that version's raw image JSON, read one page file at a time."""
+    files: dict[int, list[str]] = {}
+    for name in store.list("raw/images", ".parquet"):
+        version = int(name.rsplit("/", 1)[-1].split("-", 1)[0].removeprefix("v"))
+        files.setdefault(version, []).append(name)
+
+    def images_of(version_id: int) -> Iterator[str]:
+        for name in files.get(version_id, []):
+            yield from store.read_table(name).column("raw_json").to_pylist()
+
+    return images_of
 
 
 def run_filter(store: ArtifactStore, raw_key: str, params: FilterParams) -> dict[str, Any]:
     key = fingerprint("filter", raw_key, asdict(params))
     if cached := cached_stage(store, "filter", key):
         return cached
-    derived = derive(load_raw_models(store), _images_by_version(store), load_hash_answers(store), params)
+    derived = derive(load_raw_models(store), raw_image_reader(store), load_hash_answers(store), params)
     names = unique_model_names(derived.seeds)
-    for pair in derived.pairs:
-        pair["model"] = names[pair["version_id"]]
-        base_id = pair["base_checkpoint_version_id"]
-        pair["base_checkpoint"] = names[base_id] if base_id is not None else None
-    store.write_table("work/pairs.parquet", rows_to_table(derived.pairs, INSTRUCTION_SCHEMA))
-    store.write_table("rejects.parquet", rows_to_table(derived.rejects, REJECT_SCHEMA))
+    pairs = derived.pairs
+    pairs.data["model"] = [names[v] for v in pairs.column("version_id")]
+    pairs.data["base_checkpoint"] = [
+        names[b] if b is not None else None for b in pairs.column("base_checkpoint_version_id")
+    ]
+    store.write_table("work/pairs.parquet", pairs.to_table(INSTRUCTION_SCHEMA))
+    store.write_table("rejects.parquet", derived.rejects.to_table(REJECT_SCHEMA))
     seeds = [
         {
             "name": names[v],
