@@ -1,0 +1,61 @@
+"""The DiffAgent agent: prompt in, catalog T2I API out.
+
+Public API (for RRHF, evaluation and serving):
+
+    load_catalog(path) -> Catalog
+        DABench folder or catalog.parquet; validates columns/types (ValueError naming each mismatch).
+        `Catalog.fingerprint`, `.by_model`, `.selectable`, `.base_checkpoints_for(model)`,
+        `.settings_for(model)`.
+    load_agent(path, catalog=None) -> Agent
+        An agent folder written by `train_sft` (manifest.json, tokenizer/, adapter/ or model/);
+        `path=None` gives a retrieval-only agent. ValueError naming both fingerprints when the
+        catalog is neither the training catalog nor a superset of it.
+    Agent.select(instructions, top_k=1, constrained=True, selector="llm") -> list[list[Selection]]
+        Per instruction (str, dict with prompt/negative_prompt, or schemas.t2i.Instruction), up to
+        top_k ranked `Selection(api: T2IApi | None, score, selector, tokens_generated, text)`.
+        selector: "llm" (constrained over the catalog), "retrieval" (no LLM), "hybrid" (LLM over
+        the retrieval shortlist). constrained=False: plain generation, parsed (paper's path).
+    build_messages(instruction) -> list[dict]      system + user chat messages
+    format_answer(api_or_row) -> str               the assistant's JSON answer (no description)
+    parse_answer(text) -> dict | None              first JSON object in generated text
+    assemble_api(fields, catalog, repair=False) -> T2IApi
+        catalog facts and description copied in; `repair` fills bad parameters from the model's
+        most common sample settings (RRHF response reconstruction).
+    hallucination_rate(answers, catalog) -> float  share naming no catalog model (paper Table 1)
+    train_sft(data, base_model, out, full=False, params=SFTParams()) -> Path
+"""
+
+from diffagent.agent.catalog import Catalog, catalog_fingerprint, load_catalog
+from diffagent.agent.conversation import (
+    ANSWER_KEYS,
+    SYSTEM_PROMPT,
+    answer_segments,
+    assemble_api,
+    build_messages,
+    format_answer,
+    parse_answer,
+)
+from diffagent.agent.selector import Agent, Selection, hallucination_rate, load_agent
+
+__all__ = [
+    "ANSWER_KEYS",
+    "SYSTEM_PROMPT",
+    "Agent",
+    "Catalog",
+    "Selection",
+    "answer_segments",
+    "assemble_api",
+    "build_messages",
+    "catalog_fingerprint",
+    "format_answer",
+    "hallucination_rate",
+    "load_agent",
+    "load_catalog",
+    "parse_answer",
+]
+
+
+def train_sft(*args, **kwargs):  # imported lazily: trl and datasets are slow to import
+    from diffagent.agent.sft import train_sft as _train_sft
+
+    return _train_sft(*args, **kwargs)

@@ -1,0 +1,181 @@
+"""The transformers backend: batched constrained (greedy or top-k) and unconstrained generation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from diffagent.agent.constrained import AnswerConstraint, values_to_fields
+from diffagent.agent.conversation import build_messages
+
+FALLBACK_TEMPLATE = "### System\n{system}\n### User\n{user}\n### Assistant\n"
+
+
+def encode_prompt(tokenizer: Any, instruction: Any) -> list[int]:
+    """Token ids of the chat prompt. Special-token strings typed by a user are removed first, so a
+    prompt cannot open a fake assistant turn."""
+    messages = build_messages(instruction)
+    specials = [t for t in tokenizer.all_special_tokens if t]
+    for message in messages:
+        for special in specials:
+            message["content"] = message["content"].replace(special, "")
+    if tokenizer.chat_template:
+        text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    else:  # base models (LLaMA-2 base) ship no chat template
+        text = FALLBACK_TEMPLATE.format(system=messages[0]["content"], user=messages[1]["content"])
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    bos = tokenizer.bos_token_id
+    if bos is not None and (tokenizer.bos_token is None or not text.startswith(tokenizer.bos_token)):
+        ids = [bos, *ids]
+    return ids
+
+
+def left_pad(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, row in enumerate(rows):
+        ids[i, width - len(row) :] = torch.tensor(row)
+        mask[i, width - len(row) :] = 1
+    return ids, mask
+
+
+class TransformersBackend:
+    """Loads once; every call is one batched `generate` (two for top-k)."""
+
+    def __init__(self, model: Any, tokenizer: Any, catalog: Any) -> None:
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.catalog = catalog
+        self.pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        self.constraint = AnswerConstraint(tokenizer, catalog)
+        self.model_constraint = AnswerConstraint(tokenizer, catalog, stop_after_model=True)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def _generate(self, rows: list[list[int]], constraint: AnswerConstraint | None, **kwargs: Any) -> Any:
+        ids, mask = left_pad(rows, self.pad)
+        if constraint is not None:
+            kwargs["prefix_allowed_tokens_fn"] = constraint
+        with torch.inference_mode():
+            return self.model.generate(
+                input_ids=ids.to(self.device),
+                attention_mask=mask.to(self.device),
+                pad_token_id=self.pad,
+                eos_token_id=self.tokenizer.eos_token_id,
+                return_dict_in_generate=True,
+                **kwargs,
+            )
+
+    def constrained(
+        self, prompts: list[list[int]], top_k: int = 1, shortlists: list[list[str]] | None = None
+    ) -> list[list[tuple[dict, float, int]]]:
+        """Per prompt, up to `top_k` (fields, score, tokens generated), best first.
+
+        score: mean log-probability of the model-choice tokens (`{"model": "<name>"`), the quantity
+        that ranks candidates. top_k == 1 is greedy over the whole answer. top_k > 1 runs beam search
+        over the model choice only (K distinct models), then greedy for each one's parameters.
+        """
+        width = max(len(p) for p in prompts)
+        self.constraint.prepare([width] * len(prompts), shortlists)
+        if top_k == 1:
+            limit = self.constraint.max_answer_tokens()
+            out = self._generate(
+                prompts, self.constraint, do_sample=False, max_new_tokens=limit, output_logits=True
+            )
+            answers = []
+            for row in range(len(prompts)):
+                generated = out.sequences[row, width:].tolist()
+                values = self.constraint.values_of(row, generated)
+                if values is None:
+                    raise RuntimeError(f"constrained decoding did not finish within {limit} tokens")
+                fields = values_to_fields(values)
+                n_model = len(self.constraint.keys[0]) + len(self.constraint.model_ids(fields["model"]))
+                logprobs = [
+                    torch.log_softmax(out.logits[t][row].float(), -1)[generated[t]].item()
+                    for t in range(n_model)
+                ]
+                eos = self.tokenizer.eos_token_id
+                tokens = generated.index(eos) + 1 if eos in generated else len(generated)
+                answers.append([(fields, sum(logprobs) / n_model, tokens)])
+            return answers
+        return self._top_k(prompts, top_k, shortlists)
+
+    def _top_k(
+        self, prompts: list[list[int]], top_k: int, shortlists: list[list[str]] | None
+    ) -> list[list[tuple[dict, float, int]]]:
+        width = max(len(p) for p in prompts)
+        self.model_constraint.prepare([width] * len(prompts), shortlists)
+        counts = [
+            len(shortlists[i]) if shortlists is not None else len(self.catalog.selectable)
+            for i in range(len(prompts))
+        ]
+        beams = max(1, min(top_k, max(counts)))
+        limit = max(len(self.model_constraint.model_ids(m)) for m in self.catalog.selectable) + 8
+        out = self._generate(
+            prompts,
+            self.model_constraint,
+            do_sample=False,
+            num_beams=beams,
+            num_return_sequences=beams,
+            max_new_tokens=limit + len(self.model_constraint.keys[0]),
+            length_penalty=1.0,
+            early_stopping=True,
+        )
+        chosen: list[list[str]] = []
+        for row in range(len(prompts)):
+            models: list[str] = []
+            for beam in range(beams):
+                values = self.model_constraint.values_of(
+                    row, out.sequences[row * beams + beam, width:].tolist()
+                )
+                if values is not None and values[0] not in models:
+                    models.append(values[0])
+            chosen.append(models[:top_k])
+        # Second pass: each (prompt, model) pair, the model forced, greedy parameters.
+        pairs = [(row, m) for row, models in enumerate(chosen) for m in models]
+        forced = [list(self.constraint.keys[0]) + self.constraint.model_ids(m) for _, m in pairs]
+        rows = [prompts[row] + f for (row, _), f in zip(pairs, forced, strict=True)]
+        longest = max(len(r) for r in rows)
+        self.constraint.prepare([longest - len(f) for f in forced], [[m] for _, m in pairs])
+        scores = self._model_scores(rows, [len(f) for f in forced])
+        limit = self.constraint.max_answer_tokens()
+        out = self._generate(rows, self.constraint, do_sample=False, max_new_tokens=limit)
+        answers: list[list[tuple[dict, float, int]]] = [[] for _ in prompts]
+        for i, (row, _) in enumerate(pairs):
+            generated = forced[i] + out.sequences[i, longest:].tolist()
+            values = self.constraint.values_of(i, generated)
+            if values is None:
+                raise RuntimeError(f"constrained decoding did not finish within {limit} tokens")
+            answers[row].append((values_to_fields(values), scores[i], len(generated)))
+        return [sorted(a, key=lambda x: -x[1]) for a in answers]
+
+    def _model_scores(self, rows: list[list[int]], tails: list[int]) -> list[float]:
+        """Mean log-probability of each row's last `tails[i]` tokens (the forced model choice)."""
+        ids, mask = left_pad(rows, self.pad)
+        with torch.inference_mode():
+            logits = self.model(
+                input_ids=ids.to(self.device), attention_mask=mask.to(self.device)
+            ).logits.float()
+        logprobs = torch.log_softmax(logits[:, :-1], -1).gather(-1, ids[:, 1:, None].to(self.device))[..., 0]
+        return [logprobs[i, -tail:].mean().item() for i, tail in enumerate(tails)]
+
+    def unconstrained(
+        self, prompts: list[list[int]], max_new_tokens: int = 256, min_new_tokens: int = 0
+    ) -> list[tuple[str, int]]:
+        """Plain greedy generation: (text, tokens generated) per prompt (the paper's path)."""
+        width = max(len(p) for p in prompts)
+        out = self._generate(
+            prompts, None, do_sample=False, max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens
+        )
+        results = []
+        for row in range(len(prompts)):
+            generated = out.sequences[row, width:].tolist()
+            eos = self.tokenizer.eos_token_id
+            if eos in generated:
+                generated = generated[: generated.index(eos) + 1]
+            results.append((self.tokenizer.decode(generated, skip_special_tokens=True), len(generated)))
+        return results

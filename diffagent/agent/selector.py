@@ -1,0 +1,209 @@
+"""`Agent`: one object that answers instructions with catalog T2I APIs, three ways.
+
+  llm        constrained decoding over the whole catalog (needs a trained agent)
+  retrieval  embedding shortlist, parameters from the model's most common sample settings (no LLM)
+  hybrid     constrained decoding restricted to the retrieval shortlist, so models added to the
+             catalog after training can be chosen
+`constrained=False` runs plain generation and parses the JSON (the paper's path), to measure
+hallucination; such answers have `api=None` when they name no catalog model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from diffagent.agent.catalog import Catalog, load_catalog
+from diffagent.agent.conversation import as_instruction, assemble_api, parse_answer
+from schemas.t2i import Instruction, T2IApi
+
+log = logging.getLogger(__name__)
+SELECTORS = ("llm", "retrieval", "hybrid")
+MANIFEST = "manifest.json"
+CATALOG_MODELS = "catalog_models.json"
+
+
+class Selection(BaseModel):
+    """One ranked answer: the API (None when an unconstrained answer names no catalog model)."""
+
+    api: T2IApi | None
+    score: float | None = None
+    selector: str
+    tokens_generated: int = 0
+    text: str | None = None  # the raw generated text, unconstrained path only
+
+
+def check_catalog(agent_dir: Path, manifest: dict, catalog: Catalog) -> None:
+    """Fail unless `catalog` is the training catalog or a superset of it (models added since)."""
+    trained = manifest.get("catalog_fingerprint")
+    if trained is None or trained == catalog.fingerprint:
+        return
+    models_file = agent_dir / CATALOG_MODELS
+    missing = None
+    if models_file.exists():
+        missing = [m for m in json.loads(models_file.read_text()) if m not in catalog]
+    if missing == []:
+        log.warning("catalog %s grew since training (agent trained on %s)", catalog.fingerprint, trained)
+        return
+    detail = f"; {len(missing)} trained models are missing, e.g. {missing[:3]}" if missing else ""
+    raise ValueError(
+        f"catalog fingerprint {catalog.fingerprint} does not match the agent's {trained} "
+        f"(agent {agent_dir}, catalog {catalog.source}){detail}"
+    )
+
+
+class Agent:
+    def __init__(
+        self,
+        catalog: Catalog,
+        backend: Any = None,
+        embedder: Any = None,
+        manifest: dict | None = None,
+        shortlist_size: int = 20,
+    ) -> None:
+        self.catalog, self.backend, self.manifest = catalog, backend, manifest or {}
+        self.shortlist_size = shortlist_size
+        self._embedder, self._index = embedder, None
+
+    @property
+    def index(self) -> Any:
+        if self._index is None:
+            from diffagent.agent.retrieval import Embedder, RetrievalIndex
+
+            embedder = self._embedder if self._embedder is not None else Embedder()
+            if isinstance(embedder, str):
+                embedder = Embedder(embedder)
+            self._index = RetrievalIndex.build(self.catalog, embedder)
+        return self._index
+
+    def select(
+        self,
+        instructions: list[Instruction | dict | str],
+        top_k: int = 1,
+        constrained: bool = True,
+        selector: str = "llm",
+    ) -> list[list[Selection]]:
+        """Up to `top_k` ranked answers per instruction, in input order."""
+        if selector not in SELECTORS:
+            raise ValueError(f"unknown selector {selector!r}; expected one of {SELECTORS}")
+        if top_k < 1:
+            raise ValueError(f"top_k must be at least 1, got {top_k}")
+        items = [as_instruction(i) for i in instructions]
+        for item in items:
+            if not item.prompt.strip():
+                raise ValueError(f"empty prompt: {item.prompt!r}")
+        if not items:
+            return []
+        if selector == "retrieval":
+            return self._retrieval(items, top_k)
+        if self.backend is None:
+            raise ValueError(
+                f"selector {selector!r} needs a trained agent (--agent); only 'retrieval' works without"
+            )
+        from diffagent.agent.generate import encode_prompt
+
+        prompts = [encode_prompt(self.backend.tokenizer, i) for i in items]
+        if not constrained:
+            return [[self._parse(text, n)] for text, n in self.backend.unconstrained(prompts)]
+        shortlists = None
+        if selector == "hybrid":
+            found = self.index.shortlist([i.prompt for i in items], max(self.shortlist_size, top_k))
+            shortlists = [[m for m, _ in row] for row in found]
+        results = self.backend.constrained(prompts, top_k=top_k, shortlists=shortlists)
+        return [
+            [
+                Selection(api=assemble_api(f, self.catalog), score=s, selector=selector, tokens_generated=n)
+                for f, s, n in row
+            ]
+            for row in results
+        ]
+
+    def _parse(self, text: str, tokens: int) -> Selection:
+        fields = parse_answer(text)
+        try:
+            api = assemble_api(fields, self.catalog, repair=True) if fields else None
+        except ValueError:
+            api = None
+        return Selection(api=api, selector="llm-unconstrained", tokens_generated=tokens, text=text)
+
+    def _retrieval(self, items: list[Instruction], top_k: int) -> list[list[Selection]]:
+        answers = []
+        for row in self.index.shortlist([i.prompt for i in items], top_k):
+            answers.append([self.retrieval_answer(model, score) for model, score in row])
+        return answers
+
+    def retrieval_answer(self, model: str, score: float) -> Selection:
+        settings = self.catalog.settings_for(model)
+        fields = {"model": model, **settings.__dict__}
+        return Selection(api=assemble_api(fields, self.catalog), score=score, selector="retrieval")
+
+
+def load_agent(
+    path: str | Path | None,
+    catalog: str | Path | Catalog | None = None,
+    embedder: Any = None,
+    device: str | None = None,
+) -> Agent:
+    """Load a trained agent folder (`train_sft`'s output) against a catalog.
+
+    `path=None` gives a retrieval-only agent. `catalog` defaults to the data folder the agent was
+    trained on. Raises ValueError when the catalog is not the training one (or a superset of it).
+    """
+    if path is None:
+        if catalog is None:
+            raise ValueError("a retrieval-only agent needs a catalog")
+        loaded = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
+        return Agent(loaded, None, embedder)
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from diffagent.agent.generate import TransformersBackend
+
+    path = Path(path)
+    manifest_file = path / MANIFEST
+    if not manifest_file.exists():
+        raise ValueError(f"{path} is not an agent folder: no {MANIFEST}")
+    manifest = json.loads(manifest_file.read_text())
+    if catalog is None:
+        catalog = manifest.get("data")
+        if catalog is None:
+            raise ValueError(f"agent {path} names no catalog; pass one")
+    loaded = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
+    check_catalog(path, manifest, loaded)
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+    tokenizer = AutoTokenizer.from_pretrained(path / "tokenizer")
+    tokenizer.padding_side = "left"
+    if manifest.get("full"):
+        model = AutoModelForCausalLM.from_pretrained(path / "model", dtype=dtype)
+    else:
+        from peft import PeftModel
+
+        base = AutoModelForCausalLM.from_pretrained(manifest["base_model"], dtype=dtype)
+        # Merged once at load: decoding then runs at the plain model's speed.
+        model = PeftModel.from_pretrained(base, path / "adapter").merge_and_unload()
+    model.to(device)
+    return Agent(loaded, TransformersBackend(model, tokenizer, loaded), embedder, manifest)
+
+
+def hallucination_rate(answers: list[Any], catalog: Catalog) -> float:
+    """Share of answers that name no catalog model (paper Table 1). An answer may be a Selection,
+    a T2IApi, a dict with `model`, raw text (parsed as JSON), or None (counted as a miss)."""
+    if not answers:
+        raise ValueError("hallucination_rate needs at least one answer")
+
+    def model_of(answer: Any) -> Any:
+        if isinstance(answer, Selection):
+            return answer.api.model if answer.api else model_of(answer.text or "")
+        if isinstance(answer, T2IApi):
+            return answer.model
+        if isinstance(answer, str):
+            answer = parse_answer(answer)
+        return answer.get("model") if isinstance(answer, dict) else None
+
+    misses = sum(1 for a in answers if model_of(a) not in catalog)
+    return misses / len(answers)

@@ -1,0 +1,123 @@
+"""`diffagent select`, `diffagent serve` and `diffagent train sft`: the agent on the command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+def _dump(answers: list, top_k: int | None) -> str:
+    items = [a.model_dump(mode="json") for a in answers]
+    return json.dumps(items if top_k else items[0], ensure_ascii=False)
+
+
+def select(
+    prompt: str = typer.Argument(None, help="The text-to-image prompt (omit with --batch)."),
+    agent: Path = typer.Option(
+        None, help="Agent folder from `diffagent train sft` (not needed for retrieval)."
+    ),
+    catalog: Path = typer.Option(..., help="DABench folder or catalog.parquet."),
+    selector: str = typer.Option("llm", help="llm | retrieval | hybrid"),
+    top_k: int = typer.Option(None, "--top-k", help="Return K ranked answers (a JSON list, best first)."),
+    negative_prompt: str = typer.Option("", "--negative-prompt", help="What the image should not show."),
+    batch: Path = typer.Option(None, help="JSONL with `prompt` (and optional `negative_prompt`) per line."),
+    unconstrained: bool = typer.Option(
+        False, help="Plain generation (the paper's path), to measure hallucination."
+    ),
+) -> None:
+    """Answer a prompt (or a JSONL batch, one answer per line in input order) with a catalog T2I API."""
+    from diffagent.agent.selector import SELECTORS, load_agent
+
+    if selector not in SELECTORS:
+        _fail(f"unknown selector {selector!r}; expected one of {SELECTORS}")
+    if (prompt is None) == (batch is None):
+        _fail("give either a PROMPT or --batch FILE")
+    if top_k is not None and top_k < 1:
+        _fail(f"--top-k must be at least 1, got {top_k}")
+    instructions = []
+    if batch is not None:
+        for number, line in enumerate(batch.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as error:
+                _fail(f"{batch}:{number} is not JSON: {error}")
+            if not isinstance(row, dict) or not isinstance(row.get("prompt"), str):
+                _fail(f"{batch}:{number} needs a string `prompt`")
+            instructions.append(
+                {"prompt": row["prompt"], "negative_prompt": row.get("negative_prompt") or ""}
+            )
+    else:
+        instructions.append({"prompt": prompt, "negative_prompt": negative_prompt})
+    for number, item in enumerate(instructions, start=1):
+        if not item["prompt"].strip():
+            _fail(f"prompt {number} is empty or only whitespace")
+    if selector != "retrieval" and agent is None:
+        _fail(f"--selector {selector} needs --agent; only --selector retrieval works without one")
+    try:
+        loaded = load_agent(agent if selector != "retrieval" else None, catalog)
+        results = loaded.select(
+            instructions, top_k=top_k or 1, constrained=not unconstrained, selector=selector
+        )
+    except (ValueError, FileNotFoundError) as error:
+        _fail(str(error))
+    for answers in results:
+        sys.stdout.write(_dump(answers, top_k) + "\n")
+
+
+def serve(
+    catalog: Path = typer.Option(..., help="DABench folder or catalog.parquet."),
+    agent: Path = typer.Option(None, help="Agent folder; without it only the retrieval selector is served."),
+    port: int = typer.Option(8000),
+    host: str = typer.Option("127.0.0.1"),
+    batch_window_ms: float = typer.Option(
+        5.0, help="How long to collect concurrent requests into one batch."
+    ),
+) -> None:
+    """Serve POST /v1/select and GET /health over HTTP (OpenAPI at /docs)."""
+    import uvicorn
+
+    from diffagent.agent.selector import load_agent
+    from diffagent.agent.server import create_app
+
+    try:
+        loaded = load_agent(agent, catalog)
+    except (ValueError, FileNotFoundError) as error:
+        _fail(str(error))
+    uvicorn.run(create_app(loaded, batch_window_s=batch_window_ms / 1000), host=host, port=port)
+
+
+def sft(
+    data: Path = typer.Option(..., help="DABench folder (catalog.parquet, splits/sft.parquet)."),
+    base_model: str = typer.Option(..., help="Hugging Face id or local folder of a causal LM."),
+    out: Path = typer.Option(..., help="Agent folder to write."),
+    max_steps: int = typer.Option(-1, help="Stop after N optimizer steps (-1: train for --epochs)."),
+    epochs: float = typer.Option(3.0),
+    learning_rate: float = typer.Option(2e-4),
+    batch_size: int = typer.Option(8),
+    full: bool = typer.Option(False, help="Full fine-tuning instead of a LoRA adapter."),
+) -> None:
+    """SFT (stage 1 of SFTA): trl SFTTrainer, loss on the answer only."""
+    from diffagent.agent.sft import SFTParams, train_sft
+
+    params = SFTParams(max_steps=max_steps, epochs=epochs, learning_rate=learning_rate, batch_size=batch_size)
+    try:
+        written = train_sft(data, base_model, out, full=full, params=params)
+    except (ValueError, FileNotFoundError) as error:
+        _fail(str(error))
+    typer.echo(json.dumps(json.loads((written / "manifest.json").read_text()), indent=2))
+
+
+def register(app: typer.Typer, train_app: typer.Typer) -> None:
+    app.command("select")(select)
+    app.command("serve")(serve)
+    train_app.command("sft")(sft)

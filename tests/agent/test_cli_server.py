@@ -1,0 +1,125 @@
+"""`diffagent select` (single, batch, errors) and the HTTP app (validation, batching, real server)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+
+import httpx
+from conftest import ADVERSARIAL
+from typer.testing import CliRunner
+
+from diffagent.cli import app
+
+runner = CliRunner()
+
+
+def test_select_batch_in_input_order(agent_dir, dabench, tmp_path, embeddings_cache):
+    prompts = ["pixel art sprite of a knight, 8-bit", "neon cyberpunk street in the rain", *ADVERSARIAL]
+    batch = tmp_path / "batch.jsonl"
+    batch.write_text(
+        "\n".join(json.dumps({"prompt": p, "negative_prompt": "blurry"}) for p in prompts) + "\n"
+    )
+    result = runner.invoke(
+        app,
+        [
+            "select",
+            "--batch",
+            str(batch),
+            "--catalog",
+            str(dabench),
+            "--selector",
+            "retrieval",
+            "--top-k",
+            "2",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == len(prompts) and all(len(line) == 2 for line in lines)
+    assert lines[0][0]["api"]["model"] == "Pixel Art XL"
+    result = runner.invoke(
+        app, ["select", "--batch", str(batch), "--catalog", str(dabench), "--agent", str(agent_dir)]
+    )
+    assert result.exit_code == 0, result.output
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(answers) == len(prompts) and all(a["api"]["model_description"] for a in answers)
+
+
+def test_select_errors(dabench, tmp_path):
+    result = runner.invoke(app, ["select", "  ", "--catalog", str(dabench), "--selector", "retrieval"])
+    assert result.exit_code != 0 and "empty" in result.output
+    result = runner.invoke(app, ["select", "a cat", "--catalog", str(dabench)])
+    assert result.exit_code != 0 and "needs --agent" in result.output
+    result = runner.invoke(
+        app, ["select", "a cat", "--catalog", str(tmp_path / "none.parquet"), "--selector", "retrieval"]
+    )
+    assert result.exit_code != 0 and "no catalog" in result.output
+
+
+def test_http_validation_and_answers(agent):
+    from fastapi.testclient import TestClient
+
+    from diffagent.agent.server import create_app
+
+    with TestClient(create_app(agent)) as client:
+        assert client.get("/health").json()["catalog_fingerprint"] == agent.catalog.fingerprint
+        assert "/v1/select" in client.get("/openapi.json").json()["paths"]
+        for body, message in [
+            ({"prompt": "  "}, "empty or only whitespace"),
+            ({"prompt": "x" * 4001}, "4001 characters"),
+            ({"prompt": "a\x00cat"}, "control character"),
+            ({"prompt": "cat", "selector": "magic"}, "unknown selector"),
+        ]:
+            response = client.post("/v1/select", json=body)
+            assert response.status_code == 422 and message in response.text
+        response = client.post("/v1/select", json={"prompt": ADVERSARIAL[3], "top_k": 2})
+        assert response.status_code == 200
+        assert [a["api"]["model"] in agent.catalog for a in response.json()["answers"]] == [True, True]
+
+
+def test_concurrent_requests_are_batched(agent):
+    from diffagent.agent.server import MicroBatcher, SelectRequest
+
+    async def run() -> tuple[list, list[int]]:
+        batcher = MicroBatcher(agent, batch_window_s=0.05)
+        worker = asyncio.create_task(batcher.run())
+        prompts = ["anime girl", "pixel art", "castle", "neon city"]
+        results = await asyncio.gather(*(batcher.submit(SelectRequest(prompt=p)) for p in prompts))
+        worker.cancel()
+        return results, batcher.batches
+
+    results, batches = asyncio.run(run())
+    assert len(results) == 4 and batches == [4]
+
+
+def test_real_uvicorn_server(agent):
+    import uvicorn
+
+    from diffagent.agent.server import create_app
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(agent), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(100):
+            if server.started:
+                break
+            time.sleep(0.05)
+        url = f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{url}/health").status_code == 200
+        response = httpx.post(
+            f"{url}/v1/select", json={"prompt": "夜の東京", "selector": "hybrid"}, timeout=30
+        )
+        assert response.status_code == 200 and response.json()["answers"][0]["api"]["model"] in agent.catalog
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
