@@ -133,22 +133,12 @@ async def _plain_client(urls: list[str], concurrency: int) -> float:
 
 
 def scaled_sample(copies: int):
-    """The bundled sample repeated `copies` times under fresh model, version and image ids."""
-    from diffagent.civitai.sample import build_sample
+    """The bundled sample repeated `copies` times under fresh ids."""
+    from diffagent.civitai.sample import build_sample, renumbered
     from diffagent.civitai.source import CivitaiSource
 
     models, index = build_sample()
-    scaled = []
-    for copy_number in range(copies):
-        text = json.dumps(models)
-        clones = json.loads(text)
-        for model in clones:
-            model["id"] += copy_number * 10_000
-            for version in model["modelVersions"]:
-                version["id"] += copy_number * 10_000_000
-                for image in version["images"]:
-                    image["id"] += copy_number * 10_000_000
-        scaled.extend(clones)
+    scaled = [m for copy_number in range(copies) for m in renumbered(models, copy_number * 10_000)]
     return CivitaiSource(scaled, index)
 
 

@@ -73,11 +73,14 @@ def dabench_build(
     max_attempts: int = 8,
     backoff_base: float = 1.0,
     civitai_key_block: str | None = None,
+    incremental: bool = False,
     show_progress: bool = True,
 ) -> dict[str, dict[str, Any]]:
     """Build DABench under `out` (a local path or fsspec URL); returns each stage's counts.
 
     `types` and `base_models` default to Checkpoint + LORA and SD 1.5 + SDXL 1.0.
+    `incremental` (the scheduled recrawl): on a finished build, fetch only what is new, newest
+    first, into a new raw increment, and publish a new dataset version (`versions/`, `latest.json`).
     """
     _load_secret_block(civitai_key_block)
     types = list(types or MODEL_TYPES)
@@ -90,7 +93,9 @@ def dabench_build(
     )
     retry = RetryPolicy(max_attempts=max_attempts, backoff_base=backoff_base)
     results: dict[str, dict[str, Any]] = {}
-    results["crawl"] = crawl_task(out, civitai_url, crawl_params, concurrency, timeout, retry, show_progress)
+    results["crawl"] = crawl_task(
+        out, civitai_url, crawl_params, concurrency, timeout, retry, show_progress, incremental
+    )
     results["filter"] = filter_task(out, results["crawl"]["fingerprint"], filter_params)
     results["describe"] = describe_task(
         out, results["filter"]["fingerprint"], llm_base_url, llm_model, show_progress=show_progress

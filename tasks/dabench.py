@@ -25,11 +25,20 @@ from diffagent.storage import ArtifactStore
 
 
 @task(name="crawl-civitai", retries=2, retry_delay_seconds=10, cache_policy=NO_CACHE)
-def crawl_task(out: str, civitai_url: str, params: CrawlParams, concurrency: int = 8, timeout: float = 30.0,
-               retry: RetryPolicy | None = None, show_progress: bool = True) -> dict[str, Any]:
+def crawl_task(
+    out: str,
+    civitai_url: str,
+    params: CrawlParams,
+    concurrency: int = 8,
+    timeout: float = 30.0,
+    retry: RetryPolicy | None = None,
+    show_progress: bool = True,
+    incremental: bool = False,
+) -> dict[str, Any]:
     key = get_settings().civitai_api_key
-    return stages.run_crawl(ArtifactStore(out), civitai_url, params, key, concurrency, timeout, retry,
-                            show_progress)
+    return stages.run_crawl(
+        ArtifactStore(out), civitai_url, params, key, concurrency, timeout, retry, show_progress, incremental
+    )
 
 
 @task(name="filter-pairs", cache_policy=NO_CACHE)
@@ -38,8 +47,14 @@ def filter_task(out: str, raw_key: str, params: FilterParams) -> dict[str, Any]:
 
 
 @task(name="reconstruct-descriptions", cache_policy=NO_CACHE)
-def describe_task(out: str, filter_key: str, llm_base_url: str | None, llm_model: str | None,
-                  llm_concurrency: int = 4, show_progress: bool = True) -> dict[str, Any]:
+def describe_task(
+    out: str,
+    filter_key: str,
+    llm_base_url: str | None,
+    llm_model: str | None,
+    llm_concurrency: int = 4,
+    show_progress: bool = True,
+) -> dict[str, Any]:
     llm = None
     if llm_base_url and llm_model:
         llm = LLMConfig(llm_base_url, llm_model, get_settings().llm_api_key, concurrency=llm_concurrency)

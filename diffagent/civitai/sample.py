@@ -12,6 +12,7 @@ checkpoint hash resolves to nothing, and `<lora:...>` tags in prompts.
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 from typing import Any
 
@@ -316,3 +317,18 @@ def _hash_index(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     bool(model["nsfw"]),
                 )
     return rows
+
+
+def renumbered(models: list[dict[str, Any]], offset: int) -> list[dict[str, Any]]:
+    """Copies of `models` under fresh ids (model + offset, version and image + 1000 * offset),
+    newer than the originals: "models published later" for recrawl tests and benchmarks."""
+    clones = json.loads(json.dumps(models))
+    for model in clones:
+        model["id"] += offset
+        model["name"] = f"{model['name']} {offset}"
+        for version in model["modelVersions"]:
+            version["id"] += 1000 * offset
+            version["createdAt"] = "2024-06-01T00:00:00.000Z"
+            for image in version["images"]:
+                image["id"] += 1000 * offset
+    return clones

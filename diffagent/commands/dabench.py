@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Optional
 
 import typer
 
@@ -14,15 +13,18 @@ dabench_app = typer.Typer(no_args_is_help=True, help="Build DABench from Civitai
 def build(
     civitai_url: str = typer.Option("https://civitai.com/api/v1", help="Civitai API base URL."),
     out: str = typer.Option(..., help="Output directory or fsspec URL (s3://...)."),
-    max_models: Optional[int] = typer.Option(None, help="Take the first N models in a stable order."),
-    llm_base_url: Optional[str] = typer.Option(None, help="OpenAI-compatible base URL for descriptions."),
-    llm_model: Optional[str] = typer.Option(None, help="LLM model name for descriptions."),
+    max_models: int | None = typer.Option(None, help="Take the first N models in a stable order."),
+    llm_base_url: str | None = typer.Option(None, help="OpenAI-compatible base URL for descriptions."),
+    llm_model: str | None = typer.Option(None, help="LLM model name for descriptions."),
     no_llm: bool = typer.Option(False, "--no-llm", help="Use the offline description builder."),
     concurrency: int = typer.Option(8, help="Concurrent Civitai requests."),
     timeout: float = typer.Option(30.0, help="Seconds before a Civitai request is retried."),
     backoff_base: float = typer.Option(1.0, help="First retry delay in seconds (doubles, max 30)."),
     min_downloads: int = typer.Option(100, help="Quality: minimum model downloads."),
     split_seed: int = typer.Option(0, help="Seed of the 8:1:1 split."),
+    incremental: bool = typer.Option(
+        False, "--incremental", help="Recrawl what is new since the last build into a new dataset version."
+    ),
 ) -> None:
     """Crawl, filter, reconstruct descriptions and split; prints the counts of each stage."""
     if no_llm and (llm_base_url or llm_model):
@@ -32,10 +34,17 @@ def build(
     from flows.dabench_build import dabench_build
 
     results = dabench_build(
-        civitai_url=civitai_url, out=out, max_models=max_models,
-        llm_base_url=None if no_llm else llm_base_url, llm_model=None if no_llm else llm_model,
-        concurrency=concurrency, timeout=timeout, backoff_base=backoff_base, min_downloads=min_downloads,
+        civitai_url=civitai_url,
+        out=out,
+        max_models=max_models,
+        llm_base_url=None if no_llm else llm_base_url,
+        llm_model=None if no_llm else llm_model,
+        concurrency=concurrency,
+        timeout=timeout,
+        backoff_base=backoff_base,
+        min_downloads=min_downloads,
         split_seed=split_seed,
+        incremental=incremental,
     )
     typer.echo(json.dumps({stage: r["counts"] for stage, r in results.items()}, indent=2, default=str))
 

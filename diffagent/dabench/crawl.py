@@ -40,6 +40,8 @@ class CrawlParams:
     sort: str | None = None
     models_page_size: int = 100
     images_page_size: int = 200
+    # Incremental recrawl: newest first, stop at the first page holding nothing new.
+    stop_at_known: bool = False
 
 
 @dataclass
@@ -112,33 +114,44 @@ def load_hash_answers(store: ArtifactStore) -> dict[str, dict[str, Any] | None]:
 
 
 class Crawler:
+    """Crawls into `store`'s raw layer. `known` maps the model ids an earlier crawl already holds
+    to their version ids: those versions' images are not fetched again (incremental recrawl)."""
+
     def __init__(
-        self, client: CivitaiClient, store: ArtifactStore, params: CrawlParams, show_progress: bool = True
+        self,
+        client: CivitaiClient,
+        store: ArtifactStore,
+        params: CrawlParams,
+        show_progress: bool = True,
+        known: dict[int, set[int]] | None = None,
     ) -> None:
         self.client, self.store, self.params = client, store, params
+        self.known = known or {}
+        self.known_versions = {v for versions in self.known.values() for v in versions}
         self.state = CrawlState.load(store, params)
         self.progress = tqdm(desc="crawl images", unit="img", disable=not show_progress)
         self.images = 0
+
+    def new_versions(self, models: list[Model]) -> list[tuple[int, str]]:
+        return [v for v in crawl_versions(models, self.params) if v[0] not in self.known_versions]
 
     async def run(self) -> CrawlReport:
         self.client.seed_hash_cache(load_hash_answers(self.store))
         models = load_raw_models(self.store)
         # Finish whatever the last run left half-done, while new pages are fetched: a version's
         # images are crawled in the background so the next /models page never waits for them.
-        pending = [asyncio.create_task(self._crawl_images(crawl_versions(models, self.params)))]
+        pending = [asyncio.create_task(self._crawl_images(self.new_versions(models)))]
         try:
             while not self.state.models_finished:
                 page_models = await self._next_models_page()
                 models.extend(page_models)
-                pending.append(
-                    asyncio.create_task(self._crawl_images(crawl_versions(page_models, self.params)))
-                )
+                pending.append(asyncio.create_task(self._crawl_images(self.new_versions(page_models))))
             await asyncio.gather(*pending)
         finally:
             for task in pending:
                 task.cancel()
         self.progress.close()
-        versions = crawl_versions(models, self.params)
+        versions = self.new_versions(models)
         return CrawlReport(
             len(models), len(versions), self.images, len(self.client._hash_cache), self.client.retries
         )
@@ -170,9 +183,15 @@ class Crawler:
         state.models_pages, state.models_seen = number, state.models_seen + len(items)
         state.models_cursor = page.metadata.next_cursor
         reached_max = params.max_models is not None and state.models_seen >= params.max_models
-        state.models_finished = page.metadata.next_cursor is None or reached_max or not page.items
         models = [Model.model_validate(item) for item in items]
-        for version_id, _ in crawl_versions(models, params):
+        nothing_new = not self.new_versions(models) and all(m.id in self.known for m in models)
+        state.models_finished = (
+            page.metadata.next_cursor is None
+            or reached_max
+            or not page.items
+            or (params.stop_at_known and nothing_new)
+        )
+        for version_id, _ in self.new_versions(models):
             state.versions.setdefault(str(version_id), {"cursor": None, "pages": 0, "finished": False})
         state.save(self.store)
         return models
@@ -239,7 +258,11 @@ class Crawler:
 
 
 async def crawl(
-    client: CivitaiClient, store: ArtifactStore, params: CrawlParams, show_progress: bool = True
+    client: CivitaiClient,
+    store: ArtifactStore,
+    params: CrawlParams,
+    show_progress: bool = True,
+    known: dict[int, set[int]] | None = None,
 ) -> CrawlReport:
     """Crawl (or resume crawling) into `store`'s raw layer."""
-    return await Crawler(client, store, params, show_progress).run()
+    return await Crawler(client, store, params, show_progress, known).run()

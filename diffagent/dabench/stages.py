@@ -12,8 +12,7 @@ import asyncio
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 import pyarrow as pa
@@ -21,10 +20,19 @@ import pyarrow.compute as pc
 
 from diffagent.civitai.client import CivitaiClient, RetryPolicy
 from diffagent.dabench.catalog import catalog_row, description_inputs, unique_model_names
-from diffagent.dabench.crawl import CrawlParams, crawl, load_hash_answers, load_raw_models
+from diffagent.dabench.crawl import CrawlParams, crawl
 from diffagent.dabench.derive import CatalogSeed, FilterParams, derive
 from diffagent.dabench.describe import Describer, LLMConfig
-from diffagent.dabench.split import SPLITS, split_assignment
+from diffagent.dabench.raw import (
+    INCREMENTS,
+    crawl_finished,
+    increment_names,
+    merged_hash_answers,
+    merged_models,
+    raw_fingerprint_parts,
+    raw_image_reader,
+)
+from diffagent.dabench.split import SPLITS, incremental_assignment, split_assignment
 from diffagent.storage import ArtifactStore, rows_to_table
 from schemas.civitai import Model, ModelVersion
 from schemas.dabench import CATALOG_SCHEMA, INSTRUCTION_SCHEMA, REJECT_SCHEMA
@@ -37,13 +45,21 @@ def fingerprint(*parts: Any) -> str:
 
 def cached_stage(store: ArtifactStore, stage: str, key: str) -> dict[str, Any] | None:
     record = store.read_json(f"work/{stage}.json")
-    if record and record.get("fingerprint") == key:
+    if record and record.get("input_key") == key:
         return {**record, "cached": True}
     return None
 
 
-def finish_stage(store: ArtifactStore, stage: str, key: str, counts: dict[str, Any]) -> dict[str, Any]:
-    record = {"fingerprint": key, "counts": counts}
+def finish_stage(
+    store: ArtifactStore, stage: str, key: str, counts: dict[str, Any], outputs: tuple[str, ...]
+) -> dict[str, Any]:
+    """Record a finished stage. Its `fingerprint`, which the next stage keys on, hashes the
+    outputs' bytes: a rerun whose outputs come out identical (a recrawl that found nothing new)
+    leaves everything downstream cached."""
+    digest = hashlib.sha256()
+    for name in outputs:
+        digest.update(store.read_bytes(name))
+    record = {"input_key": key, "fingerprint": digest.hexdigest()[:24], "counts": counts}
     store.write_json(f"work/{stage}.json", record)
     return {**record, "cached": False}
 
@@ -58,45 +74,44 @@ def run_crawl(
     timeout: float = 30.0,
     retry: RetryPolicy | None = None,
     show_progress: bool = True,
+    incremental: bool = False,
 ) -> dict[str, Any]:
-    """Crawl (resuming if interrupted); returns counts and the raw layer's fingerprint."""
+    """Crawl (resuming if interrupted); returns counts and the raw layers' fingerprint.
+
+    `incremental` on a finished crawl: a recrawl into a new increment, newest models first until
+    a page holds nothing new, fetching images only for versions no layer has yet.
+    """
+    target, known = store, None
+    if incremental and crawl_finished(store):
+        target, params = _increment_target(store), replace(params, sort="Newest", stop_at_known=True)
+        known = {m.id: {v.id for v in m.model_versions} for m in merged_models(store)}
 
     async def go() -> Any:
         async with CivitaiClient(civitai_url, api_key, concurrency, timeout, retry) as client:
-            return await crawl(client, store, params, show_progress)
+            return await crawl(client, target, params, show_progress, known)
 
     report = asyncio.run(go())
     return {"fingerprint": raw_fingerprint(store), "counts": asdict(report)}
 
 
+def _increment_target(store: ArtifactStore) -> ArtifactStore:
+    """The unfinished increment to resume, or a new one numbered after the last."""
+    names = increment_names(store)
+    if names and not crawl_finished(store.child(f"{INCREMENTS}/{names[-1]}")):
+        return store.child(f"{INCREMENTS}/{names[-1]}")
+    return store.child(f"{INCREMENTS}/inc-{len(names) + 1:04d}")
+
+
 def raw_fingerprint(store: ArtifactStore) -> str:
-    files = []
-    for folder in ("raw/models", "raw/images", "raw/hashes"):
-        for name in store.list(folder, ".parquet"):
-            files.append((name, store.fs.size(store.path(name))))
-    return fingerprint(store.read_json("raw/state.json"), files)
+    return fingerprint(raw_fingerprint_parts(store))
 
 
 # -- filter -------------------------------------------------------------------------------------
-def raw_image_reader(store: ArtifactStore) -> Callable[[int], Iterator[str]]:
-    """`images_of(version_id)`: that version's raw image JSON, read one page file at a time."""
-    files: dict[int, list[str]] = {}
-    for name in store.list("raw/images", ".parquet"):
-        version = int(name.rsplit("/", 1)[-1].split("-", 1)[0].removeprefix("v"))
-        files.setdefault(version, []).append(name)
-
-    def images_of(version_id: int) -> Iterator[str]:
-        for name in files.get(version_id, []):
-            yield from store.read_table(name).column("raw_json").to_pylist()
-
-    return images_of
-
-
 def run_filter(store: ArtifactStore, raw_key: str, params: FilterParams) -> dict[str, Any]:
     key = fingerprint("filter", raw_key, asdict(params))
     if cached := cached_stage(store, "filter", key):
         return cached
-    derived = derive(load_raw_models(store), raw_image_reader(store), load_hash_answers(store), params)
+    derived = derive(merged_models(store), raw_image_reader(store), merged_hash_answers(store), params)
     names = unique_model_names(derived.seeds)
     pairs = derived.pairs
     pairs.data["model"] = [names[v] for v in pairs.column("version_id")]
@@ -116,7 +131,9 @@ def run_filter(store: ArtifactStore, raw_key: str, params: FilterParams) -> dict
         for v, s in sorted(derived.seeds.items())
     ]
     store.write_bytes("work/seeds.jsonl", "\n".join(json.dumps(s, sort_keys=True) for s in seeds).encode())
-    return finish_stage(store, "filter", key, dict(derived.counts))
+    return finish_stage(
+        store, "filter", key, dict(derived.counts), ("work/pairs.parquet", "work/seeds.jsonl")
+    )
 
 
 def load_seeds(store: ArtifactStore) -> list[tuple[str, CatalogSeed]]:
@@ -151,22 +168,59 @@ def run_describe(
     ]
     store.write_table("catalog.parquet", rows_to_table(rows, CATALOG_SCHEMA))
     counts = {"catalog": len(rows), **asdict(describer.report)}
-    return finish_stage(store, "describe", key, counts)
+    return finish_stage(store, "describe", key, counts, ("catalog.parquet",))
 
 
 # -- split --------------------------------------------------------------------------------------
+def previous_assignment(store: ArtifactStore) -> dict[int, str]:
+    """image id -> split of the data set version already published here (empty for a first build)."""
+    previous: dict[int, str] = {}
+    for name in SPLITS:
+        if store.exists(f"splits/{name}.parquet"):
+            for image_id in store.read_table(f"splits/{name}.parquet").column("image_id").to_pylist():
+                previous[image_id] = name
+    return previous
+
+
+PUBLISHED = (
+    "catalog.parquet",
+    "instructions.parquet",
+    "rejects.parquet",
+    *(f"splits/{s}.parquet" for s in SPLITS),
+)
+
+
+def publish_version(store: ArtifactStore, counts: dict[str, Any]) -> str:
+    """Snapshot the published files as `versions/vNNNN/` and point `latest.json` at it.
+
+    Earlier versions are kept as they were: a recrawl never loses data. The top-level files are
+    always the newest version (the contract the rest of the product reads).
+    """
+    existing = [n.rsplit("/", 1)[-1] for n in store.list("versions")]
+    version = f"v{len(existing) + 1:04d}"
+    for name in PUBLISHED:
+        store.write_bytes(f"versions/{version}/{name}", store.read_bytes(name))
+    store.write_json(f"versions/{version}/counts.json", counts)
+    store.write_json("latest.json", {"version": version, "path": f"versions/{version}", "counts": counts})
+    return version
+
+
 def run_split(store: ArtifactStore, describe_key: str, seed: int = 0) -> dict[str, Any]:
+    """Split 8:1:1 (pairs of an earlier version keep their split), then publish a new version."""
     key = fingerprint("split", describe_key, seed)
     if cached := cached_stage(store, "split", key):
         return cached
     pairs = store.read_table("work/pairs.parquet", INSTRUCTION_SCHEMA)
-    assignment = split_assignment(
-        pairs.column("prompt").to_pylist(), pairs.column("image_id").to_pylist(), seed
-    )
+    prompts, image_ids = pairs.column("prompt").to_pylist(), pairs.column("image_id").to_pylist()
+    previous = previous_assignment(store)
+    if previous:
+        assignment = incremental_assignment(previous, prompts, image_ids, seed)
+    else:
+        assignment = split_assignment(prompts, image_ids, seed)
     store.write_table("instructions.parquet", pairs)
-    labels = pa.array(assignment)
-    counts: Counter = Counter(assignment)
+    labels = pa.array(assignment, pa.string())
+    counts: dict[str, Any] = {"instructions": pairs.num_rows, **dict(Counter(assignment))}
     for name in SPLITS:
-        mask = pc.equal(labels, name)
-        store.write_table(f"splits/{name}.parquet", pairs.filter(mask))
-    return finish_stage(store, "split", key, {"instructions": pairs.num_rows, **dict(counts)})
+        store.write_table(f"splits/{name}.parquet", pairs.filter(pc.equal(labels, name)))
+    counts["version"] = publish_version(store, counts)
+    return finish_stage(store, "split", key, counts, ("instructions.parquet",))

@@ -21,10 +21,16 @@ def read(out: Path, name: str) -> pd.DataFrame:
     return pd.read_parquet(out / name)
 
 
+def raw_parts(out: Path, kind: str) -> list[Path]:
+    """Raw parquet files of the base crawl, then of each increment in order."""
+    layers = [out, *sorted((out / "increments").glob("inc-*"))]
+    return [part for layer in layers for part in sorted((layer / "raw" / kind).glob("*.parquet"))]
+
+
 def crawled_images(out: Path) -> dict[int, tuple[int, Image]]:
     """image id -> (version id, parsed image) for every image the crawl stored."""
     images: dict[int, tuple[int, Image]] = {}
-    for part in sorted((out / "raw" / "images").glob("*.parquet")):
+    for part in raw_parts(out, "images"):
         for row in pq.read_table(part).to_pylist():
             image = Image.model_validate_json(row["raw_json"])
             images.setdefault(image.id, (row["version_id"], image))
@@ -33,7 +39,7 @@ def crawled_images(out: Path) -> dict[int, tuple[int, Image]]:
 
 def crawled_models(out: Path) -> dict[int, Model]:
     models = {}
-    for part in sorted((out / "raw" / "models").glob("*.parquet")):
+    for part in raw_parts(out, "models"):
         for row in pq.read_table(part).to_pylist():
             model = Model.model_validate_json(row["raw_json"])
             models[model.id] = model

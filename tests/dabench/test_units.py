@@ -85,3 +85,20 @@ def test_split_is_deterministic_and_groups_prompts():
     # Input order does not matter.
     reversed_assignment = split_assignment(prompts[::-1], ids[::-1], seed=1)
     assert reversed_assignment[::-1] == first
+
+
+def test_incremental_split_keeps_old_pairs_in_place():
+    from diffagent.dabench.split import incremental_assignment
+
+    prompts = [f"p{i % 30}" for i in range(100)]
+    first = split_assignment(prompts, list(range(100)), seed=0)
+    previous = dict(zip(range(100), first, strict=True))
+    grown_prompts = prompts + [f"new {i}" for i in range(50)] + ["p3"] * 10
+    grown_ids = list(range(100)) + list(range(1000, 1060))
+    grown = incremental_assignment(previous, grown_prompts, grown_ids, seed=0)
+    assert grown[:100] == first
+    assert (grown.count("sft"), grown.count("rrhf"), grown.count("eval")) == (128, 16, 16)
+    # A pair dropped from the data set frees its place; the partition stays exact.
+    shrunk_previous = {i: s for i, s in previous.items() if s != "eval"}
+    again = incremental_assignment(shrunk_previous, grown_prompts, grown_ids, seed=0)
+    assert (again.count("sft"), again.count("rrhf"), again.count("eval")) == (128, 16, 16)
