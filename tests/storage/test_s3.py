@@ -1,0 +1,85 @@
+"""Artifacts on an S3-compatible server (moto in server mode on 127.0.0.1), as remote workers share them."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from diffagent.civitai.local_server import CivitaiServer
+from diffagent.civitai.source import CivitaiSource
+from diffagent.storage import ArtifactStore
+from tests.dabench.conftest import build
+
+pytest.importorskip("s3fs")
+pytest.importorskip("moto")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    saved = {
+        k: os.environ.get(k)
+        for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION")
+    }
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_DEFAULT_REGION="us-east-1",
+    )
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        import s3fs
+
+        s3fs.S3FileSystem.clear_instance_cache()
+        s3fs.S3FileSystem().mkdir("dabench-test")
+        yield endpoint
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def test_build_writes_and_rereads_artifacts_on_s3(s3_endpoint, sample_build):
+    clean_out, _ = sample_build
+    store = ArtifactStore("s3://dabench-test/run1")
+    with CivitaiServer(CivitaiSource.sample()) as server:
+        results = build(store, server.url)
+        again = build(store, server.url)
+    assert all(again[stage]["cached"] for stage in ("filter", "describe", "split"))
+    assert store.exists("catalog.parquet") and store.exists("splits/eval.parquet")
+    remote = (
+        store.read_table("instructions.parquet").to_pandas().sort_values("image_id").reset_index(drop=True)
+    )
+    local = pd.read_parquet(clean_out / "instructions.parquet").sort_values("image_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(remote, local)
+    assert results["split"]["counts"]["instructions"] == len(local)
+    assert store.read_json("latest.json")["version"] == "v0001"
