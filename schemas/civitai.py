@@ -140,7 +140,9 @@ class ImageMeta(_Tolerant):
     resources: list[dict[str, Any]] = Field(default_factory=list)
     civitai_resources: list[dict[str, Any]] = Field(default_factory=list, alias="civitaiResources")
 
-    @field_validator("prompt", "negative_prompt", "sampler", "scheduler", "size", "model", "model_hash", mode="before")
+    @field_validator(
+        "prompt", "negative_prompt", "sampler", "scheduler", "size", "model", "model_hash", mode="before"
+    )
     @classmethod
     def _string(cls, value: Any) -> str | None:
         return loose_str(value)
@@ -209,7 +211,8 @@ class Image(_Tolerant):
         """SFW only when every signal present says so (`nsfw` None/false, level None/1)."""
         nsfw_ok = self.nsfw in (None, False, "None", "false", "False")
         level = self.nsfw_level
-        level_ok = level in (None, "None", 1, "1", 0, "0")
+        # Level names seen over time: None/Soft/Mature/X, PG/PG13/R/X/XXX, and bit values 1/2/4/8/16.
+        level_ok = level in (None, "None", "PG", 1, "1", 0, "0")
         return nsfw_ok and level_ok
 
 

@@ -102,3 +102,50 @@ def test_incremental_split_keeps_old_pairs_in_place():
     shrunk_previous = {i: s for i, s in previous.items() if s != "eval"}
     again = incremental_assignment(shrunk_previous, grown_prompts, grown_ids, seed=0)
     assert (again.count("sft"), again.count("rrhf"), again.count("eval")) == (128, 16, 16)
+
+
+def test_drifted_civitai_records_parse():
+    from schemas.civitai import Image, Model
+
+    image = Image.model_validate(
+        {
+            "id": "12",
+            "nsfwLevel": 1,
+            "meta": {
+                "id": 12,
+                "meta": {"prompt": "a cat", "steps": "30", "cfgScale": "7.5", "Model": {"name": "X"}},
+            },
+        }
+    )
+    assert image.id == 12 and image.is_sfw
+    assert image.meta.prompt == "a cat" and image.meta.steps == 30 and image.meta.cfg_scale == 7.5
+    assert image.meta.model == "X"
+    assert not Image.model_validate({"id": 1, "nsfwLevel": "Soft"}).is_sfw
+    assert not Image.model_validate({"id": 1, "nsfw": True}).is_sfw
+    assert Image.model_validate({"id": 1, "meta": None}).meta is None
+    assert Image.model_validate({"id": 1, "meta": {"hashes": {"model": "abc"}}}).meta.model_hash == "abc"
+    model = Model.model_validate(
+        {
+            "id": "5",
+            "nsfw": "false",
+            "tags": [{"name": "anime"}, "cute"],
+            "stats": {"downloadCount": "10", "rating": "4.5", "thumbsUpCount": None},
+            "modelVersions": [{"id": 9, "files": "junk", "trainedWords": None}],
+        }
+    )
+    assert model.id == 5 and not model.nsfw and model.tags == ["anime", "cute"]
+    assert model.stats.download_count == 10 and model.stats.rating == 4.5 and model.stats.thumbs_up_count == 0
+    assert model.model_versions[0].files == [] and model.model_versions[0].primary_safetensors() is None
+
+
+def test_arrow_schemas_come_from_the_row_models():
+    import pyarrow as pa
+
+    from schemas.dabench import CATALOG_SCHEMA, INSTRUCTION_SCHEMA, CatalogEntry, InstructionRow
+
+    assert INSTRUCTION_SCHEMA.names == list(InstructionRow.model_fields)
+    assert INSTRUCTION_SCHEMA.field("base_checkpoint").nullable
+    assert not INSTRUCTION_SCHEMA.field("prompt").nullable
+    assert INSTRUCTION_SCHEMA.field("cfg_scale").type == pa.float64()
+    assert CATALOG_SCHEMA.field("trained_words").type == pa.list_(pa.string())
+    assert CATALOG_SCHEMA.names == list(CatalogEntry.model_fields)
