@@ -1,0 +1,107 @@
+"""The real agents as evaluation selectors: DiffAgent-SFT and -RRHF from a `train sfta` run.
+
+The paper trained one agent per architecture, each knowing only that architecture's catalog. Our
+agents are trained on the whole catalog, so for the constrained, retrieval and hybrid selectors we
+emulate the paper's setting by giving the agent the architecture's part of the catalog (same
+weights, a trie and retrieval index over that part only). Unconstrained generation cannot be
+restricted; its answers are checked against the architecture's catalog (an answer naming a model of
+the other architecture counts as a hallucination there, reason `wrong_architecture`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from diffagent.evaluate.pipeline import SelectFn
+from diffagent.evaluate.systems import parse_answer
+from schemas.t2i import Instruction
+
+RUN_AGENTS: tuple[str, ...] = ("sft", "rrhf")
+
+
+def load_run_agents(run_dir: str | Path, data_dir: str | Path) -> dict[str, Any]:
+    """{"sft": Agent, "rrhf": Agent} from RUN/sft and RUN/rrhf, checked against DIR's catalog."""
+    from diffagent.agent.selector import load_agent
+
+    agents = {}
+    for name in RUN_AGENTS:
+        folder = Path(run_dir) / name
+        if not folder.is_dir():
+            raise ValueError(f"no {name} agent at {folder}; `diffagent train sfta --out {run_dir}` writes it")
+        agents[name] = load_agent(folder, data_dir)
+    return agents
+
+
+def architecture_agent(agent: Any, architecture: str) -> Any:
+    """The same agent (same weights) choosing only among `architecture`'s catalog entries.
+
+    Returns None when the catalog has no entry of that architecture.
+    """
+    from diffagent.agent.catalog import Catalog, catalog_fingerprint
+    from diffagent.agent.selector import Agent
+
+    full = agent.catalog
+    entries = [e for e in full.entries if e["base_model"] == architecture]
+    if not entries:
+        return None
+    models = {e["model"] for e in entries}
+    part = Catalog(
+        entries=entries,
+        fingerprint=catalog_fingerprint([e["model"] for e in entries], [e["version_id"] for e in entries]),
+        sample_prompts={m: p for m, p in full.sample_prompts.items() if m in models},
+        sample_settings={m: s for m, s in full.sample_settings.items() if m in models},
+        source=f"{full.source} [{architecture}]",
+    )
+    backend = None
+    if agent.backend is not None:
+        from diffagent.agent.generate import TransformersBackend
+
+        backend = TransformersBackend(agent.backend.model, agent.backend.tokenizer, part)
+    return Agent(part, backend, agent._embedder, agent.manifest, agent.shortlist_size)
+
+
+def agent_selector(agent: Any, selector: str, constrained: bool) -> SelectFn:
+    """A `SelectFn` over `agent.select`: answer fields (from the API, or parsed from the raw text on
+    the unconstrained path) and the raw answer as JSON text."""
+    mode = "llm" if selector in ("sft", "rrhf") else selector
+
+    def select(instructions: list[Instruction]) -> list[tuple[dict[str, Any] | None, str]]:
+        results = agent.select(instructions, top_k=1, constrained=constrained, selector=mode)
+        answers = []
+        for ranked in results:
+            best = ranked[0]
+            if not constrained:
+                answers.append((parse_answer(best.text or ""), best.text or ""))
+                continue
+            if best.api is None:
+                raise ValueError(f"constrained {selector} selection returned no API: {best!r}")
+            fields = best.api.model_dump(exclude={"model_description"})
+            answers.append((fields, json.dumps(fields)))
+        return answers
+
+    return select
+
+
+def build_selectors(
+    agents: dict[str, Any], architectures: list[str]
+) -> dict[tuple[str, str, bool], SelectFn]:
+    """Every (architecture, selector, constrained) the systems need, from the SFT and RRHF agents.
+
+    Unconstrained selectors are one callable per agent, shared by both architectures, so each
+    prompt is generated once. Retrieval and hybrid use the RRHF agent (retrieval needs no weights).
+    Architectures without catalog entries are left out.
+    """
+    selectors: dict[tuple[str, str, bool], SelectFn] = {}
+    unconstrained = {name: agent_selector(agents[name], name, False) for name in RUN_AGENTS}
+    for architecture in architectures:
+        part = {name: architecture_agent(agents[name], architecture) for name in RUN_AGENTS}
+        if part["rrhf"] is None:
+            continue
+        for name in RUN_AGENTS:
+            selectors[(architecture, name, False)] = unconstrained[name]
+            selectors[(architecture, name, True)] = agent_selector(part[name], name, True)
+        selectors[(architecture, "retrieval", True)] = agent_selector(part["rrhf"], "retrieval", True)
+        selectors[(architecture, "hybrid", True)] = agent_selector(part["rrhf"], "hybrid", True)
+    return selectors

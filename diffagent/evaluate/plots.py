@@ -1,0 +1,75 @@
+"""PNG plots: the unified metric per system per data set, and hallucination per selector.
+
+matplotlib with the Agg backend (no display on workers), one figure per file, a panel per
+architecture.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from diffagent.evaluate import tables  # noqa: E402
+from diffagent.evaluate.report import ARCHITECTURE_TITLES  # noqa: E402
+from diffagent.evaluate.systems import SYSTEMS  # noqa: E402
+from schemas.evaluation import DATASET_TITLES  # noqa: E402
+
+
+def _grouped_bars(ax, groups: list[str], series: dict[str, list[float]], ylabel: str) -> None:
+    """Bars for each series side by side within each group."""
+    x = np.arange(len(groups))
+    width = 0.8 / max(len(series), 1)
+    for i, (label, values) in enumerate(series.items()):
+        ax.bar(x + (i - (len(series) - 1) / 2) * width, values, width, label=label)
+    ax.set_xticks(x, groups)
+    ax.set_ylabel(ylabel)
+    ax.grid(axis="y", alpha=0.3)
+
+
+def plot_unified(summary: pd.DataFrame, path: Path) -> Path:
+    """Unified metric (x100) per system, grouped by data set; one panel per architecture."""
+    archs = tables.architectures(summary)
+    fig, axes = plt.subplots(1, len(archs), figsize=(7 * len(archs), 4.5), squeeze=False)
+    for ax, architecture in zip(axes[0], archs, strict=True):
+        part = summary[summary["architecture"] == architecture]
+        names = tables.datasets(part)
+        series = {}
+        for system in tables.systems(part):
+            rows = part[part["system"] == system].set_index("dataset")["unified"]
+            series[SYSTEMS[system].title] = [float(rows.get(d, np.nan)) for d in names]
+        _grouped_bars(ax, [DATASET_TITLES.get(d, d) for d in names], series, "Unified metric (x100)")
+        ax.set_title(ARCHITECTURE_TITLES.get(architecture, architecture))
+    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_hallucination(hallucination: pd.DataFrame, path: Path) -> Path:
+    """Hallucination error (%) per selector, grouped by data set; one panel per architecture."""
+    archs = tables.architectures(hallucination)
+    fig, axes = plt.subplots(1, len(archs), figsize=(7 * len(archs), 4.5), squeeze=False)
+    for ax, architecture in zip(axes[0], archs, strict=True):
+        part = hallucination[hallucination["architecture"] == architecture]
+        names = tables.datasets(part)
+        series = {}
+        for label in dict.fromkeys(part["label"]):
+            rows = part[part["label"] == label].set_index("dataset")["error"]
+            series[label] = [100.0 * float(rows.get(d, np.nan)) for d in names]
+        _grouped_bars(ax, [DATASET_TITLES.get(d, d) for d in names], series, "Hallucination error (%)")
+        ax.set_ylim(0, 100)
+        ax.set_title(ARCHITECTURE_TITLES.get(architecture, architecture))
+    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -1,0 +1,148 @@
+"""The evaluation's stages as plain functions the Prefect tasks wrap: prompts, answers, outputs.
+
+Layout of the output folder EVAL:
+  prompts.parquet   every evaluated prompt (source and expanded text)
+  answers.parquet   one row per architecture x prompt x selector x decoding (Table 1's unit)
+  scores.parquet    one row per architecture x prompt x system x seed, with every score
+  images/           the rendered PNGs, named by what decides their pixels
+  report.md, unified.png, hallucination.png, study/sheet.html (+ study/images/)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from diffagent.evaluate import tables
+from diffagent.evaluate.expand import ExpansionResult, LLMConfig, expand_prompts
+from diffagent.evaluate.pipeline import Answer, AnswerKey, SelectFn, answer_rows, prompt_key, select_timed
+from diffagent.evaluate.plots import plot_hallucination, plot_unified
+from diffagent.evaluate.prompts import coco_prompts, dabench_prompts, example_prompts, parti_prompts
+from diffagent.evaluate.report import ReportTables, RunFacts, build_report
+from diffagent.evaluate.sheet import study_pairs, write_sheet
+from schemas.dabench import CatalogEntry
+from schemas.evaluation import ANSWER_SCHEMA, EVAL_PROMPT_SCHEMA, SCORE_SCHEMA, AnswerRow, EvalPrompt
+
+# The answers each system needs: (selector, constrained).
+SELECTIONS: tuple[tuple[str, bool], ...] = (
+    ("sft", False),
+    ("rrhf", False),
+    ("sft", True),
+    ("rrhf", True),
+    ("retrieval", True),
+    ("hybrid", True),
+)
+
+
+def prepare_prompts(
+    data: str | Path,
+    coco: str | Path | None,
+    parti: str | Path | None,
+    n: int | None,
+    seed: int,
+    llm: LLMConfig | None,
+    cache_dir: Path,
+    examples: int = 4,
+) -> tuple[list[EvalPrompt], ExpansionResult]:
+    """DABench eval prompts as they are; COCO and PartiPrompts sampled and expanded (when an LLM is set)."""
+    short: list[EvalPrompt] = []
+    if coco:
+        short += coco_prompts(coco, n, seed)
+    if parti:
+        short += parti_prompts(parti, n, seed)
+    shown = example_prompts(data, examples, seed) if llm is not None else []
+    expansion = expand_prompts(short, shown, llm, cache_dir)
+    return dabench_prompts(data, n, seed) + expansion.prompts, expansion
+
+
+def prompts_for(prompts: Sequence[EvalPrompt], architecture: str) -> list[EvalPrompt]:
+    """DABench prompts of that architecture, and every COCO / PartiPrompts prompt."""
+    return [p for p in prompts if p.base_model in (None, architecture)]
+
+
+def collect_answers(
+    prompts: Sequence[EvalPrompt],
+    architectures: Sequence[str],
+    selectors: Mapping[tuple[str, str, bool], SelectFn],
+    catalog: Mapping[str, CatalogEntry],
+    batch_size: int = 1,
+) -> tuple[list[AnswerRow], dict[AnswerKey, Answer]]:
+    """Ask every selector every prompt of each architecture.
+
+    `selectors[(architecture, selector, constrained)]`; an unconstrained selector may be the same
+    callable for both architectures, and is then asked once per prompt (the answers do not depend
+    on the architecture).
+    """
+    rows: list[AnswerRow] = []
+    found: dict[AnswerKey, Answer] = {}
+    asked: dict[tuple[int, str], tuple[Answer, str]] = {}
+    for (architecture, selector, constrained), select in selectors.items():
+        if architecture not in architectures:
+            continue
+        part = prompts_for(prompts, architecture)
+        todo = [p for p in part if (id(select), prompt_key(p)) not in asked]
+        for prompt, answer in zip(todo, select_timed(select, todo, batch_size), strict=True):
+            asked[(id(select), prompt_key(prompt))] = answer
+        answers = [asked[(id(select), prompt_key(p))] for p in part]
+        rows += answer_rows(architecture, part, answers, selector, constrained, catalog)
+        for prompt, (answer, _) in zip(part, answers, strict=True):
+            found[(architecture, prompt_key(prompt), selector, constrained)] = answer
+    return rows, found
+
+
+def frame(rows: Sequence[Any], schema) -> pd.DataFrame:
+    return pd.DataFrame([r.model_dump() for r in rows], columns=list(schema.names))
+
+
+def write_parquet(frame_: pd.DataFrame, path: Path, schema) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pandas(frame_, schema=schema, preserve_index=False), path)
+    return path
+
+
+@dataclass
+class Outputs:
+    report: Path
+    scores: Path
+    answers: Path
+    plots: list[Path]
+    sheet: Path | None
+    tables: ReportTables
+
+
+def write_outputs(
+    prompts: Sequence[EvalPrompt],
+    answers: pd.DataFrame,
+    scores: pd.DataFrame,
+    facts: RunFacts,
+    out: Path,
+    study_system: str = "diffagent_rrhf",
+    study_pairs_per_architecture: int = 90,
+    seed: int = 0,
+) -> Outputs:
+    """Parquet files, plots, report.md and the user-study sheet under `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    write_parquet(frame(prompts, EVAL_PROMPT_SCHEMA), out / "prompts.parquet", EVAL_PROMPT_SCHEMA)
+    answers_path = write_parquet(answers, out / "answers.parquet", ANSWER_SCHEMA)
+    scores_path = write_parquet(scores, out / "scores.parquet", SCORE_SCHEMA)
+    plots = [plot_unified(tables.system_scores(scores), out / "unified.png")]
+    if len(answers):
+        plots.append(plot_hallucination(tables.hallucination(answers), out / "hallucination.png"))
+    sheet = None
+    if study_system in set(scores["system"]) and "baseline" in set(scores["system"]):
+        pairs = study_pairs(scores, study_system, study_pairs_per_architecture, seed)
+        sheet = write_sheet(pairs, study_system, out / "study", seed)
+    report = build_report(answers, scores, facts, plots=[p.name for p in plots], bootstrap_seed=seed)
+    text = report.markdown
+    if sheet is not None:
+        link = sheet.relative_to(out)
+        text += f"\n## User study\n\nSide-by-side sheet of {study_system} vs baseline: [{link}]({link}).\n"
+    (out / "report.md").write_text(text)
+    return Outputs(out / "report.md", scores_path, answers_path, plots, sheet, report)

@@ -1,0 +1,143 @@
+"""Stage 2 of SFTA: RRHF on the rollouts, starting from DiffAgent-SFT; writes DiffAgent-RRHF.
+
+The policy is the SFT agent with its LoRA merged. RRHF trains new LoRA adapters (or every weight
+with `full`), which are merged again at the end, so the RRHF agent is a full model folder
+(`model/`, manifest `full: true`) that `diffagent.agent.load_agent` reads like any other agent.
+Prompts and responses are tokenised exactly as SFT tokenised them (`encode_prompt` and the answer
+segments), so p_i scores the very tokens the agent emits.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from diffagent.rrhf.rollout import rrhf_examples
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RRHFParams:
+    max_steps: int = -1  # -1: train for `epochs`
+    epochs: float = 3.0
+    learning_rate: float = 2e-5
+    full: bool = False
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    max_length: int = 1024
+    max_prompt_length: int = 768
+    ce_length_normalised: bool = False
+    seed: int = 0
+
+
+def tokenized_examples(tokenizer: Any, table: Any) -> list[dict[str, Any]]:
+    """RRHF examples from the rollouts table, tokenised like SFT (prompt + answer segments + EOS)."""
+    from diffagent.agent.conversation import answer_segments
+    from diffagent.agent.generate import encode_prompt
+    from schemas.t2i import T2IApi
+
+    apis: dict[tuple[str, str], str] = {
+        (row["prompt_id"], row["response_text"]): row["api_json"] for row in table.to_pylist()
+    }
+    examples = []
+    for example in rrhf_examples(table):
+        if len(example["responses"]) < 2:
+            continue  # nothing to rank
+        prompt = encode_prompt(
+            tokenizer, {"prompt": example["prompt"], "negative_prompt": example["negative_prompt"]}
+        )
+        responses = []
+        for text in example["responses"]:
+            api = T2IApi.model_validate_json(apis[(example["prompt_id"], text)])
+            ids = [t for s in answer_segments(api) for t in tokenizer.encode(s, add_special_tokens=False)]
+            responses.append([*ids, tokenizer.eos_token_id])
+        examples.append(
+            {"prompt_input_ids": prompt, "response_input_ids": responses, "rewards": example["rewards"]}
+        )
+    return examples
+
+
+def train_rrhf_agent(
+    sft_dir: Path, rollouts: Path, out: Path, params: RRHFParams | None = None, use_cpu: bool | None = None
+) -> dict[str, Any]:
+    """Train DiffAgent-RRHF from the SFT agent `sft_dir` on `rollouts`; write the agent folder `out`."""
+    import torch
+    import transformers
+
+    from diffagent.agent.selector import CATALOG_MODELS, MANIFEST, load_agent
+    from diffagent.rrhf.rrhf_config import RRHFConfig
+    from diffagent.rrhf.rrhf_trainer import RRHFTrainer
+
+    params = params or RRHFParams()
+    sft_dir, out = Path(sft_dir), Path(out)
+    sft_manifest = json.loads((sft_dir / MANIFEST).read_text())
+    agent = load_agent(sft_dir, catalog=sft_manifest.get("data"), device="cpu" if use_cpu else None)
+    model, tokenizer = agent.backend.model, agent.backend.tokenizer
+    tokenizer.padding_side = "right"
+    examples = tokenized_examples(tokenizer, pq.read_table(rollouts))
+    if not examples:
+        raise ValueError(f"no prompt in {rollouts} has two or more responses to rank")
+    gpu = torch.cuda.is_available() and not use_cpu
+    config = RRHFConfig(
+        output_dir=str(out / "checkpoints"),
+        max_steps=params.max_steps,
+        num_train_epochs=params.epochs,
+        learning_rate=params.learning_rate,
+        max_length=params.max_length,
+        max_prompt_length=params.max_prompt_length,
+        ce_length_normalised=params.ce_length_normalised,
+        save_strategy="no",
+        use_cpu=not gpu,
+        bf16=gpu and torch.cuda.is_bf16_supported(),
+        seed=params.seed,
+    )
+    peft_config = None
+    if not params.full:
+        from peft import LoraConfig
+
+        peft_config = LoraConfig(
+            r=params.lora_r,
+            lora_alpha=params.lora_alpha,
+            lora_dropout=params.lora_dropout,
+            target_modules="all-linear",
+            task_type="CAUSAL_LM",
+        )
+    if params.full:  # the SFT LoRA merge leaves the base weights frozen
+        for weight in model.parameters():
+            weight.requires_grad_(True)
+    model.train()
+    trainer = RRHFTrainer(model, config, examples, tokenizer, peft_config=peft_config)
+    result = trainer.train()
+    trained = trainer.model.merge_and_unload() if peft_config is not None else trainer.model
+    out.mkdir(parents=True, exist_ok=True)
+    trained.save_pretrained(out / "model")
+    tokenizer.padding_side = "left"
+    tokenizer.save_pretrained(out / "tokenizer")
+    history = trainer.state.log_history
+    manifest = {
+        **{k: sft_manifest[k] for k in ("catalog_fingerprint", "catalog_size", "data") if k in sft_manifest},
+        "stage": "rrhf",
+        "full": True,  # LoRA merged: `model/` is the whole policy
+        "base_model": sft_manifest.get("base_model"),
+        "sft_agent": str(sft_dir.resolve()),
+        "rollouts": str(Path(rollouts).resolve()),
+        "train_prompts": len(examples),
+        "params": asdict(params),
+        "train_loss": result.training_loss,
+        "losses": [e["loss"] for e in history if "loss" in e],
+        "rank_losses": [e["rank_loss"] for e in history if "rank_loss" in e],
+        "ce_losses": [e["ce_loss"] for e in history if "ce_loss" in e],
+        "versions": {"transformers": transformers.__version__, "torch": torch.__version__},
+    }
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    if (sft_dir / CATALOG_MODELS).exists():
+        (out / CATALOG_MODELS).write_text((sft_dir / CATALOG_MODELS).read_text())
+    log.info("RRHF agent written to %s (loss %.4f)", out, result.training_loss)
+    return manifest
