@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from diffagent.civitai.client import CivitaiClient
 from diffagent.storage import ArtifactStore, rows_to_table
-from schemas.civitai import Image, Model
+from schemas.civitai import Image, Model, loose_int
 from schemas.dabench import HASH_RESOLUTION_SCHEMA, RAW_IMAGE_SCHEMA, RAW_MODEL_SCHEMA
 from schemas.t2i import BASE_MODELS, MODEL_TYPES
 
@@ -129,8 +129,16 @@ class Crawler:
         self.known = known or {}
         self.known_versions = {v for versions in self.known.values() for v in versions}
         self.state = CrawlState.load(store, params)
+        self._state_lock = asyncio.Lock()
         self.progress = tqdm(desc="crawl images", unit="img", disable=not show_progress)
         self.images = 0
+
+    async def _save_state(self) -> None:
+        """Files are written in a worker thread so that requests keep flowing meanwhile; the lock
+        keeps state snapshots in order (a page file is always written before the state past it)."""
+        async with self._state_lock:
+            payload = json.dumps(dict(vars(self.state)), sort_keys=True).encode()
+            await asyncio.to_thread(self.store.write_bytes, STATE, payload)
 
     def new_versions(self, models: list[Model]) -> list[tuple[int, str]]:
         return [v for v in crawl_versions(models, self.params) if v[0] not in self.known_versions]
@@ -179,7 +187,8 @@ class Crawler:
             }
             for item in items
         ]
-        self.store.write_table(f"raw/models/page-{number:05d}.parquet", rows_to_table(rows, RAW_MODEL_SCHEMA))
+        table = rows_to_table(rows, RAW_MODEL_SCHEMA)
+        await asyncio.to_thread(self.store.write_table, f"raw/models/page-{number:05d}.parquet", table)
         state.models_pages, state.models_seen = number, state.models_seen + len(items)
         state.models_cursor = page.metadata.next_cursor
         reached_max = params.max_models is not None and state.models_seen >= params.max_models
@@ -193,7 +202,7 @@ class Crawler:
         )
         for version_id, _ in self.new_versions(models):
             state.versions.setdefault(str(version_id), {"cursor": None, "pages": 0, "finished": False})
-        state.save(self.store)
+        await self._save_state()
         return models
 
     async def _crawl_images(self, versions: list[tuple[int, str]]) -> None:
@@ -212,23 +221,23 @@ class Crawler:
             fetched = _now()
             rows = []
             for item in page.items:
-                image = Image.model_validate(item)
+                image_id = loose_int(item.get("id"))
                 rows.append(
                     {
                         "version_id": version_id,
                         "page_index": number,
-                        "image_id": image.id,
+                        "image_id": image_id,
                         "fetched_at": fetched,
                         "raw_json": json.dumps(item, sort_keys=True),
                     }
                 )
             name = f"raw/images/v{version_id}-p{number:05d}.parquet"
-            self.store.write_table(name, rows_to_table(rows, RAW_IMAGE_SCHEMA))
+            await asyncio.to_thread(self.store.write_table, name, rows_to_table(rows, RAW_IMAGE_SCHEMA))
             entry["pages"], entry["cursor"] = number, page.metadata.next_cursor
             if page.metadata.next_cursor is None or not page.items:
                 entry["finished"] = model_type != "LORA"  # a LoRA still needs its hashes resolved
                 entry["images_done"] = True
-            self.state.save(self.store)
+            await self._save_state()
             self.images += len(rows)
             self.progress.update(len(rows))
             if entry.get("images_done"):
@@ -236,7 +245,7 @@ class Crawler:
         if model_type == "LORA" and not entry["finished"]:
             await self._resolve_hashes(version_id, entry["pages"])
             entry["finished"] = True
-            self.state.save(self.store)
+            await self._save_state()
 
     async def _resolve_hashes(self, version_id: int, pages: int) -> None:
         """Resolve every `Model hash` of a LoRA version's images and keep the answers raw."""
