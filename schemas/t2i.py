@@ -50,6 +50,9 @@ MIN_CFG, MAX_CFG = 1.0, 30.0
 # The paper's default API: the base model of the architecture with these parameters.
 DEFAULT_SAMPLER, DEFAULT_STEPS, DEFAULT_CFG = "Euler a", 20, 7.0
 DEFAULT_SIZE: dict[str, tuple[int, int]] = {"SD 1.5": (512, 512), "SDXL 1.0": (1024, 1024)}
+# `version_id` of an API whose model is the architecture's own base model (SD 1.5, SDXL 1.0 base)
+# rather than a Civitai version: the renderer loads it from its settings (a hub id or folder).
+BASE_MODEL_VERSION_ID = 0
 
 
 class Instruction(BaseModel):
