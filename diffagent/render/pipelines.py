@@ -1,0 +1,117 @@
+"""Loading diffusers pipelines for resolved checkpoints, with a bounded cache and LoRA swapping."""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from pathlib import Path
+
+import torch
+
+from diffagent.render.settings import RenderSettings
+from diffagent.store.base import ResolvedModel
+
+log = logging.getLogger(__name__)
+
+
+def pipeline_class(base_model: str):
+    from diffusers import StableDiffusionPipeline, StableDiffusionXLPipeline
+
+    classes = {"SD 1.5": StableDiffusionPipeline, "SDXL 1.0": StableDiffusionXLPipeline}
+    if base_model not in classes:
+        raise ValueError(f"unknown base_model {base_model!r}; expected one of {tuple(classes)}")
+    return classes[base_model]
+
+
+def render_device_and_dtype(settings: RenderSettings) -> tuple[str, torch.dtype]:
+    """CUDA with fp16/bf16 when present; CPU in float32 (half precision is slow or absent there)."""
+    device = settings.render_device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if not device.startswith("cuda"):
+        return device, torch.float32
+    dtypes = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
+    if settings.render_dtype not in dtypes:
+        raise ValueError(f"render_dtype {settings.render_dtype!r} is not one of {tuple(dtypes)}")
+    return device, dtypes[settings.render_dtype]
+
+
+def load_pipeline(checkpoint: ResolvedModel, settings: RenderSettings, device: str, dtype: torch.dtype):
+    """A diffusers folder loads with from_pretrained; a single .safetensors file with from_single_file
+    and the SD 1.5 or SDXL config named in the settings."""
+    cls = pipeline_class(checkpoint.base_model)
+    extra = (
+        {"safety_checker": None, "requires_safety_checker": False}
+        if checkpoint.base_model == "SD 1.5"
+        else {}
+    )
+    path = Path(checkpoint.path)
+    if path.is_dir():
+        pipe = cls.from_pretrained(path, dtype=dtype, **extra)
+    elif path.suffix == ".safetensors":
+        config = settings.sd15_config if checkpoint.base_model == "SD 1.5" else settings.sdxl_config
+        pipe = cls.from_single_file(str(path), config=config, dtype=dtype, **extra)
+    else:
+        raise ValueError(f"checkpoint {path} is neither a diffusers folder nor a .safetensors file")
+    pipe.set_progress_bar_config(disable=True)
+    return pipe.to(device)
+
+
+class PipelineCache:
+    """At most `max_pipelines` pipelines, keyed by checkpoint hash, least recently used evicted.
+
+    A LoRA is an adapter on its base pipeline: switching LoRAs deletes the old adapter and loads the
+    new one, never reloading the base. `loads` counts checkpoint loads (what scheduling minimises).
+    """
+
+    def __init__(self, settings: RenderSettings | None = None):
+        self.settings = settings or RenderSettings()
+        if self.settings.max_pipelines < 1:
+            raise ValueError(f"max_pipelines must be >= 1, got {self.settings.max_pipelines}")
+        self.device, self.dtype = render_device_and_dtype(self.settings)
+        self._pipelines: OrderedDict[str, object] = OrderedDict()
+        self._active_lora: dict[str, tuple[str, float] | None] = {}
+        self.loads = 0
+        self.lora_loads = 0
+
+    def get(self, checkpoint: ResolvedModel, lora: ResolvedModel | None = None, lora_scale: float = 1.0):
+        key = checkpoint.sha256
+        if key in self._pipelines:
+            self._pipelines.move_to_end(key)
+        else:
+            while len(self._pipelines) >= self.settings.max_pipelines:
+                evicted, _ = self._pipelines.popitem(last=False)
+                self._active_lora.pop(evicted, None)
+                if self.device.startswith("cuda"):
+                    torch.cuda.empty_cache()
+            log.info("loading checkpoint version %s from %s", checkpoint.version_id, checkpoint.path)
+            self._pipelines[key] = load_pipeline(checkpoint, self.settings, self.device, self.dtype)
+            self._active_lora[key] = None
+            self.loads += 1
+        pipe = self._pipelines[key]
+        self._set_lora(key, pipe, lora, lora_scale)
+        return pipe
+
+    def _set_lora(self, key: str, pipe, lora: ResolvedModel | None, scale: float) -> None:
+        active = self._active_lora.get(key)
+        wanted = f"lora_{lora.sha256[:16]}" if lora else None
+        if active and active[0] != wanted:
+            pipe.delete_adapters([active[0]])
+            active = None
+        if lora is None:
+            self._active_lora[key] = None
+            return
+        if lora.base_model != self._base_of(pipe):
+            raise ValueError(
+                f"LoRA version {lora.version_id} is for {lora.base_model!r}; "
+                f"its base pipeline is {self._base_of(pipe)!r}"
+            )
+        if active is None:
+            path = Path(lora.path)
+            pipe.load_lora_weights(str(path.parent), weight_name=path.name, adapter_name=wanted)
+            self.lora_loads += 1
+        if active is None or active[1] != scale:
+            pipe.set_adapters([wanted], adapter_weights=[scale])
+        self._active_lora[key] = (wanted, scale)
+
+    @staticmethod
+    def _base_of(pipe) -> str:
+        return "SDXL 1.0" if type(pipe).__name__.startswith("StableDiffusionXL") else "SD 1.5"

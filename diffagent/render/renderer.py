@@ -1,0 +1,128 @@
+"""Renderer: a T2I API + prompt + negative prompt + seeds -> images, cached and reproducible."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from PIL import Image
+
+from diffagent.render.cache import RenderCache, RenderKey
+from diffagent.render.pipelines import PipelineCache
+from diffagent.render.samplers import make_scheduler
+from diffagent.render.settings import RenderSettings
+from diffagent.store.base import ModelStore, ResolvedModel
+from schemas.t2i import T2IApi
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RenderStats:
+    rendered: int = 0  # images made by a pipeline
+    cached: int = 0  # images read back from the render cache
+
+
+def resolve_api(store: ModelStore, api: T2IApi) -> tuple[ResolvedModel, ResolvedModel | None]:
+    """(checkpoint, LoRA or None) for an API: a LoRA renders on the base checkpoint it names."""
+    if api.type == "Checkpoint":
+        return store.resolve(api.version_id, "Checkpoint", api.base_model), None
+    if api.base_checkpoint_version_id is None:
+        raise ValueError(f"LoRA {api.model!r} (version {api.version_id}) has no base_checkpoint_version_id")
+    checkpoint = store.resolve(api.base_checkpoint_version_id, "Checkpoint", api.base_model)
+    return checkpoint, store.resolve(api.version_id, "LORA", api.base_model)
+
+
+class Renderer:
+    """Renders T2I APIs. Pipelines stay loaded across calls (bounded by settings.max_pipelines);
+    with an artifact root, every image is cached as PNG and never rendered twice."""
+
+    def __init__(
+        self,
+        store: ModelStore,
+        settings: RenderSettings | None = None,
+        artifact_root: str | None = None,
+    ):
+        self.store = store
+        self.settings = settings or RenderSettings()
+        self.pipelines = PipelineCache(self.settings)
+        root = artifact_root or self.settings.artifact_root
+        self.cache = RenderCache(root) if root else None
+        self.stats = RenderStats()
+        self._base_scheduler_configs: dict[int, dict] = {}
+
+    @property
+    def model_loads(self) -> int:
+        return self.pipelines.loads
+
+    def keys(self, api: T2IApi, prompt: str, negative_prompt: str, seeds: Sequence[int]) -> list[RenderKey]:
+        checkpoint, lora = resolve_api(self.store, api)
+        return [self._key(api, checkpoint, lora, prompt, negative_prompt, seed) for seed in seeds]
+
+    def render_shape(self, api: T2IApi) -> tuple[int, int, int]:
+        """(width, height, steps) actually rendered: the API's, unless the settings cap them."""
+        side, max_steps = self.settings.render_size, self.settings.render_max_steps
+        width, height = (side, side) if side else (api.width, api.height)
+        steps = min(api.sampling_steps, max_steps) if max_steps else api.sampling_steps
+        return width, height, steps
+
+    def _key(self, api, checkpoint, lora, prompt, negative_prompt, seed) -> RenderKey:
+        width, height, steps = self.render_shape(api)
+        return RenderKey(
+            model_sha256=checkpoint.sha256,
+            lora_sha256=lora.sha256 if lora else None,
+            prompt=prompt,
+            negative_prompt=negative_prompt,
+            seed=int(seed),
+            width=width,
+            height=height,
+            steps=steps,
+            cfg_scale=float(api.cfg_scale),
+            sampler=api.sampling_method,
+            lora_scale=self.settings.lora_scale if lora else 0.0,
+        )
+
+    def render(
+        self, api: T2IApi, prompt: str, negative_prompt: str = "", seeds: Sequence[int] = (0,)
+    ) -> list[Image.Image]:
+        """One image per seed, in seed order. Cached images are read back, the rest rendered in one batch."""
+        if not seeds:
+            raise ValueError("seeds is empty; give at least one seed")
+        checkpoint, lora = resolve_api(self.store, api)
+        keys = [self._key(api, checkpoint, lora, prompt, negative_prompt, seed) for seed in seeds]
+        images: list[Image.Image | None] = [self.cache.get(key) if self.cache else None for key in keys]
+        missing = [i for i, image in enumerate(images) if image is None]
+        self.stats.cached += len(seeds) - len(missing)
+        if missing:
+            fresh = self._generate(
+                api, checkpoint, lora, prompt, negative_prompt, [int(seeds[i]) for i in missing]
+            )
+            for index, image in zip(missing, fresh, strict=True):
+                if self.cache:
+                    self.cache.put(keys[index], image)
+                images[index] = image
+            self.stats.rendered += len(missing)
+        return [image for image in images if image is not None]
+
+    def _generate(
+        self, api, checkpoint, lora, prompt, negative_prompt, seeds: list[int]
+    ) -> list[Image.Image]:
+        pipe = self.pipelines.get(checkpoint, lora, self.settings.lora_scale)
+        base_config = self._base_scheduler_configs.setdefault(id(pipe), dict(pipe.scheduler.config))
+        pipe.scheduler = make_scheduler(api.sampling_method, base_config)
+        # One CPU generator per seed: image i depends only on seeds[i], on any device.
+        generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
+        width, height, steps = self.render_shape(api)
+        result = pipe(
+            prompt=prompt,
+            negative_prompt=negative_prompt or None,
+            width=width,
+            height=height,
+            num_inference_steps=steps,
+            guidance_scale=api.cfg_scale,
+            num_images_per_prompt=len(seeds),
+            generator=generators,
+        )
+        return list(result.images)

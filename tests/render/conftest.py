@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from schemas.t2i import T2IApi
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _few_threads():
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def tiny_pipelines(tmp_path_factory):
+    from diffagent.tiny.diffusion import write_tiny_pipelines
+
+    out = tmp_path_factory.mktemp("tiny-diffusion")
+    write_tiny_pipelines(out)
+    return out
+
+
+@pytest.fixture
+def tiny_store(tiny_pipelines, tmp_path_factory):
+    from diffagent.store.tiny_store import TinyModelStore
+
+    return TinyModelStore(tiny_pipelines, tmp_path_factory.mktemp("tiny-store"))
+
+
+def make_api(
+    version_id=101, type_="Checkpoint", base_model="SD 1.5", base_id=None, sampler="Euler a", steps=2, **kw
+):
+    fields = dict(
+        model=f"model-{version_id}",
+        type=type_,
+        base_model=base_model,
+        base_checkpoint=f"base-{base_id}" if base_id else None,
+        width=256,
+        height=256,
+        sampling_method=sampler,
+        sampling_steps=steps,
+        cfg_scale=7.0,
+        model_id=version_id * 10,
+        version_id=version_id,
+        base_checkpoint_version_id=base_id,
+    )
+    fields.update(kw)
+    return T2IApi(**fields)

@@ -1,0 +1,42 @@
+"""Every A1111 sampler maps to a diffusers scheduler that renders."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from diffagent.render.renderer import Renderer
+from diffagent.render.samplers import SAMPLER_MAP, make_scheduler
+from diffagent.render.settings import RenderSettings
+from schemas.t2i import SAMPLERS
+from tests.render.conftest import make_api
+
+
+def test_mapping_covers_every_sampler_and_explains_the_approximate_ones():
+    assert set(SAMPLER_MAP) == set(SAMPLERS)
+    approximate = {name for name, spec in SAMPLER_MAP.items() if not spec.exact}
+    assert {"DPM adaptive", "DPM fast", "DPM++ 2S a"} <= approximate
+    assert all(SAMPLER_MAP[name].note for name in approximate)
+
+
+def test_karras_and_sde_variants(tiny_pipelines):
+    from diffusers import StableDiffusionPipeline
+
+    config = StableDiffusionPipeline.from_pretrained(tiny_pipelines / "sd15").scheduler.config
+    karras = make_scheduler("DPM++ 2M Karras", config)
+    assert type(karras).__name__ == "DPMSolverMultistepScheduler" and karras.config.use_karras_sigmas
+    sde = make_scheduler("DPM++ 2M SDE Karras", config)
+    assert sde.config.algorithm_type == "sde-dpmsolver++" and sde.config.use_karras_sigmas
+    plain = make_scheduler("DPM++ 2M", dict(karras.config))
+    assert plain.config.use_karras_sigmas  # why the renderer keeps each pipeline's original config
+    with pytest.raises(ValueError, match="'Euler z'"):
+        make_scheduler("Euler z", config)
+
+
+def test_every_sampler_renders(tiny_store):
+    renderer = Renderer(tiny_store, RenderSettings(max_pipelines=1))
+    for sampler in SAMPLERS:
+        image = renderer.render(make_api(sampler=sampler, steps=3), "a cat", "", [0])[0]
+        pixels = np.asarray(image)
+        assert pixels.shape == (256, 256, 3) and pixels.std() > 0, sampler
+    assert renderer.model_loads == 1
