@@ -1,17 +1,22 @@
 """Selection latency side by side, same tiny LM on CPU (issue 3's benchmark).
 
-  retrieval  embedding shortlist, no LLM; also at 100,000 catalog entries
-  llm        constrained decoding over the catalog (identifiers and parameters only)
-  hybrid     constrained decoding over the retrieval shortlist
-  paper      unconstrained JSON that also generates the model description (the paper's answer)
+  retrieval    embedding shortlist, no LLM; also at 100,000 catalog entries
+  llm          constrained decoding over the catalog, fast-forward (forced tokens cost no decision
+               and each forced run is one forward pass)
+  llm-stepwise the same answers through `generate` + `prefix_allowed_tokens_fn`, one pass per token
+  hybrid       constrained fast-forward decoding over the retrieval shortlist
+  paper        unconstrained JSON that also generates the model description (the paper's answer)
 
-The tiny LM has random weights, so its unconstrained text is noise; the paper's way is therefore
-timed by generating exactly as many tokens as the paper-format answer for that prompt has
-(`min_new_tokens = max_new_tokens = len(tokens)`): decoding cost depends on length, not content.
-The 100,000-entry matrix is random unit vectors for the same reason (the query path is one real
-MiniLM embedding, a float32 matmul and argpartition, whatever the vectors hold).
+Per answer: tokens (answer length, EOS included), model decisions (tokens the model chose by argmax)
+and forward passes, each as a ratio to the paper's way. The tiny LM has random weights, so its
+unconstrained text is noise; the paper's way is therefore timed by really generating, with the same
+tokenizer and model, exactly as many tokens as the paper-format answer (our answer plus its
+`model_description`) has for that prompt (`min_new_tokens = max_new_tokens`): every one of them is a
+forward pass and an argmax, and decoding cost depends on length, not content.
+The 100,000-entry matrix is random unit vectors for the same reason; query embeddings are real
+MiniLM ones, timed cold (prompts never seen) and, separately, from the query cache.
 
-    python bench/bench_select.py [--catalog-size 200] [--prompts 20] [--big 100000]
+    python bench/bench_select.py [--catalog-size 200] [--prompts 20] [--big 100000] [--threads 1]
 """
 
 from __future__ import annotations
@@ -29,9 +34,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
-from diffagent.agent import format_answer, load_agent
+from diffagent.agent import Selection, format_answer, load_agent
 from diffagent.agent.generate import encode_prompt
-from diffagent.agent.retrieval import RetrievalIndex
+from diffagent.agent.retrieval import Embedder, RetrievalIndex
 from diffagent.agent.sft import SFTParams, train_sft
 from diffagent.tiny.llm import write_tiny_llm
 from schemas.dabench import CATALOG_SCHEMA, INSTRUCTION_SCHEMA
@@ -139,15 +144,129 @@ def timed(fn, items: list) -> tuple[list[float], list]:
     return latencies, outputs
 
 
-def summary(name: str, latencies: list[float], tokens: float, batch_s: float, batch_n: int) -> dict:
+def p50_ms(latencies: list[float]) -> float:
+    return 1000 * statistics.median(latencies)
+
+
+def summary(name: str, latencies: list[float], outputs: list, batch_s: float, batch_n: int) -> dict:
+    """Latency percentiles, batched throughput and mean per-answer counts of `outputs` (Selections)."""
     ordered = sorted(latencies)
+
+    def mean(attr: str) -> float:
+        return statistics.mean(getattr(o, attr) for o in outputs) if outputs else 0.0
+
     return {
         "method": name,
-        "p50_ms": 1000 * statistics.median(ordered),
+        "p50_ms": p50_ms(ordered),
         "p95_ms": 1000 * ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))],
         "throughput_per_s": batch_n / batch_s,
-        "tokens_per_answer": tokens,
+        "tokens": mean("tokens_generated"),
+        "decisions": mean("model_decisions"),
+        "passes": mean("forward_passes"),
     }
+
+
+def selector_rows(agent, prompts: list[str]) -> list[dict]:
+    rows = []
+    modes = [("retrieval", "retrieval", True), ("llm", "llm", True), ("llm-stepwise", "llm", False)]
+    for name, selector, fast in [*modes, ("hybrid", "hybrid", True)]:
+        if agent.backend is not None:
+            agent.backend.fast_forward = fast
+        agent.index.embedder.clear_cache()  # every method embeds its queries cold
+        latencies, outputs = timed(lambda p, s=selector: agent.select([p], selector=s)[0][0], prompts)
+        agent.index.embedder.clear_cache()
+        start = time.perf_counter()
+        agent.select(prompts, selector=selector)
+        rows.append(summary(name, latencies, outputs, time.perf_counter() - start, len(prompts)))
+    agent.backend.fast_forward = True
+    return rows
+
+
+def paper_row(agent, prompts: list[str]) -> dict:
+    """The paper's way: the same answers with the description generated inside the JSON."""
+    backend = agent.backend
+    reference = [agent.select([p])[0][0].api for p in prompts]
+    texts = [
+        format_answer(api)[:-1] + ', "model_description": ' + json.dumps(api.model_description) + "}"
+        for api in reference
+    ]
+    lengths = [len(backend.tokenizer.encode(t, add_special_tokens=False)) + 1 for t in texts]  # + EOS
+    encoded = [encode_prompt(backend.tokenizer, p) for p in prompts]
+    latencies, outputs = [], []
+    for ids, n in zip(encoded, lengths, strict=True):
+        start = time.perf_counter()
+        ((_, generated),) = backend.unconstrained([ids], max_new_tokens=n, min_new_tokens=n)
+        latencies.append(time.perf_counter() - start)
+        if generated != n:
+            raise RuntimeError(f"the paper's way generated {generated} tokens, expected {n}")
+        # Plain generation: each token is one forward pass and one argmax over the vocabulary.
+        outputs.append(
+            Selection(api=None, selector="paper", tokens_generated=n, model_decisions=n, forward_passes=n)
+        )
+    start = time.perf_counter()
+    backend.unconstrained(encoded, max_new_tokens=max(lengths), min_new_tokens=max(lengths))
+    return summary("paper", latencies, outputs, time.perf_counter() - start, len(prompts))
+
+
+def big_retrieval_row(agent, prompts: list[str], size: int) -> dict:
+    """Retrieval-only at `size` entries: cold queries (never-seen prompts), split into embedding and
+    search, then cached queries; baselines in the same run: a float32 embedder, a float32 scan."""
+    embedder = agent.index.embedder
+    dim = agent.index.matrix.shape[1]
+    matrix = np.random.default_rng(0).standard_normal((size, dim), dtype=np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    big = RetrievalIndex([f"m{i}" for i in range(size)], matrix, embedder)
+    warm = [f"warm-up {i}, {p}" for i, p in enumerate(prompts[:3])]
+    big.shortlist(warm, 5)
+    cold = [f"{p}, variant {i}" for i, p in enumerate(prompts)]  # never embedded before
+    latencies, outputs = timed(lambda p: big.shortlist([p], 5), cold)
+    start = time.perf_counter()
+    big.shortlist([f"{p}, batch" for p in prompts], 5)
+    row = summary(f"retrieval@{size}", latencies, [], time.perf_counter() - start, len(prompts))
+    embed_only, vectors = timed(lambda p: embedder.query([p]), [f"{p}, embed" for p in prompts])
+    search_only, _ = timed(lambda q: big.scores(q, 5), vectors)
+    cached, _ = timed(lambda p: big.shortlist([p], 5), cold)
+    fp32 = Embedder(embedder.name, precision="fp32")
+    fp32.query(warm)
+    fp32_embed, _ = timed(lambda p: fp32.query([p]), [f"{p}, fp32" for p in prompts])
+
+    def exact_fp32(q):  # the previous search: float32 scan of the whole matrix + argpartition
+        sims = q @ matrix.T
+        return np.argpartition(-sims[0], 4)[:5]
+
+    fp32_search, _ = timed(exact_fp32, vectors)
+    row.update(
+        embed_p50_ms=p50_ms(embed_only),
+        search_p50_ms=p50_ms(search_only),
+        cached_p50_ms=p50_ms(cached),
+        embed_fp32_p50_ms=p50_ms(fp32_embed),
+        search_fp32_p50_ms=p50_ms(fp32_search),
+        precision=embedder.precision,
+        query_threads=embedder.query_threads,
+    )
+    return row
+
+
+def print_table(results: list[dict], paper: dict) -> None:
+    def ratio(key: str, r: dict) -> str:
+        return f"{paper[key] / r[key]:.1f}x" if r[key] else "-"
+
+    head = f"{'method':<18}{'p50 ms':>9}{'p95 ms':>9}{'ans/s':>8}{'tokens':>8}{'decis.':>8}{'passes':>8}"
+    print(head + f"{'tokens/':>9}{'decis./':>9}{'passes/':>9}{'p50/':>8}  (paper / method)")
+    for r in results:
+        print(
+            f"{r['method']:<18}{r['p50_ms']:>9.1f}{r['p95_ms']:>9.1f}{r['throughput_per_s']:>8.1f}"
+            f"{r['tokens']:>8.1f}{r['decisions']:>8.1f}{r['passes']:>8.1f}"
+            f"{ratio('tokens', r):>9}{ratio('decisions', r):>9}{ratio('passes', r):>9}"
+            f"{paper['p50_ms'] / r['p50_ms']:>7.1f}x"
+        )
+    big = results[-1]
+    print(
+        f"{big['method']}: cold p50 {big['p50_ms']:.1f} ms = embed {big['embed_p50_ms']:.1f} "
+        f"({big['precision']}, {big['query_threads']} thread) + search {big['search_p50_ms']:.1f} "
+        f"(float16 scan + exact rerank); cached query p50 {big['cached_p50_ms']:.1f} ms; "
+        f"baselines: fp32 embed {big['embed_fp32_p50_ms']:.1f}, fp32 search {big['search_fp32_p50_ms']:.1f}"
+    )
 
 
 def main() -> None:
@@ -167,66 +286,10 @@ def main() -> None:
     prompts = [", ".join(rng.sample(WORDS, 6)) for _ in range(args.prompts)]
     _ = agent.index  # build (and cache) the embeddings outside the timings
     agent.select(prompts[:2])  # warm-up
-
-    results = []
-    for name, selector in (("retrieval", "retrieval"), ("llm", "llm"), ("hybrid", "hybrid")):
-        latencies, outputs = timed(lambda p, s=selector: agent.select([p], selector=s)[0][0], prompts)
-        start = time.perf_counter()
-        agent.select(prompts, selector=selector)
-        batch_s = time.perf_counter() - start
-        tokens = statistics.mean(o.tokens_generated for o in outputs)
-        results.append(summary(name, latencies, tokens, batch_s, len(prompts)))
-
-    # The paper's way: the same answers, with the description generated as part of the JSON.
-    backend = agent.backend
-    reference = [agent.select([p])[0][0].api for p in prompts]
-    lengths = [
-        len(
-            backend.tokenizer.encode(
-                format_answer(api)[:-1] + ', "model_description": ' + json.dumps(api.model_description) + "}"
-            )
-        )
-        + 1
-        for api in reference
-    ]
-    encoded = [encode_prompt(backend.tokenizer, p) for p in prompts]
-    latencies = []
-    for ids, n in zip(encoded, lengths, strict=True):
-        start = time.perf_counter()
-        backend.unconstrained([ids], max_new_tokens=n, min_new_tokens=n)
-        latencies.append(time.perf_counter() - start)
-    start = time.perf_counter()
-    backend.unconstrained(encoded, max_new_tokens=max(lengths), min_new_tokens=max(lengths))
-    results.append(
-        summary("paper", latencies, statistics.mean(lengths), time.perf_counter() - start, len(prompts))
-    )
-
-    # Retrieval-only at a large catalog: real query embedding, (N, 384) float32 matrix.
-    dim = agent.index.matrix.shape[1]
-    matrix = np.random.default_rng(0).standard_normal((args.big, dim), dtype=np.float32)
-    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
-    big = RetrievalIndex([f"m{i}" for i in range(args.big)], matrix, agent.index.embedder)
-    big.shortlist(prompts[:2], 5)
-    latencies, _ = timed(lambda p: big.shortlist([p], 5), prompts)
-    search_only, _ = timed(lambda q: big.scores(q, 5), [big.embedder.embed([p]) for p in prompts])
-    start = time.perf_counter()
-    big.shortlist(prompts, 5)
-    results.append(summary(f"retrieval@{args.big}", latencies, 0, time.perf_counter() - start, len(prompts)))
-    results[-1]["search_only_p50_ms"] = 1000 * statistics.median(search_only)
-
-    paper = results[3]
-    print(
-        f"{'method':<18}{'p50 ms':>9}{'p95 ms':>9}{'answers/s':>11}{'tokens':>8}{'tokens vs paper':>17}"
-        f"{'p50 vs paper':>14}"
-    )
-    for r in results:
-        token_ratio = (
-            paper["tokens_per_answer"] / r["tokens_per_answer"] if r["tokens_per_answer"] else float("inf")
-        )
-        print(
-            f"{r['method']:<18}{r['p50_ms']:>9.1f}{r['p95_ms']:>9.1f}{r['throughput_per_s']:>11.1f}"
-            f"{r['tokens_per_answer']:>8.1f}{token_ratio:>16.1f}x{paper['p50_ms'] / r['p50_ms']:>13.1f}x"
-        )
+    results = selector_rows(agent, prompts)
+    paper = paper_row(agent, prompts)
+    results += [paper, big_retrieval_row(agent, prompts, args.big)]
+    print_table(results, paper)
     print(json.dumps(results))
 
 

@@ -12,9 +12,16 @@ Public API (for RRHF, evaluation and serving):
         catalog is neither the training catalog nor a superset of it.
     Agent.select(instructions, top_k=1, constrained=True, selector="llm") -> list[list[Selection]]
         Per instruction (str, dict with prompt/negative_prompt, or schemas.t2i.Instruction), up to
-        top_k ranked `Selection(api: T2IApi | None, score, selector, tokens_generated, text)`.
+        top_k ranked `Selection(api: T2IApi | None, score, selector, tokens_generated,
+        model_decisions, forward_passes, text)`.
         selector: "llm" (constrained over the catalog), "retrieval" (no LLM), "hybrid" (LLM over
         the retrieval shortlist). constrained=False: plain generation, parsed (paper's path).
+        Constrained greedy decoding fast-forwards forced tokens (`fastforward.py`): a forced run
+        costs no model decision and one forward pass; `agent.backend.fast_forward = False` decodes
+        token by token with the same answers.
+    retrieval.Embedder(name_or_path=None, precision=None | "fp32" | "bf16" | "auto",
+        query_threads=1, cache_size=4096): `.query(texts)` (LRU-cached, for prompts), `.embed(texts)`
+        (bulk); retrieval.RetrievalIndex.shortlist(prompts, n) -> [[(model, cosine)]], exact.
     build_messages(instruction) -> list[dict]      system + user chat messages
     format_answer(api_or_row) -> str               the assistant's JSON answer (no description)
     parse_answer(text) -> dict | None              first JSON object in generated text

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
 from diffagent.agent.constrained import AnswerConstraint, values_to_fields
 from diffagent.agent.conversation import build_messages
+from diffagent.agent.fastforward import fast_forward_greedy
 
 FALLBACK_TEMPLATE = "### System\n{system}\n### User\n{user}\n### Assistant\n"
 
@@ -41,10 +42,27 @@ def left_pad(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Te
     return ids, mask
 
 
-class TransformersBackend:
-    """Loads once; every call is one batched `generate` (two for top-k)."""
+class Answer(NamedTuple):
+    """One constrained answer: fields, score, answer tokens (EOS included), model decisions
+    (tokens chosen by argmax among two or more) and forward passes it took part in."""
 
-    def __init__(self, model: Any, tokenizer: Any, catalog: Any) -> None:
+    fields: dict
+    score: float
+    tokens: int
+    decisions: int
+    forward_passes: int
+
+
+class TransformersBackend:
+    """Loads once; every call is one batched decode (two for top-k).
+
+    fast_forward (default): constrained greedy decoding appends forced tokens without a model
+    decision and feeds each forced run in one forward pass (`fastforward.py`); False runs
+    `generate` with `prefix_allowed_tokens_fn`, one forward pass per token (same answers).
+    """
+
+    def __init__(self, model: Any, tokenizer: Any, catalog: Any, fast_forward: bool = True) -> None:
+        self.fast_forward = fast_forward
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.catalog = catalog
@@ -72,41 +90,63 @@ class TransformersBackend:
 
     def constrained(
         self, prompts: list[list[int]], top_k: int = 1, shortlists: list[list[str]] | None = None
-    ) -> list[list[tuple[dict, float, int]]]:
-        """Per prompt, up to `top_k` (fields, score, tokens generated), best first.
+    ) -> list[list[Answer]]:
+        """Per prompt, up to `top_k` answers, best first.
 
         score: mean log-probability of the model-choice tokens (`{"model": "<name>"`), the quantity
         that ranks candidates. top_k == 1 is greedy over the whole answer. top_k > 1 runs beam search
         over the model choice only (K distinct models), then greedy for each one's parameters.
         """
+        if top_k > 1:
+            return self._top_k(prompts, top_k, shortlists)
+        if self.fast_forward:
+            return [[a] for a in self._fast_greedy(prompts, shortlists)]
         width = max(len(p) for p in prompts)
         self.constraint.prepare([width] * len(prompts), shortlists)
-        if top_k == 1:
-            limit = self.constraint.max_answer_tokens()
-            out = self._generate(
-                prompts, self.constraint, do_sample=False, max_new_tokens=limit, output_logits=True
-            )
-            answers = []
-            for row in range(len(prompts)):
-                generated = out.sequences[row, width:].tolist()
-                values = self.constraint.values_of(row, generated)
-                if values is None:
-                    raise RuntimeError(f"constrained decoding did not finish within {limit} tokens")
-                fields = values_to_fields(values)
-                n_model = len(self.constraint.keys[0]) + len(self.constraint.model_ids(fields["model"]))
-                logprobs = [
-                    torch.log_softmax(out.logits[t][row].float(), -1)[generated[t]].item()
-                    for t in range(n_model)
-                ]
-                eos = self.tokenizer.eos_token_id
-                tokens = generated.index(eos) + 1 if eos in generated else len(generated)
-                answers.append([(fields, sum(logprobs) / n_model, tokens)])
-            return answers
-        return self._top_k(prompts, top_k, shortlists)
+        limit = self.constraint.max_answer_tokens()
+        out = self._generate(
+            prompts, self.constraint, do_sample=False, max_new_tokens=limit, output_logits=True
+        )
+        answers = []
+        for row in range(len(prompts)):
+            generated = out.sequences[row, width:].tolist()
+            values = self.constraint.values_of(row, generated)
+            if values is None:
+                raise RuntimeError(f"constrained decoding did not finish within {limit} tokens")
+            fields = values_to_fields(values)
+            n_model = self._model_prefix(fields["model"])
+            logprobs = [
+                torch.log_softmax(out.logits[t][row].float(), -1)[generated[t]].item() for t in range(n_model)
+            ]
+            eos = self.tokenizer.eos_token_id
+            tokens = generated.index(eos) + 1 if eos in generated else len(generated)
+            # Step by step, every token is one forward pass and one (masked) argmax.
+            answers.append([Answer(fields, sum(logprobs) / n_model, tokens, tokens, tokens)])
+        return answers
+
+    def _model_prefix(self, model: str) -> int:
+        """Tokens of `{"model": "<name>"`: the part of an answer its score averages over."""
+        return len(self.constraint.keys[0]) + len(self.constraint.model_ids(model))
+
+    def _fast_greedy(self, prompts: list[list[int]], shortlists: list[list[str]] | None) -> list[Answer]:
+        self.constraint.prepare([0] * len(prompts), shortlists)  # rows hold answer tokens only
+        limit = self.constraint.max_answer_tokens()
+        with torch.inference_mode():
+            decoded = fast_forward_greedy(self.model, self.constraint, prompts, self.pad, limit)
+        answers = []
+        for row, result in enumerate(decoded):
+            values = self.constraint.values_of(row, result.tokens)
+            if values is None:
+                raise RuntimeError(f"constrained decoding ended outside the answer grammar: {result.tokens}")
+            fields = values_to_fields(values)
+            n_model = self._model_prefix(fields["model"])
+            score = sum(result.logprobs[:n_model]) / n_model
+            answers.append(Answer(fields, score, len(result.tokens), result.decisions, result.forward_passes))
+        return answers
 
     def _top_k(
         self, prompts: list[list[int]], top_k: int, shortlists: list[list[str]] | None
-    ) -> list[list[tuple[dict, float, int]]]:
+    ) -> list[list[Answer]]:
         width = max(len(p) for p in prompts)
         self.model_constraint.prepare([width] * len(prompts), shortlists)
         counts = [
@@ -137,6 +177,12 @@ class TransformersBackend:
             chosen.append(models[:top_k])
         # Second pass: each (prompt, model) pair, the model forced, greedy parameters.
         pairs = [(row, m) for row, models in enumerate(chosen) for m in models]
+        answers: list[list[Answer]] = [[] for _ in prompts]
+        if self.fast_forward:  # a one-model shortlist forces the model name: scored in the prefill
+            found = self._fast_greedy([prompts[row] for row, _ in pairs], [[m] for _, m in pairs])
+            for (row, _), answer in zip(pairs, found, strict=True):
+                answers[row].append(answer)
+            return [sorted(a, key=lambda x: -x.score) for a in answers]
         forced = [list(self.constraint.keys[0]) + self.constraint.model_ids(m) for _, m in pairs]
         rows = [prompts[row] + f for (row, _), f in zip(pairs, forced, strict=True)]
         longest = max(len(r) for r in rows)
@@ -144,14 +190,15 @@ class TransformersBackend:
         scores = self._model_scores(rows, [len(f) for f in forced])
         limit = self.constraint.max_answer_tokens()
         out = self._generate(rows, self.constraint, do_sample=False, max_new_tokens=limit)
-        answers: list[list[tuple[dict, float, int]]] = [[] for _ in prompts]
         for i, (row, _) in enumerate(pairs):
             generated = forced[i] + out.sequences[i, longest:].tolist()
             values = self.constraint.values_of(i, generated)
             if values is None:
                 raise RuntimeError(f"constrained decoding did not finish within {limit} tokens")
-            answers[row].append((values_to_fields(values), scores[i], len(generated)))
-        return [sorted(a, key=lambda x: -x[1]) for a in answers]
+            eos = self.tokenizer.eos_token_id  # rows that ended early are padded after EOS
+            n = generated.index(eos) + 1 if eos in generated else len(generated)
+            answers[row].append(Answer(values_to_fields(values), scores[i], n, n, n))
+        return [sorted(a, key=lambda x: -x.score) for a in answers]
 
     def _model_scores(self, rows: list[list[int]], tails: list[int]) -> list[float]:
         """Mean log-probability of each row's last `tails[i]` tokens (the forced model choice)."""

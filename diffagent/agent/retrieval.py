@@ -2,9 +2,18 @@
 
 Each catalog model is one unit vector: the normalised sum of its description's embedding and the
 mean embedding of its sample prompts (prompts say how people actually use a model; descriptions
-cover models with no samples yet). A query is one matmul against the (N, d) float32 matrix plus
-`argpartition`, so 100,000 entries stay well under 20 ms. Matrices are cached on disk under the
-catalog fingerprint and the embedding model's name.
+cover models with no samples yet). Matrices are cached on disk under the catalog fingerprint and
+the embedder's key (model name and precision).
+
+Where a query's time goes (100,000 entries, one loaded CPU core): the MiniLM forward pass was most
+of it, the float32 scan of a 150 MB matrix most of the rest (memory-bound). So:
+  - the embedder runs in bfloat16 where the CPU has native bf16 matmul (cosine to float32 > 0.999;
+    dynamic int8 quantization was tried and rejected: cosine 0.94 on sample prompts), a single
+    query on `query_threads` threads (1 by default: on a shared CPU more threads oversubscribe and
+    run 10x slower), and repeated texts come from an LRU cache;
+  - large catalogs are scanned in float16 (half the bytes), then every candidate that could still
+    be in the top n given the float16 error bound (`scan_error_bound`) is re-scored in float32, so
+    the shortlist and its scores are exactly the float32 ones.
 """
 
 from __future__ import annotations
@@ -12,12 +21,19 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import threading
+from collections import OrderedDict
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 EMBEDDING_MODEL_ENV = "DIFFAGENT_EMBEDDING_MODEL"
+PRECISION_ENV = "DIFFAGENT_EMBEDDING_PRECISION"  # fp32 | bf16 | auto (default)
+PRECISIONS = ("fp32", "bf16", "auto")
+SCAN_MIN_ROWS = 4096  # below this the float32 scan already takes well under a millisecond
+HALF_UNIT_ROUNDOFF = 2.0**-11  # float16: relative error of one rounding
 
 
 def default_embedding_model() -> str:
@@ -44,18 +60,67 @@ def normalize(matrix: np.ndarray) -> np.ndarray:
     return (matrix / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
-class Embedder:
-    """A Hugging Face encoder with mean pooling and L2 normalisation (sentence-transformers' recipe)."""
+def resolve_precision(precision: str | None) -> str:
+    """fp32 or bf16: `auto` picks bf16 where oneDNN has native bf16 kernels on this CPU."""
+    import torch
 
-    def __init__(self, name_or_path: str | None = None, max_length: int = 128, batch_size: int = 64) -> None:
+    precision = precision or os.environ.get(PRECISION_ENV) or "auto"
+    if precision not in PRECISIONS:
+        raise ValueError(f"embedding precision {precision!r} is not one of {PRECISIONS}")
+    if precision == "auto":
+        return "bf16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "fp32"
+    return precision
+
+
+@contextmanager
+def torch_threads(count: int):
+    """Run a block on `count` intra-op threads, then restore the process setting."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+class Embedder:
+    """A Hugging Face encoder with mean pooling and L2 normalisation (sentence-transformers' recipe).
+
+    `embed` is for bulk work (catalogs); `query` is for prompts: cached per exact text (LRU of
+    `cache_size`), and small batches run on `query_threads` threads.
+    """
+
+    def __init__(
+        self,
+        name_or_path: str | None = None,
+        max_length: int = 128,
+        batch_size: int = 64,
+        precision: str | None = None,
+        query_threads: int = 1,
+        cache_size: int = 4096,
+    ) -> None:
         import torch
         from transformers import AutoModel, AutoTokenizer
 
         self.name = name_or_path or default_embedding_model()
+        self.precision = resolve_precision(precision)
         self.tokenizer = AutoTokenizer.from_pretrained(self.name)
-        self.model = AutoModel.from_pretrained(self.name).eval()
+        dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
+        self.model = AutoModel.from_pretrained(self.name, dtype=dtype).eval()
         self.max_length, self.batch_size = max_length, batch_size
+        self.query_threads, self.cache_size = query_threads, cache_size
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        # One query at a time: the LRU is not thread-safe, and nested thread-count save/restore
+        # from two threads could leave the process on the wrong count (the server uses a thread).
+        self._lock = threading.Lock()
         self._torch = torch
+
+    @property
+    def key(self) -> str:
+        """What the catalog matrix depends on: the model and the precision it ran in."""
+        return f"{self.name}|{self.precision}"
 
     def embed(self, texts: list[str], progress: bool = False) -> np.ndarray:
         from tqdm.auto import tqdm
@@ -71,10 +136,31 @@ class Embedder:
                 return_tensors="pt",
             )
             with self._torch.inference_mode():
-                hidden = self.model(**batch).last_hidden_state
-            out.append(mean_pool(hidden, batch["attention_mask"]).float().numpy())
+                hidden = self.model(**batch).last_hidden_state.float()
+            out.append(mean_pool(hidden, batch["attention_mask"]).numpy())
         dim = self.model.config.hidden_size
         return normalize(np.concatenate(out) if out else np.zeros((0, dim), np.float32))
+
+    def clear_cache(self) -> None:
+        """Forget cached query vectors (benchmarks time cold queries)."""
+        self._cache.clear()
+
+    def query(self, texts: list[str]) -> np.ndarray:
+        """(len(texts), d) unit vectors; texts seen before come from the LRU cache."""
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+            if missing:
+                threads = self.query_threads if len(missing) <= 8 else self._torch.get_num_threads()
+                with torch_threads(threads):
+                    vectors = self.embed(missing)
+                for text, vector in zip(missing, vectors, strict=True):
+                    self._cache[text] = vector
+            for text in texts:
+                self._cache.move_to_end(text)
+            found = np.stack([self._cache[t] for t in texts])
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+            return found
 
 
 def combine(description: np.ndarray, prompts: np.ndarray | None) -> np.ndarray:
@@ -92,6 +178,28 @@ def catalog_texts(entry: dict) -> str:
     return f"{entry['model']}. {entry['model_description']} {tags}".strip()
 
 
+def scan_error_bound(query_norm: float, max_row_norm: float, dim: int) -> float:
+    """Largest |float16 scan score - exact score| for one query.
+
+    Rounding the row and the query to float16 changes each product w_i q_i by at most
+    (2u + u^2)|w_i q_i|, and sum |w_i q_i| <= |w| |q| (Cauchy-Schwarz); the float16 result adds one
+    more rounding (u |w| |q|); float32 accumulation adds at most dim * 2^-24 |w| |q|.
+    Example: unit vectors, dim 384: (3 * 2^-11 + 2^-22 + 384 * 2^-24) = 0.001488.
+    """
+    u = HALF_UNIT_ROUNDOFF
+    return (3 * u + u * u + dim * 2.0**-24) * query_norm * max_row_norm
+
+
+def candidates_within(approx: np.ndarray, n: int, error: float) -> np.ndarray:
+    """Indices that can still be in the exact top-n when every score in `approx` is off by at most
+    `error`: the n-th best approximate score A_n means the exact n-th best is >= A_n - error, so a
+    true top-n item scores >= A_n - 2 * error approximately.
+    Example: approx [0.9, 0.5, 0.49, 0.1], n=1, error=0.01: threshold 0.88 -> [0]; n=2: 0.48 -> [0,1,2].
+    """
+    nth = np.partition(approx, len(approx) - n)[len(approx) - n]
+    return np.flatnonzero(approx >= nth - 2 * error)
+
+
 class RetrievalIndex:
     """Unit vectors of the catalog's selectable models; `shortlist` gives the top-n by cosine."""
 
@@ -99,11 +207,17 @@ class RetrievalIndex:
         if len(models) != len(matrix):
             raise ValueError(f"{len(models)} models but {len(matrix)} vectors")
         self.models, self.matrix, self.embedder = models, np.ascontiguousarray(matrix, np.float32), embedder
+        self._scan = None
+        if len(matrix) >= SCAN_MIN_ROWS:
+            import torch
+
+            self._scan = torch.from_numpy(self.matrix).half()  # (N, d), half the bytes to stream
+            self._max_row_norm = float(np.linalg.norm(self.matrix, axis=1).max())
 
     @classmethod
     def build(cls, catalog: Any, embedder: Embedder, cache_dir: str | Path | None = None) -> RetrievalIndex:
         models = list(catalog.selectable)
-        cache = cache_path(catalog.fingerprint, embedder.name, cache_dir)
+        cache = cache_path(catalog.fingerprint, embedder.key, cache_dir)
         if cache.exists():
             return cls(models, np.load(cache), embedder)
         descriptions = embedder.embed([catalog_texts(catalog.by_model[m]) for m in models], progress=True)
@@ -122,20 +236,39 @@ class RetrievalIndex:
         return cls(models, matrix, embedder)
 
     def scores(self, queries: np.ndarray, n: int) -> list[list[tuple[str, float]]]:
-        """Top-n (model, cosine) per query vector, best first: matmul then argpartition."""
+        """Top-n (model, cosine) per query vector, best first, exact float32 cosines."""
+        if n < 1:
+            raise ValueError(f"a shortlist needs n >= 1, got {n}")
         n = min(n, len(self.models))
-        sims = queries @ self.matrix.T  # (Q, N)
-        results = []
-        for row in sims:
-            top = np.argpartition(-row, n - 1)[:n] if n < len(row) else np.arange(len(row))
-            top = top[np.argsort(-row[top])]
-            results.append([(self.models[i], float(row[i])) for i in top])
-        return results
+        queries = np.ascontiguousarray(queries, np.float32)
+        if self._scan is None or n == len(self.models):
+            return [self._ranked(np.arange(len(self.models)), q, n) for q in queries]
+        import torch
+
+        approx = (torch.from_numpy(queries).half() @ self._scan.T).float().numpy()  # (Q, N)
+        dim = self.matrix.shape[1]
+        return [
+            self._ranked(
+                candidates_within(
+                    row, n, scan_error_bound(float(np.linalg.norm(q)), self._max_row_norm, dim)
+                ),
+                q,
+                n,
+            )
+            for row, q in zip(approx, queries, strict=True)
+        ]
+
+    def _ranked(self, candidates: np.ndarray, query: np.ndarray, n: int) -> list[tuple[str, float]]:
+        """The best n of `candidates` by exact float32 cosine with `query`."""
+        sims = self.matrix[candidates] @ query if len(candidates) < len(self.models) else self.matrix @ query
+        top = np.argpartition(-sims, n - 1)[:n] if n < len(sims) else np.arange(len(sims))
+        top = top[np.argsort(-sims[top], kind="stable")]
+        return [(self.models[candidates[i]], float(sims[i])) for i in top]
 
     def shortlist(self, prompts: list[str], n: int) -> list[list[tuple[str, float]]]:
         if self.embedder is None:
             raise ValueError("this index has no embedder to embed prompts with")
-        return self.scores(self.embedder.embed(prompts), n)
+        return self.scores(self.embedder.query(prompts), n)
 
 
 def cache_path(fingerprint: str, embedder_name: str, cache_dir: str | Path | None = None) -> Path:

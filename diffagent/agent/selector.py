@@ -33,7 +33,11 @@ class Selection(BaseModel):
     api: T2IApi | None
     score: float | None = None
     selector: str
-    tokens_generated: int = 0
+    tokens_generated: int = 0  # answer tokens, EOS included
+    # Tokens the model chose (argmax among two or more allowed) and model calls for this answer;
+    # with fast-forward both are far below tokens_generated (forced tokens cost no decision).
+    model_decisions: int = 0
+    forward_passes: int = 0
     text: str | None = None  # the raw generated text, unconstrained path only
 
 
@@ -116,8 +120,15 @@ class Agent:
         results = self.backend.constrained(prompts, top_k=top_k, shortlists=shortlists)
         return [
             [
-                Selection(api=assemble_api(f, self.catalog), score=s, selector=selector, tokens_generated=n)
-                for f, s, n in row
+                Selection(
+                    api=assemble_api(a.fields, self.catalog),
+                    score=a.score,
+                    selector=selector,
+                    tokens_generated=a.tokens,
+                    model_decisions=a.decisions,
+                    forward_passes=a.forward_passes,
+                )
+                for a in row
             ]
             for row in results
         ]
@@ -128,7 +139,15 @@ class Agent:
             api = assemble_api(fields, self.catalog, repair=True) if fields else None
         except ValueError:
             api = None
-        return Selection(api=api, selector="llm-unconstrained", tokens_generated=tokens, text=text)
+        # Plain generation: every token is one model decision and one forward pass.
+        return Selection(
+            api=api,
+            selector="llm-unconstrained",
+            tokens_generated=tokens,
+            model_decisions=tokens,
+            forward_passes=tokens,
+            text=text,
+        )
 
     def _retrieval(self, items: list[Instruction], top_k: int) -> list[list[Selection]]:
         answers = []
