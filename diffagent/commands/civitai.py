@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -15,8 +14,10 @@ civitai_app = typer.Typer(no_args_is_help=True, help="A local Civitai-speaking s
 def serve(
     port: int = typer.Option(8787, help="Port on 127.0.0.1."),
     host: str = typer.Option("127.0.0.1", help="Address to bind."),
-    models: Optional[Path] = typer.Option(None, help="JSONL(.gz) of /models/{id} answers; default: bundled sample."),
-    hash_index: Optional[Path] = typer.Option(None, help="JSONL(.gz) hash index of checkpoints."),
+    models: Path | None = typer.Option(
+        None, help="JSONL(.gz) of /models/{id} answers; default: bundled sample."
+    ),
+    hash_index: Path | None = typer.Option(None, help="JSONL(.gz) hash index of checkpoints."),
     fault_rate: float = typer.Option(0.0, help="Share of requests answered with an injected fault."),
     fault_seed: int = typer.Option(0, help="Seed of the fault draw."),
     modern_stats: bool = typer.Option(False, help="Serve 2023 ratings as today's thumbs-up counts."),
