@@ -1,8 +1,9 @@
 """The `sftA-train` flow: SFT -> candidates -> reward rollouts -> RRHF (paper section 3.2).
 
-Writes under `out`: sft/ (DiffAgent-SFT), candidates.parquet, rollouts/ (parts) and
-rollouts.parquet, rrhf/ (DiffAgent-RRHF), and stages/<stage>.json when a stage finishes. A rerun
-skips every finished stage, and an interrupted rollout skips the batches already written.
+Writes under `out`: sft/ (DiffAgent-SFT), candidates.parquet, rollouts/ (parts), render-cache/
+(PNGs) and rollouts.parquet, rrhf/ (DiffAgent-RRHF), and stages/<stage>.json when a stage finishes.
+A rerun skips every finished stage, and an interrupted rollout skips the batches already written.
+Rollouts render with `diffagent.render` over the DABench catalog (render cache: render-cache/).
 Rollout batches run in this process (`workers=0`), in a process pool (`workers>0`), or as Prefect
 runs of `rrhf-rollout` on a work pool (`work_pool`, e.g. `cuda` in production).
 """
@@ -36,6 +37,21 @@ def finish_stage(out: Path, stage: str, result: dict[str, Any], started: float) 
     result = {**result, "wall_s": round(time.perf_counter() - started, 3)}
     write_json(out / "stages" / f"{stage}.json", result)
     return result
+
+
+def rollout_spec(
+    profile: str, data: str, run: Path, overrides: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The rollout models spec as JSON: the profile's renderer over the DABench catalog, with its
+    render cache under the run folder (a rerun re-renders nothing), updated by `overrides` (whose
+    `render` settings are merged into the profile's)."""
+    spec = RolloutModelsSpec.for_profile(profile, data, str(run / "render-cache")).to_json()
+    unknown = sorted(set(overrides or {}) - set(spec))
+    if unknown:
+        raise ValueError(f"unknown rollout_models keys {unknown}; expected some of {sorted(spec)}")
+    merged = {**spec, **(overrides or {})}
+    merged["render"] = {**spec["render"], **(overrides or {}).get("render", {})}  # keep the profile's caps
+    return RolloutModelsSpec(**merged).to_json()
 
 
 def dispatch_rollouts(
@@ -142,9 +158,7 @@ def sfta_train(
 
     started = time.perf_counter()
     if (done := stage_done(run, "rollouts")) is None:
-        spec = rollout_models or (RolloutModelsSpec.tiny().to_json() if profile == "tiny" else None)
-        if spec is None:
-            raise ValueError("rollout_models is required outside the tiny profile (pipelines and scorers)")
+        spec = rollout_spec(profile, data, run, rollout_models)
         items = read_candidates(run / "candidates.parquet")
         jobs, finished = plan_batches(items, run / "rollouts", batch_size, k, base_seed)
         logger.info("rollout: %d batches to run, %d already done", len(jobs), len(finished))

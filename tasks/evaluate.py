@@ -70,7 +70,7 @@ def render_score_task(
     from diffagent.rrhf.reconstruct import default_api
 
     catalog = _catalog(data)
-    render, renderer_note = load_render_fn(profile)
+    render, renderer_note = load_render_fn(profile, data, Path(out) / "render-cache", catalog, base_models)
     score = load_score_fn(profile)
     found = answers_from_rows(answers)
     rows: list[ScoreRow] = []

@@ -20,7 +20,9 @@ def _parse_seeds(text: str) -> list[int]:
 
 def render(
     prompt: str = typer.Argument(..., help="The text-to-image prompt."),
-    api: Path = typer.Option(..., "--api", help="T2I API as JSON (schemas.t2i.T2IApi)."),
+    api: Path = typer.Option(
+        ..., "--api", help="T2I API as JSON (schemas.t2i.T2IApi); version_id 0 is the base model."
+    ),
     catalog: Path = typer.Option(..., "--catalog", help="DABench directory or catalog.parquet."),
     seeds: str = typer.Option("0", "--seeds", help="Comma-separated seeds, one image each."),
     out: Path = typer.Option(..., "--out", help="Folder for seed-<seed>.png files."),
@@ -34,12 +36,12 @@ def render(
     from diffagent.render import load_renderer
     from diffagent.render.cache import png_bytes
     from diffagent.store.catalog import find_entry, load_catalog
-    from schemas.t2i import T2IApi
+    from schemas.t2i import BASE_MODEL_VERSION_ID, T2IApi
 
     seed_list = _parse_seeds(seeds)
     t2i = T2IApi.model_validate_json(api.read_text())
     entries = load_catalog(catalog)
-    if find_entry(entries, t2i.version_id) is None:
+    if t2i.version_id != BASE_MODEL_VERSION_ID and find_entry(entries, t2i.version_id) is None:
         raise typer.BadParameter(
             f"the API names version {t2i.version_id} ({t2i.model!r}), which is not in {catalog}"
         )
@@ -51,8 +53,11 @@ def render(
         path = out / f"seed-{seed}.png"
         path.write_bytes(png_bytes(image))
         written.append(str(path))
+    width, height, steps = renderer.render_shape(t2i)
     summary = {
         "images": written,
+        "rendered_size": [width, height],  # --profile tiny caps size and steps (tiny_render_settings)
+        "rendered_steps": steps,
         "model_loads": renderer.model_loads,
         "rendered": renderer.stats.rendered,
         "cached": renderer.stats.cached,

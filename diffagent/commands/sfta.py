@@ -36,7 +36,10 @@ def sfta(
         None, "--work-pool", help="Prefect work pool for rollouts (e.g. cuda)."
     ),
     rollout_models: Path | None = typer.Option(
-        None, "--rollout-models", help="JSON file: pipelines per architecture and scorer folders."
+        None,
+        "--rollout-models",
+        help="JSON file overriding the rollout models spec: device, artifact_root, store_dir, render "
+        "(RenderSettings fields), scorers (metric -> scorer folder).",
     ),
 ) -> None:
     """Train DiffAgent-SFT then DiffAgent-RRHF; a rerun continues from the last finished stage."""

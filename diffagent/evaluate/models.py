@@ -1,43 +1,66 @@
 """The renderer and scorers the evaluation loads, per profile.
 
-Rendering goes through `diffagent.render.load_renderer` (issue 4) when it exists. Until then the
-tiny profile uses RRHF's `PipelineRenderer` stand-in (each architecture's tiny diffusers pipeline,
-with the API's sampler-independent steps/CFG and seeds; it does not load the chosen checkpoint or
-LoRA), and the report says so. The default profile refuses to run on the stand-in: its numbers
-would not be the paper's.
+Rendering is `diffagent.render.load_renderer` over the DABench catalog, with its render cache under
+the output folder: every system renders its own checkpoint (and LoRA), and Baseline / Baseline*
+render the architecture's base model through the BASE_MODEL_VERSION_ID path when the base is not a
+catalog entry. The tiny profile renders every system at the same capped size and steps (what the
+rollouts use), so a CI-sized run takes minutes; the report says so.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from diffagent.evaluate.pipeline import RenderFn, ScoreFn
+from schemas.dabench import CatalogEntry
+
+# RenderSettings fields naming each architecture's base model source.
+BASE_SETTING = {"SD 1.5": "sd15_base", "SDXL 1.0": "sdxl_base"}
 
 
-def load_render_fn(profile: str, device: str | None = None) -> tuple[RenderFn, str]:
-    """(render function, a line naming the renderer for the report)."""
-    try:
-        from diffagent.render import load_renderer  # type: ignore[attr-defined]
-    except ImportError:
-        load_renderer = None
-    if load_renderer is not None:
-        renderer = load_renderer(profile=profile, device=device)
-        return renderer.render, f"diffagent.render ({profile} profile)"
-    if profile != "tiny":
-        raise ValueError(
-            "diffagent.render.load_renderer is not available; only --profile tiny can run on the "
-            "stand-in renderer"
-        )
-    from diffagent.rrhf.rollout_models import PipelineRenderer, RolloutModelsSpec
+def render_settings_for(
+    profile: str, catalog: Mapping[str, CatalogEntry], base_models: Mapping[str, str] | None = None
+):  # -> RenderSettings
+    """RenderSettings for a profile. A base model named in `base_models` that is not a catalog
+    entry is a diffusers folder or hub id: the renderer loads it for version BASE_MODEL_VERSION_ID."""
+    from diffagent.render import RenderSettings, tiny_render_settings
 
-    spec = RolloutModelsSpec.tiny()
-    renderer = PipelineRenderer(spec.pipelines, device or "cpu", spec.size, spec.max_steps)
-    note = (
-        f"Renderer: the tiny stand-in (one tiny pipeline per architecture at {spec.size}px, at most "
-        f"{spec.max_steps} steps; the chosen checkpoint/LoRA is not loaded)."
+    update: dict[str, Any] = {}
+    for architecture, name in (base_models or {}).items():
+        if architecture not in BASE_SETTING:
+            raise ValueError(
+                f"unknown architecture {architecture!r} in base_models; have {list(BASE_SETTING)}"
+            )
+        if name not in catalog:
+            update[BASE_SETTING[architecture]] = name
+    return tiny_render_settings(**update) if profile == "tiny" else RenderSettings(**update)
+
+
+def load_render_fn(
+    profile: str,
+    data: str | Path,
+    cache_dir: str | Path,
+    catalog: Mapping[str, CatalogEntry],
+    base_models: Mapping[str, str] | None = None,
+    device: str | None = None,
+) -> tuple[RenderFn, str]:
+    """(render function, a line naming the renderer for the report). `data` is the DABench folder
+    whose catalog the store resolves; `cache_dir` the render cache (a path or fsspec URL)."""
+    from diffagent.render import load_renderer
+
+    settings = render_settings_for(profile, catalog, base_models)
+    renderer = load_renderer(
+        profile, device=device, catalog=str(data), artifact_root=str(cache_dir), settings=settings
     )
-    return renderer.render, note
+    note = f"Renderer: diffagent.render ({profile} profile), each system's own checkpoint and LoRA"
+    if settings.render_size or settings.render_max_steps:
+        note += (
+            f"; every image rendered at {settings.render_size}px with at most "
+            f"{settings.render_max_steps} steps (the table's sizes and steps are the APIs')"
+        )
+    return renderer.render, note + "."
 
 
 def load_score_fn(profile: str) -> ScoreFn:

@@ -5,6 +5,7 @@ Layout of the output folder EVAL:
   answers.parquet   one row per architecture x prompt x selector x decoding (Table 1's unit)
   scores.parquet    one row per architecture x prompt x system x seed, with every score
   images/           the rendered PNGs, named by what decides their pixels
+  render-cache/     the renderer's own cache (keyed by model hashes), reused by a rerun
   report.md, unified.png, hallucination.png, study/sheet.html (+ study/images/)
 """
 

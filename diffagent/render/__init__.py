@@ -8,8 +8,12 @@
 
 - `load_renderer(profile="default", device=None, catalog=None, artifact_root=None, settings=None,
   store_dir=None) -> Renderer`:
-  `tiny` uses the tiny pipelines (`ensure_tiny_models()`) and `TinyModelStore`; `default` uses
+  `tiny` uses the tiny pipelines (`ensure_tiny_models()`) and `TinyModelStore`, and without
+  `settings` renders every API at 64px with at most 2 steps (`tiny_render_settings()`); `default` uses
   `CivitaiModelStore` over `catalog` (a DABench dir, catalog.parquet, or a list of CatalogEntry).
+  An API with `version_id == schemas.t2i.BASE_MODEL_VERSION_ID` (0) renders the architecture's base
+  model (a LoRA may name it as its base too): `tiny` the unperturbed tiny pipeline, `default` the
+  diffusers folder or hub id `settings.sd15_base`/`sdxl_base` (else `sd15_config`/`sdxl_config`).
 - `Renderer(store, settings=None, artifact_root=None)`; `.render(api, prompt, negative_prompt, seeds)`.
   A LoRA renders on its base checkpoint (`base_checkpoint_version_id`) at `settings.lora_scale`.
   Pipelines are cached per checkpoint (`settings.max_pipelines`), LoRAs swapped as adapters; fp16
@@ -28,7 +32,7 @@ from pathlib import Path
 from diffagent.render.jobs import BatchReport, RenderJob, order_jobs, render_jobs
 from diffagent.render.renderer import Renderer, resolve_api
 from diffagent.render.samplers import SAMPLER_MAP, make_scheduler
-from diffagent.render.settings import RenderSettings
+from diffagent.render.settings import RenderSettings, tiny_render_settings
 
 PROFILES = ("default", "tiny")
 
@@ -44,7 +48,8 @@ def load_renderer(
     """A Renderer for a profile; `catalog`: DABench dir, catalog.parquet path, or CatalogEntry list."""
     if profile not in PROFILES:
         raise ValueError(f"unknown render profile {profile!r}; expected one of {PROFILES}")
-    settings = settings or RenderSettings()
+    if settings is None:
+        settings = tiny_render_settings() if profile == "tiny" else RenderSettings()
     if device:
         settings = settings.model_copy(update={"render_device": device})
     if profile == "tiny":
@@ -58,7 +63,8 @@ def load_renderer(
     entries: Sequence = []
     if catalog is not None:
         entries = catalog if isinstance(catalog, (list, tuple)) else load_catalog(Path(catalog))
-    return Renderer(CivitaiModelStore(entries, cache_dir=store_dir), settings, artifact_root)
+    store = CivitaiModelStore(entries, cache_dir=store_dir, base_sources=settings.base_sources())
+    return Renderer(store, settings, artifact_root)
 
 
 __all__ = [
@@ -72,4 +78,5 @@ __all__ = [
     "order_jobs",
     "render_jobs",
     "resolve_api",
+    "tiny_render_settings",
 ]

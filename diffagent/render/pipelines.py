@@ -35,8 +35,8 @@ def render_device_and_dtype(settings: RenderSettings) -> tuple[str, torch.dtype]
 
 
 def load_pipeline(checkpoint: ResolvedModel, settings: RenderSettings, device: str, dtype: torch.dtype):
-    """A diffusers folder loads with from_pretrained; a single .safetensors file with from_single_file
-    and the SD 1.5 or SDXL config named in the settings."""
+    """A diffusers folder (or, for an architecture's base model, a hub id) loads with from_pretrained;
+    a single .safetensors file with from_single_file and the SD 1.5 or SDXL config named in the settings."""
     cls = pipeline_class(checkpoint.base_model)
     extra = (
         {"safety_checker": None, "requires_safety_checker": False}
@@ -44,7 +44,9 @@ def load_pipeline(checkpoint: ResolvedModel, settings: RenderSettings, device: s
         else {}
     )
     path = Path(checkpoint.path)
-    if path.is_dir():
+    if checkpoint.pretrained:
+        pipe = cls.from_pretrained(checkpoint.pretrained, dtype=dtype, **extra)
+    elif path.is_dir():
         pipe = cls.from_pretrained(path, dtype=dtype, **extra)
     elif path.suffix == ".safetensors":
         config = settings.sd15_config if checkpoint.base_model == "SD 1.5" else settings.sdxl_config

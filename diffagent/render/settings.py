@@ -11,6 +11,10 @@ class RenderSettings(BaseSettings):
     # Diffusers folders (hub id or local path) whose configs a single-file checkpoint is loaded with.
     sd15_config: str = "stable-diffusion-v1-5/stable-diffusion-v1-5"
     sdxl_config: str = "stabilityai/stable-diffusion-xl-base-1.0"
+    # The base model of each architecture (what a default API with version_id BASE_MODEL_VERSION_ID
+    # renders): a diffusers folder or hub id; None uses the config folder above.
+    sd15_base: str | None = None
+    sdxl_base: str | None = None
     render_dtype: str = "float16"  # on GPU: float16 or bfloat16; CPU always renders in float32
     max_pipelines: int = 2  # pipelines kept loaded, one per checkpoint
     lora_scale: float = 1.0
@@ -20,3 +24,27 @@ class RenderSettings(BaseSettings):
     # default) renders width, height and steps exactly as the API gives them.
     render_size: int | None = None
     render_max_steps: int | None = None
+
+    def base_sources(self) -> dict[str, str]:
+        """{architecture: diffusers folder or hub id of its base model}."""
+        return {
+            "SD 1.5": self.sd15_base or self.sd15_config,
+            "SDXL 1.0": self.sdxl_base or self.sdxl_config,
+        }
+
+
+# `--profile tiny`: the tiny pipelines make 64x64 images and more steps only cost CPU time, so every
+# API renders at this side with at most this many steps (the render cache keys on what was
+# rendered); tiny pipelines are a few MB, so many stay loaded instead of reloading per model.
+TINY_RENDER_SIZE, TINY_RENDER_MAX_STEPS, TINY_MAX_PIPELINES = 64, 2, 16
+
+
+def tiny_render_settings(**overrides) -> RenderSettings:
+    """The tiny profile's settings: capped size and steps, many pipelines kept loaded."""
+    fields = {
+        "render_size": TINY_RENDER_SIZE,
+        "render_max_steps": TINY_RENDER_MAX_STEPS,
+        "max_pipelines": TINY_MAX_PIPELINES,
+        **overrides,
+    }
+    return RenderSettings(**fields)

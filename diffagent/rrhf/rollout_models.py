@@ -1,114 +1,90 @@
 """What a rollout batch loads: the renderer and the three scorers, described by a JSON-able spec so
 that a remote worker (a Prefect run on the `cuda` pool) can build them itself.
 
-Renderer: `diffagent.render` (issue 4) when it offers `load_renderer(profile=..., device=...)`;
-until then `PipelineRenderer`, which renders every API on its architecture's diffusers pipeline
-(the tiny ones for `--profile tiny`) with the API's steps, CFG and seeds. It does not load the
-chosen checkpoint or LoRA, so it is only a stand-in for tiny runs; the spec records which one ran.
+The renderer is `diffagent.render.load_renderer` over the DABench catalog: each response renders
+its own checkpoint (and LoRA on its base), and the default API's base model through the
+BASE_MODEL_VERSION_ID path. Its render cache lives under the run folder, so a killed rollout
+re-renders nothing it already rendered. Scorers come from `diffagent.score.load_scorers(profile)`,
+or from scorer folders when the spec names them (real weights laid out like the tiny ones).
+A remote worker must see the catalog path and the render cache (a shared path or an fsspec URL).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
-from schemas.t2i import T2IApi
+# What the tiny profile caps (written into the spec, so a remote worker renders the same way).
+TINY_RENDER_FIELDS = ("render_size", "render_max_steps", "max_pipelines")
 
 
 @dataclass
 class RolloutModelsSpec:
-    profile: str = "default"  # "tiny": tiny pipelines and scorers from `diffagent tiny-models`
-    device: str | None = None
-    pipelines: dict[str, str] = field(default_factory=dict)  # architecture -> diffusers folder or hub id
-    scorers: dict[str, str] = field(default_factory=dict)  # metric -> scorer folder
-    size: int | None = None  # render side override (tiny: 64)
-    max_steps: int | None = None  # cap on sampling steps (tiny: 2)
+    profile: str = "default"  # "tiny": tiny pipelines, store and scorers from `diffagent tiny-models`
+    device: str | None = None  # None: cuda when available, else cpu
+    catalog: str | None = None  # DABench folder or catalog.parquet the responses' versions come from
+    artifact_root: str | None = None  # render cache: local path or fsspec URL
+    store_dir: str | None = None  # model-file cache (None: the store's default)
+    render: dict[str, Any] = field(default_factory=dict)  # RenderSettings fields (sizes, base models, ...)
+    scorers: dict[str, str] = field(default_factory=dict)  # metric -> scorer folder; empty: load_scorers
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
+    def render_settings(self):  # -> RenderSettings
+        from diffagent.render import RenderSettings
+
+        return RenderSettings(**self.render)
+
     @classmethod
-    def tiny(cls, tiny_dir: Path | None = None) -> RolloutModelsSpec:
-        from diffagent.tiny import ensure_tiny_models
+    def for_profile(
+        cls, profile: str, catalog: str, artifact_root: str, device: str | None = None
+    ) -> RolloutModelsSpec:
+        """The spec a profile uses by default; `tiny` caps size and steps and renders on the CPU."""
+        if profile == "tiny":
+            from diffagent.render.settings import tiny_render_settings
 
-        root = ensure_tiny_models(tiny_dir)
-        return cls(
-            profile="tiny",
-            device="cpu",
-            pipelines={"SD 1.5": str(root / "sd15"), "SDXL 1.0": str(root / "sdxl")},
-            scorers={
-                "clip_score": str(root / "clip"),
-                "image_reward": str(root / "image_reward"),
-                "hps_v2": str(root / "hps"),
-            },
-            size=64,
-            max_steps=2,
-        )
-
-
-class PipelineRenderer:
-    """One diffusers pipeline per architecture, loaded on first use; one generator per seed."""
-
-    def __init__(
-        self,
-        pipelines: Mapping[str, str],
-        device: str = "cpu",
-        size: int | None = None,
-        max_steps: int | None = None,
-    ) -> None:
-        self.folders, self.device, self.size, self.max_steps = dict(pipelines), device, size, max_steps
-        self._loaded: dict[str, Any] = {}
-        self.renders = 0
-
-    def _pipeline(self, architecture: str) -> Any:
-        if architecture not in self.folders:
-            raise ValueError(f"no pipeline for architecture {architecture!r}; have {sorted(self.folders)}")
-        if architecture not in self._loaded:
-            from diffusers import DiffusionPipeline
-
-            pipe = DiffusionPipeline.from_pretrained(self.folders[architecture]).to(self.device)
-            pipe.set_progress_bar_config(disable=True)
-            self._loaded[architecture] = pipe
-        return self._loaded[architecture]
-
-    def render(self, api: T2IApi, prompt: str, negative_prompt: str, seeds: Sequence[int]) -> list[Any]:
-        import torch
-
-        pipe = self._pipeline(api.base_model)
-        steps = min(api.sampling_steps, self.max_steps) if self.max_steps else api.sampling_steps
-        width, height = (self.size, self.size) if self.size else (api.width, api.height)
-        generators = [torch.Generator(self.device).manual_seed(int(seed)) for seed in seeds]
-        self.renders += len(seeds)
-        return pipe(
-            [prompt] * len(seeds),
-            negative_prompt=[negative_prompt] * len(seeds),
-            num_inference_steps=steps,
-            guidance_scale=api.cfg_scale,
-            width=width,
-            height=height,
-            generator=generators,
-        ).images
+            defaults = tiny_render_settings()
+            render = {name: getattr(defaults, name) for name in TINY_RENDER_FIELDS}
+            return cls("tiny", device or "cpu", catalog, artifact_root, render=render)
+        if profile != "default":
+            raise ValueError(f"unknown profile {profile!r}; expected 'default' or 'tiny'")
+        return cls("default", device, catalog, artifact_root)
 
 
 def build_rollout_models(spec: RolloutModelsSpec | Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
     """(renderer, {metric: scorer}) for a spec (a dataclass or its JSON)."""
-    from diffagent.rrhf.rollout import load_scorers_from_folders
+    from diffagent.render import load_renderer
 
     if not isinstance(spec, RolloutModelsSpec):
         spec = RolloutModelsSpec(**spec)
-    if not spec.pipelines or not spec.scorers:
-        raise ValueError(f"rollout models spec needs pipelines and scorers, got {spec.to_json()}")
-    device = spec.device or ("cuda" if _cuda() else "cpu")
-    renderer = PipelineRenderer(spec.pipelines, device, spec.size, spec.max_steps)
-    return renderer, load_scorers_from_folders(spec.scorers, device=device)
+    if spec.profile != "tiny" and not spec.catalog:
+        raise ValueError(
+            f"rollout models spec needs a catalog outside the tiny profile, got {spec.to_json()}"
+        )
+    renderer = load_renderer(
+        spec.profile,
+        device=spec.device,
+        catalog=spec.catalog,
+        artifact_root=spec.artifact_root,
+        settings=spec.render_settings(),
+        store_dir=spec.store_dir,
+    )
+    return renderer, load_rollout_scorers(spec)
 
 
-def _cuda() -> bool:
-    import torch
+def load_rollout_scorers(spec: RolloutModelsSpec) -> dict[str, Any]:
+    """{metric: scorer}: the spec's scorer folders when given, else the profile's scorers."""
+    if spec.scorers:
+        from diffagent.rrhf.rollout import load_scorers_from_folders
 
-    return torch.cuda.is_available()
+        return load_scorers_from_folders(spec.scorers, device=spec.device)
+    from diffagent.score import load_scorers
+    from diffagent.score.settings import ScorerSettings
+
+    settings = ScorerSettings(scorer_device=spec.device) if spec.device else None
+    return {scorer.name: scorer for scorer in load_scorers(spec.profile, settings).scorers}
 
 
 def run_jobs_with_spec(

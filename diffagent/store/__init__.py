@@ -7,11 +7,13 @@
 - `TinyModelStore(tiny_dir, cache_dir=None)`: `--profile tiny`; each version id gets its own
   deterministic tiny checkpoint or LoRA, so different models render differently offline.
 - Both have `resolve(version_id, kind, base_model) -> ResolvedModel` (version_id, kind, base_model,
-  path, sha256).
+  path, sha256, pretrained). Version `schemas.t2i.BASE_MODEL_VERSION_ID` (0) is the architecture's
+  base model, not a Civitai file: the tiny store gives the unperturbed tiny pipeline, the Civitai
+  store its `base_sources[base_model]` (a diffusers folder or hub id, `pretrained` set).
 - `load_catalog(path) -> list[CatalogEntry]` reads a DABench directory or catalog.parquet.
 """
 
-from diffagent.store.base import ModelStore, PickleRefused, ResolvedModel, refuse_pickle
+from diffagent.store.base import ModelStore, PickleRefused, ResolvedModel, is_base_model, refuse_pickle
 from diffagent.store.catalog import load_catalog
 
-__all__ = ["ModelStore", "PickleRefused", "ResolvedModel", "load_catalog", "refuse_pickle"]
+__all__ = ["ModelStore", "PickleRefused", "ResolvedModel", "is_base_model", "load_catalog", "refuse_pickle"]

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
+from schemas.t2i import BASE_MODEL_VERSION_ID
+
 Kind = Literal["Checkpoint", "LORA"]
 
 
@@ -15,6 +17,8 @@ class ResolvedModel:
 
     `path`: a .safetensors file (single-file checkpoint or LoRA) or a diffusers folder.
     `sha256`: the content hash the render cache keys on (verified against the catalog for real files).
+    `pretrained`: set only for an architecture's base model (version BASE_MODEL_VERSION_ID): the
+    diffusers folder or hub id the renderer loads with `from_pretrained` (then `path` is unused).
     """
 
     version_id: int
@@ -22,10 +26,23 @@ class ResolvedModel:
     base_model: str
     path: Path
     sha256: str
+    pretrained: str | None = None
 
 
 class ModelStore(Protocol):
     def resolve(self, version_id: int, kind: Kind, base_model: str) -> ResolvedModel: ...
+
+
+def is_base_model(version_id: int, kind: Kind) -> bool:
+    """Whether a request names the architecture's own base model (schemas.t2i.BASE_MODEL_VERSION_ID),
+    not a Civitai version. Only a Checkpoint can be the base model."""
+    if version_id != BASE_MODEL_VERSION_ID:
+        return False
+    if kind != "Checkpoint":
+        raise ValueError(
+            f"version {version_id} is the architecture's base model, a Checkpoint; got kind {kind!r}"
+        )
+    return True
 
 
 class PickleRefused(ValueError):

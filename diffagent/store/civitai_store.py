@@ -7,13 +7,13 @@ import json
 import logging
 import os
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import httpx
 from pydantic import SecretStr
 
-from diffagent.store.base import Kind, ResolvedModel, refuse_pickle
+from diffagent.store.base import Kind, ResolvedModel, is_base_model, refuse_pickle
 from diffagent.store.download import DownloadError, download
 from schemas.dabench import CatalogEntry
 
@@ -52,6 +52,8 @@ class CivitaiModelStore:
 
     Catalog entries give the download URL, file name and SHA256. A version outside the catalog (a
     LoRA's base checkpoint, say) is looked up at `{civitai_url}/model-versions/{id}`.
+    The architecture's base model (version BASE_MODEL_VERSION_ID) is not a Civitai file: it resolves
+    to `base_sources[base_model]`, a diffusers folder or hub id loaded with from_pretrained.
     """
 
     def __init__(
@@ -62,6 +64,7 @@ class CivitaiModelStore:
         civitai_url: str | None = None,
         attempts: int = 5,
         backoff: float = 1.0,
+        base_sources: Mapping[str, str] | None = None,
     ):
         from diffagent.settings import get_settings
 
@@ -72,6 +75,7 @@ class CivitaiModelStore:
         self._key = key.get_secret_value() if isinstance(key, SecretStr) else key
         self.civitai_url = (civitai_url or settings.civitai_url).rstrip("/")
         self.attempts, self.backoff = attempts, backoff
+        self.base_sources = dict(base_sources or {})
 
     def __repr__(self) -> str:  # never show the key
         return f"CivitaiModelStore(cache_dir={str(self.cache_dir)!r}, entries={len(self.entries)})"
@@ -80,12 +84,27 @@ class CivitaiModelStore:
         return self.cache_dir / "sha256" / sha256[:2] / f"{sha256}.safetensors"
 
     def resolve(self, version_id: int, kind: Kind, base_model: str) -> ResolvedModel:
+        if is_base_model(version_id, kind):
+            return self.resolve_base(base_model)
         url, sha256, file_name, file_format = self._locate(version_id)
         refuse_pickle(file_name, file_format)
         target = self.content_path(sha256)
         if not target.exists():
             self._fetch(url, sha256, target, version_id)
         return ResolvedModel(version_id, kind, base_model, target, sha256)
+
+    def resolve_base(self, base_model: str) -> ResolvedModel:
+        """The base model of an architecture from its configured source. Its render-cache key is the
+        hash of the source's name: hashing a multi-GB folder on every call would cost more than a
+        render, so change the name (or the cache) when the weights behind it change."""
+        source = self.base_sources.get(base_model)
+        if not source:
+            raise ValueError(
+                f"no base model source for {base_model!r}; have {sorted(self.base_sources)} "
+                "(set DIFFAGENT_SD15_BASE / DIFFAGENT_SDXL_BASE to a diffusers folder or hub id)"
+            )
+        digest = hashlib.sha256(f"diffusers:{source}".encode()).hexdigest()
+        return ResolvedModel(0, "Checkpoint", base_model, Path(source), digest, pretrained=source)
 
     def _locate(self, version_id: int) -> tuple[str, str, str, str | None]:
         entry = self.entries.get(version_id)

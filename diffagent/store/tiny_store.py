@@ -3,7 +3,9 @@
 A Checkpoint version is the tiny SD 1.5 or SDXL pipeline with its UNet perturbed by noise seeded
 from the version id; a LoRA version is a random rank-4 LoRA on the tiny UNet's attention
 projections, seeded the same way. So different catalog entries render differently, offline, and
-the same entry always renders the same.
+the same entry always renders the same. The architecture's base model (version
+BASE_MODEL_VERSION_ID, what default APIs name when the base is not a catalog entry) is the tiny
+pipeline itself, unperturbed.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from diffagent.store.base import Kind, ResolvedModel
+from diffagent.store.base import Kind, ResolvedModel, is_base_model
 
 ARCH = {"SD 1.5": "sd15", "SDXL 1.0": "sdxl"}
 UNET_WEIGHTS = Path("unet") / "diffusion_pytorch_model.safetensors"
@@ -49,6 +51,9 @@ class TinyModelStore:
 
     def resolve(self, version_id: int, kind: Kind, base_model: str) -> ResolvedModel:
         arch = _arch(base_model)
+        if is_base_model(version_id, kind):
+            path = self.tiny_dir / arch
+            return ResolvedModel(version_id, kind, base_model, path, file_sha256(path / UNET_WEIGHTS))
         if kind == "Checkpoint":
             path = self.cache_dir / f"checkpoint-{arch}-{version_id}"
             if not path.exists():

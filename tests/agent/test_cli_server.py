@@ -9,10 +9,10 @@ import threading
 import time
 
 import httpx
-from conftest import ADVERSARIAL
 from typer.testing import CliRunner
 
 from diffagent.cli import app
+from tests.agent.conftest import ADVERSARIAL
 
 runner = CliRunner()
 

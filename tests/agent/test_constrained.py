@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import ADVERSARIAL
 
 from diffagent.agent import format_answer, hallucination_rate, load_catalog
 from diffagent.agent.constrained import AnswerConstraint, build_trie
 from schemas.t2i import SAMPLERS
+from tests.agent.conftest import ADVERSARIAL
 
 
 def test_build_trie_hand_example():

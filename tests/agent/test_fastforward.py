@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import ADVERSARIAL
 
 from diffagent.agent.fastforward import fast_forward_greedy, forced_run
 from diffagent.agent.generate import encode_prompt
+from tests.agent.conftest import ADVERSARIAL
 
 PROMPTS = ["anime girl", "pixel art hero, 8-bit", *ADVERSARIAL]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import MODELS, write_dabench
 
 from diffagent.agent import load_agent, load_catalog
+from tests.agent.conftest import MODELS, write_dabench
 
 
 def test_completion_mask_covers_the_answer_only(tiny_llm, dabench):

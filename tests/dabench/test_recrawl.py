@@ -8,16 +8,22 @@ from diffagent.civitai.local_server import CivitaiServer
 from diffagent.civitai.sample import build_sample, renumbered
 from diffagent.civitai.source import CivitaiSource
 from diffagent.dabench import stages
-from diffagent.dabench.derive import FilterParams
 from diffagent.dabench.crawl import CrawlParams
+from diffagent.dabench.derive import FilterParams
 from diffagent.storage import ArtifactStore
 from tests.dabench.conftest import FAST_RETRY
 from tests.dabench.contract import check_contract, read
 
 
 def build(store, url, incremental):
-    crawl = stages.run_crawl(store, url, CrawlParams(models_page_size=5), retry=FAST_RETRY,
-                             show_progress=False, incremental=incremental)
+    crawl = stages.run_crawl(
+        store,
+        url,
+        CrawlParams(models_page_size=5),
+        retry=FAST_RETRY,
+        show_progress=False,
+        incremental=incremental,
+    )
     filtered = stages.run_filter(store, crawl["fingerprint"], FilterParams())
     described = stages.run_describe(store, filtered["fingerprint"], None, show_progress=False)
     return crawl, stages.run_split(store, described["fingerprint"])
@@ -30,7 +36,9 @@ def test_recrawl_adds_new_models_and_keeps_everything(tmp_path):
     with CivitaiServer(source) as server:
         build(store, server.url, incremental=False)
         first_pairs = read(tmp_path, "instructions.parquet")
-        first_splits = {s: set(read(tmp_path, f"splits/{s}.parquet")["image_id"]) for s in ("sft", "rrhf", "eval")}
+        first_splits = {
+            s: set(read(tmp_path, f"splits/{s}.parquet")["image_id"]) for s in ("sft", "rrhf", "eval")
+        }
         first_catalog = (tmp_path / "catalog.parquet").read_bytes()
 
         # Nothing new yet: the recrawl reads one newest-first page and stops.

@@ -9,9 +9,9 @@ from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, Thread
 from pathlib import Path
 
 import pytest
-from eval_fixtures import CATALOG, COCO, PARTI, row, write_rows
 
 from schemas.dabench import CATALOG_SCHEMA, INSTRUCTION_SCHEMA
+from tests.evaluate.eval_fixtures import CATALOG, COCO, PARTI, row, write_rows
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-from eval_fixtures import CATALOG
 
 from diffagent.evaluate.agents import agent_selector, architecture_agent
 from diffagent.evaluate.pipeline import plan_systems, render_and_score
@@ -17,6 +16,7 @@ from diffagent.evaluate.run import collect_answers, prepare_prompts
 from diffagent.evaluate.systems import PAPER_SYSTEMS, catalog_index
 from diffagent.rrhf.reconstruct import default_api
 from schemas.evaluation import ScoreRow
+from tests.evaluate.eval_fixtures import CATALOG
 
 torch.set_num_threads(1)
 INDEX = catalog_index(CATALOG)

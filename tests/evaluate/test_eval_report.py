@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from eval_fixtures import answer_row, score_row, synthetic_run
 
 from diffagent.evaluate import tables
 from diffagent.evaluate.plots import plot_hallucination, plot_unified
 from diffagent.evaluate.report import RunFacts, build_report
 from diffagent.evaluate.sheet import study_pairs, tally_choices, write_sheet
+from tests.evaluate.eval_fixtures import answer_row, score_row, synthetic_run
 
 
 def _two_prompts() -> pd.DataFrame:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from eval_fixtures import CATALOG
 
 from diffagent.evaluate.systems import (
     PAPER_SYSTEMS,
@@ -15,6 +14,7 @@ from diffagent.evaluate.systems import (
     plan_render,
 )
 from schemas.t2i import T2IApi
+from tests.evaluate.eval_fixtures import CATALOG
 
 INDEX = catalog_index(CATALOG)
 BASE = T2IApi(

@@ -64,7 +64,7 @@ def test_render_twice_is_byte_identical_and_scores(tiny_env, tmp_path):
         ],
     )
     assert result.exit_code == 0, result.output
-    scores = json.loads(result.output)
+    scores = json.loads(result.stdout)  # stdout only: loggers other tests set up write to stderr
     assert len(scores) == 2
     for row in scores:
         assert all(math.isfinite(row[m]) for m in ("clip_score", "image_reward", "hps_v2"))
@@ -93,3 +93,21 @@ def test_render_refuses_an_api_outside_the_catalog(tiny_env, tmp_path):
         ],
     )
     assert result.exit_code != 0 and "version 9" in result.output
+
+
+def test_render_takes_the_base_model_outside_the_catalog(tiny_env, tmp_path):
+    """version_id 0 is the architecture's base model (a default API), never a catalog entry; the
+    tiny profile renders it at the capped size and steps."""
+    pq.write_table(
+        pa.Table.from_pylist([_entry(8, "Checkpoint").model_dump()], schema=CATALOG_SCHEMA),
+        tmp_path / "c.parquet",
+    )
+    api_file = tmp_path / "api.json"
+    api_file.write_text(make_api(0, model="stable-diffusion-v1-5", steps=20).model_dump_json())
+    args = ["render", "a cat", "--api", str(api_file), "--catalog", str(tmp_path / "c.parquet"),
+            "--out", str(tmp_path / "o"), "--profile", "tiny"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["rendered_size"] == [64, 64] and summary["rendered_steps"] == 2
+    assert (tmp_path / "o" / "seed-0.png").exists()

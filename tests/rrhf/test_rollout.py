@@ -1,4 +1,5 @@
-"""Reward rollout: the reward maths by hand, then real tiny pipeline + tiny scorers with resume."""
+"""Reward rollout: the reward maths by hand, then the real renderer (tiny profile) + tiny scorers,
+built from the JSON spec the flow hands to workers, with resume."""
 
 from __future__ import annotations
 
@@ -6,20 +7,19 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-import torch
 
 from diffagent.rrhf.reconstruct import catalog_by_model, reconstruct_candidates
 from diffagent.rrhf.rollout import (
     PromptResponses,
     collect_parts,
-    load_scorers_from_folders,
     plan_batches,
     prompt_seeds,
     rewards_from_image_scores,
     rrhf_examples,
     run_jobs_in_process,
 )
-from tests.rrhf.conftest import small_catalog
+from diffagent.rrhf.rollout_models import RolloutModelsSpec, build_rollout_models
+from tests.rrhf.conftest import small_catalog, write_dabench
 
 
 def test_rewards_hand_worked() -> None:
@@ -40,35 +40,17 @@ def test_seeds_depend_on_the_prompt_only() -> None:
     assert first == list(range(first[0], first[0] + 3))
 
 
-class TinyPipelineRenderer:
-    """Renders with a real (tiny) diffusers SD 1.5 pipeline at 64x64, counting renders."""
-
-    def __init__(self, folder: Path) -> None:
-        from diffusers import StableDiffusionPipeline
-
-        self.pipe = StableDiffusionPipeline.from_pretrained(folder, safety_checker=None)
-        self.pipe.set_progress_bar_config(disable=True)
-        self.calls = 0
-
-    def render(self, api, prompt, negative_prompt, seeds):
-        self.calls += 1
-        generators = [torch.Generator().manual_seed(s) for s in seeds]
-        return self.pipe(
-            [prompt] * len(seeds),
-            negative_prompt=[negative_prompt] * len(seeds),
-            num_inference_steps=2,
-            guidance_scale=api.cfg_scale,
-            width=64,
-            height=64,
-            generator=generators,
-        ).images
-
-
 @pytest.fixture(scope="module")
 def tiny_models() -> Path:
     from diffagent.tiny import ensure_tiny_models
 
     return ensure_tiny_models()
+
+
+def _spec(tmp_path: Path) -> dict:
+    """The tiny profile's rollout spec, as the flow writes it (JSON), with its render cache here."""
+    data = write_dabench(tmp_path / "data")
+    return RolloutModelsSpec.for_profile("tiny", str(data), str(tmp_path / "render-cache")).to_json()
 
 
 def _items() -> list[PromptResponses]:
@@ -81,34 +63,65 @@ def _items() -> list[PromptResponses]:
 
 
 def test_rollout_writes_parts_and_resumes_without_rerendering(tmp_path, tiny_models) -> None:
-    renderer = TinyPipelineRenderer(tiny_models / "sd15")
-    scorers = load_scorers_from_folders(
-        {
-            "clip_score": tiny_models / "clip",
-            "image_reward": tiny_models / "image_reward",
-            "hps_v2": tiny_models / "hps",
-        },
-        device="cpu",
-    )
+    """The real renderer (tiny store: each response its own checkpoint) and the tiny scorers, built
+    from the JSON spec. A rollout killed after its first batch resumes with the second only."""
+    spec = _spec(tmp_path)
+    assert spec["render"]["render_size"] == 64 and spec["render"]["render_max_steps"] == 2
+    renderer, scorers = build_rollout_models(spec)
+    assert sorted(scorers) == ["clip_score", "hps_v2", "image_reward"]
     parts = tmp_path / "rollouts"
     items, k = _items(), 2
     jobs, done = plan_batches(items, parts, batch_size=2, k=k)
     assert (len(jobs), len(done)) == (2, 0)
     # "Killed" after the first batch: only its part exists.
     run_jobs_in_process(jobs[:1], lambda: (renderer, scorers), k, progress=False)
-    assert renderer.calls == 4  # 2 prompts x 2 responses
+    assert renderer.stats.rendered == 2 * 2 * k  # 2 prompts x 2 responses x k seeds
     jobs, done = plan_batches(items, parts, batch_size=2, k=k)
     assert (len(jobs), len(done)) == (1, 1)
     written = run_jobs_in_process(jobs, lambda: (renderer, scorers), k, progress=False)
-    assert renderer.calls == 6  # only the last prompt was rendered again
+    assert renderer.stats.rendered == 3 * 2 * k  # only the last prompt was rendered
     table = collect_parts(done + written, tmp_path / "rollouts.parquet")
     assert table.num_rows == 6
     rows = pq.read_table(tmp_path / "rollouts.parquet").to_pylist()
     assert all(len(r["image_scores"]) == k and len(r["seeds"]) == k for r in rows)
     assert all(0.0 <= r["reward"] <= 1.0 for r in rows)
     assert rows[0]["seeds"] == rows[1]["seeds"] != rows[2]["seeds"]
+    # Two different models on the same seeds: different images, so different rewards.
+    assert rows[0]["reward"] != rows[1]["reward"]
     examples = rrhf_examples(table)
     assert [len(e["responses"]) for e in examples] == [2, 2, 2]
     # A change to a batch (here k) makes its old part not count as done.
     jobs, done = plan_batches(items, parts, batch_size=2, k=3)
     assert (len(jobs), len(done)) == (2, 0)
+
+
+def test_a_batch_killed_before_its_part_rerenders_nothing(tmp_path, tiny_models) -> None:
+    """A worker that dies after rendering but before writing its part: a fresh worker (new renderer,
+    same spec) redoes the batch from the render cache under the run folder."""
+    spec, k = _spec(tmp_path), 2
+    jobs, _ = plan_batches(_items()[:1], tmp_path / "rollouts", batch_size=1, k=k)
+    first = build_rollout_models(spec)
+    [part] = run_jobs_in_process(jobs, lambda: first, k, progress=False)
+    rewards = pq.read_table(part).column("reward").to_pylist()
+    part.unlink()  # as if killed before the part was written
+    second = build_rollout_models(spec)
+    [again] = run_jobs_in_process(jobs, lambda: second, k, progress=False)
+    assert (second[0].stats.rendered, second[0].stats.cached) == (0, first[0].stats.rendered)
+    assert second[0].model_loads == 0
+    assert pq.read_table(again).column("reward").to_pylist() == pytest.approx(rewards)
+
+
+def test_spec_overrides_and_bad_profile(tmp_path) -> None:
+    from flows.sfta_train import rollout_spec
+
+    overrides = {"device": "cuda", "render": {"lora_scale": 0.8}}
+    spec = rollout_spec("default", "/data/dabench", tmp_path, overrides)
+    assert spec["catalog"] == "/data/dabench" and spec["device"] == "cuda"
+    assert spec["artifact_root"] == str(tmp_path / "render-cache")
+    assert RolloutModelsSpec(**spec).render_settings().lora_scale == 0.8
+    tiny = rollout_spec("tiny", "/data/dabench", tmp_path, {"render": {"lora_scale": 0.5}})
+    assert tiny["render"]["render_size"] == 64 and tiny["render"]["lora_scale"] == 0.5
+    with pytest.raises(ValueError, match=r"unknown rollout_models keys \['pipelines'\]"):
+        rollout_spec("tiny", "/data/dabench", tmp_path, {"pipelines": {}})
+    with pytest.raises(ValueError, match="'huge'"):
+        RolloutModelsSpec.for_profile("huge", "/data", str(tmp_path))
