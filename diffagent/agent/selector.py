@@ -60,6 +60,9 @@ def check_catalog(agent_dir: Path, manifest: dict, catalog: Catalog) -> None:
     )
 
 
+BACKENDS = ("transformers", "vllm")
+
+
 class Agent:
     def __init__(
         self,
@@ -166,12 +169,16 @@ def load_agent(
     catalog: str | Path | Catalog | None = None,
     embedder: Any = None,
     device: str | None = None,
+    backend: str = "transformers",
 ) -> Agent:
     """Load a trained agent folder (`train_sft`'s output) against a catalog.
 
     `path=None` gives a retrieval-only agent. `catalog` defaults to the data folder the agent was
     trained on. Raises ValueError when the catalog is not the training one (or a superset of it).
+    `backend`: "transformers" (CPU or GPU; the tested path) or "vllm" (GPU serving, optional extra).
     """
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
     if path is None:
         if catalog is None:
             raise ValueError("a retrieval-only agent needs a catalog")
@@ -197,6 +204,13 @@ def load_agent(
     dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
     tokenizer = AutoTokenizer.from_pretrained(path / "tokenizer")
     tokenizer.padding_side = "left"
+    if backend == "vllm":
+        from diffagent.agent.vllm_backend import VLLMBackend
+
+        full = bool(manifest.get("full"))
+        model_path = str(path / "model") if full else manifest["base_model"]
+        adapter = None if full else str(path / "adapter")
+        return Agent(loaded, VLLMBackend(model_path, tokenizer, loaded, adapter), embedder, manifest)
     if manifest.get("full"):
         model = AutoModelForCausalLM.from_pretrained(path / "model", dtype=dtype)
     else:

@@ -32,6 +32,7 @@ def select(
     unconstrained: bool = typer.Option(
         False, help="Plain generation (the paper's path), to measure hallucination."
     ),
+    backend: str = typer.Option("transformers", help="transformers, or vllm (GPU, `diffagent[vllm]`)."),
 ) -> None:
     """Answer a prompt (or a JSONL batch, one answer per line in input order) with a catalog T2I API."""
     from diffagent.agent.selector import SELECTORS, load_agent
@@ -64,11 +65,11 @@ def select(
     if selector != "retrieval" and agent is None:
         _fail(f"--selector {selector} needs --agent; only --selector retrieval works without one")
     try:
-        loaded = load_agent(agent if selector != "retrieval" else None, catalog)
+        loaded = load_agent(agent if selector != "retrieval" else None, catalog, backend=backend)
         results = loaded.select(
             instructions, top_k=top_k or 1, constrained=not unconstrained, selector=selector
         )
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, FileNotFoundError, ImportError) as error:
         _fail(str(error))
     for answers in results:
         sys.stdout.write(_dump(answers, top_k) + "\n")
@@ -82,6 +83,7 @@ def serve(
     batch_window_ms: float = typer.Option(
         5.0, help="How long to collect concurrent requests into one batch."
     ),
+    backend: str = typer.Option("transformers", help="transformers, or vllm (GPU, `diffagent[vllm]`)."),
 ) -> None:
     """Serve POST /v1/select and GET /health over HTTP (OpenAPI at /docs)."""
     import uvicorn
@@ -90,8 +92,8 @@ def serve(
     from diffagent.agent.server import create_app
 
     try:
-        loaded = load_agent(agent, catalog)
-    except (ValueError, FileNotFoundError) as error:
+        loaded = load_agent(agent, catalog, backend=backend)
+    except (ValueError, FileNotFoundError, ImportError) as error:
         _fail(str(error))
     uvicorn.run(create_app(loaded, batch_window_s=batch_window_ms / 1000), host=host, port=port)
 

@@ -9,6 +9,7 @@ import threading
 import time
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from diffagent.cli import app
@@ -123,3 +124,18 @@ def test_real_uvicorn_server(agent):
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_vllm_backend_without_vllm_says_how_to_get_it(agent_dir, dabench):
+    """The vLLM path is an optional GPU extra: without the package the CLI fails with the fix."""
+    try:
+        import vllm  # noqa: F401
+
+        pytest.skip("vllm is installed: this test covers its absence")
+    except ImportError:
+        pass
+    result = CliRunner().invoke(
+        app, ["select", "a corgi", "--agent", str(agent_dir), "--catalog", str(dabench), "--backend", "vllm"]
+    )
+    assert result.exit_code != 0
+    assert "diffagent[vllm]" in result.output
