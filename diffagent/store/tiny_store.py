@@ -81,7 +81,14 @@ class TinyModelStore:
                 noise = torch.randn(tensor.shape, generator=generator, dtype=torch.float32)
                 weights[name] = (tensor + CHECKPOINT_NOISE * tensor.float().std() * noise).to(tensor.dtype)
         save_file(weights, str(staging / UNET_WEIGHTS))
-        os.replace(staging, path)  # atomic: a half-written folder never looks complete
+        try:
+            os.replace(staging, path)  # atomic: a half-written folder never looks complete
+        except OSError:
+            # Another process (a parallel rollout worker) wrote the same deterministic weights
+            # first: keep its folder, drop ours.
+            if not path.exists():
+                raise
+            shutil.rmtree(staging, ignore_errors=True)
 
     def _write_lora(self, path: Path, arch: str, version_id: int) -> None:
         from diffusers import UNet2DConditionModel
