@@ -23,6 +23,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from diffagent.rrhf.reconstruct import api_from_entry, lora_base
 from schemas.dabench import CatalogEntry
 from schemas.t2i import (
     DEFAULT_CFG,
@@ -130,18 +131,6 @@ def check_answer(fields: dict[str, Any] | None, catalog: dict[str, CatalogEntry]
     return ""
 
 
-def lora_base(
-    fields: dict[str, Any], catalog: dict[str, CatalogEntry], architecture: str
-) -> tuple[CatalogEntry | None, bool]:
-    """A LoRA answer's base: the named one if it is a catalog Checkpoint of `architecture`, else the
-    most downloaded such Checkpoint (and True: it was replaced); None when there is none."""
-    named = catalog.get(str(fields.get("base_checkpoint") or ""))
-    if named is not None and named.type == "Checkpoint" and named.base_model == architecture:
-        return named, False
-    same = [e for e in catalog.values() if e.type == "Checkpoint" and e.base_model == architecture]
-    return (max(same, key=lambda e: e.download_count) if same else None), True
-
-
 def answer_parameters(fields: dict[str, Any] | None) -> tuple[str, int, float, bool]:
     """(sampler, steps, cfg) of the answer, any invalid one replaced by its default; whether one was."""
     fields = fields or {}
@@ -190,17 +179,5 @@ def plan_render(
     base_checkpoint, base_replaced = (
         lora_base(fields, catalog, architecture) if entry.type == "LORA" else (None, False)
     )
-    api = T2IApi(
-        model=entry.model,
-        type=entry.type,
-        base_model=entry.base_model,
-        base_checkpoint=base_checkpoint.model if base_checkpoint else None,
-        model_id=entry.model_id,
-        version_id=entry.version_id,
-        base_checkpoint_version_id=base_checkpoint.version_id if base_checkpoint else None,
-        model_description=entry.model_description,
-        width=width,
-        height=height,
-        **params,
-    )
+    api = api_from_entry(entry, base_checkpoint, width=width, height=height, **params)
     return RenderPlan(api, fallback=False, reason="", params_fixed=fixed or base_replaced)

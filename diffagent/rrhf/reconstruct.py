@@ -195,16 +195,33 @@ def default_api(
     )
 
 
-def _base_checkpoint(
-    fields: Mapping[str, Any], entry: CatalogEntry, catalog: Mapping[str, CatalogEntry]
+def lora_base(
+    fields: Mapping[str, Any], catalog: Mapping[str, CatalogEntry], architecture: str
 ) -> tuple[CatalogEntry | None, bool]:
-    """A LoRA's base: the candidate's if it is a catalog Checkpoint of the same architecture, else
-    the most downloaded one (and True: it was defaulted). None when the catalog has no such Checkpoint."""
+    """A LoRA answer's base: the named one if it is a catalog Checkpoint of `architecture`, else the
+    most downloaded such Checkpoint (and True: it was replaced); None when the catalog has none.
+    Shared by RRHF's reconstruction and the evaluation, so both repair a base the same way."""
     named = catalog.get(str(fields.get("base_checkpoint") or ""))
-    if named is not None and named.type == "Checkpoint" and named.base_model == entry.base_model:
+    if named is not None and named.type == "Checkpoint" and named.base_model == architecture:
         return named, False
-    same = [e for e in catalog.values() if e.type == "Checkpoint" and e.base_model == entry.base_model]
+    same = [e for e in catalog.values() if e.type == "Checkpoint" and e.base_model == architecture]
     return (max(same, key=lambda e: e.download_count) if same else None), True
+
+
+def api_from_entry(entry: CatalogEntry, base: CatalogEntry | None, **params: Any) -> T2IApi:
+    """The full API for a catalog entry (and a LoRA's base) with the given parameters: every
+    model fact, the description included, comes from the catalog."""
+    return T2IApi(
+        model=entry.model,
+        type=entry.type,
+        base_model=entry.base_model,
+        base_checkpoint=base.model if base else None,
+        model_id=entry.model_id,
+        version_id=entry.version_id,
+        base_checkpoint_version_id=base.version_id if base else None,
+        model_description=entry.model_description,
+        **params,
+    )
 
 
 def reconstruct_one(
@@ -220,20 +237,10 @@ def reconstruct_one(
     params, clamped, defaulted = repair_parameters(fields, entry.base_model)
     base, base_defaulted = (None, False)
     if entry.type == "LORA":
-        base, base_defaulted = _base_checkpoint(fields, entry, catalog)
+        base, base_defaulted = lora_base(fields, catalog, entry.base_model)
         if base is None:
             return None, "no_base_checkpoint", (0, 0, False)
-    api = T2IApi(
-        model=entry.model,
-        type=entry.type,
-        base_model=entry.base_model,
-        base_checkpoint=base.model if base else None,
-        model_id=entry.model_id,
-        version_id=entry.version_id,
-        base_checkpoint_version_id=base.version_id if base else None,
-        model_description=entry.model_description,
-        **params,
-    )
+    api = api_from_entry(entry, base, **params)
     return api, "", (clamped, defaulted, base_defaulted)
 
 
