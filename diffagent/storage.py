@@ -69,9 +69,8 @@ class ArtifactStore:
         with self.fs.open(self.path(relative), "rb") as handle:
             return handle.read()
 
-    def write_json(self, relative: str, value: Any, compact: bool = False) -> None:
-        text = json.dumps(value, sort_keys=True) if compact else json.dumps(value, indent=2, sort_keys=True)
-        self.write_bytes(relative, text.encode())
+    def write_json(self, relative: str, value: Any) -> None:
+        self.write_bytes(relative, json.dumps(value, indent=2, sort_keys=True).encode())
 
     def read_json(self, relative: str, default: Any = None) -> Any:
         if not self.exists(relative):

@@ -12,8 +12,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from diffagent.agent.conversation import parse_answer
-from schemas.t2i import MAX_CFG, MAX_SIDE, MAX_STEPS, MIN_CFG, MIN_SIDE, MIN_STEPS, SAMPLERS, SIDE_MULTIPLE
+from diffagent.agent.conversation import ANSWER_KEYS, parse_answer
+from schemas.t2i import (
+    BASE_MODELS,
+    MAX_CFG,
+    MAX_SIDE,
+    MAX_STEPS,
+    MIN_CFG,
+    MIN_SIDE,
+    MIN_STEPS,
+    MODEL_TYPES,
+    SAMPLERS,
+    SIDE_MULTIPLE,
+)
 
 
 def answer_schema(models: list[str], checkpoints: list[str]) -> dict[str, Any]:
@@ -22,8 +33,8 @@ def answer_schema(models: list[str], checkpoints: list[str]) -> dict[str, Any]:
         "type": "object",
         "properties": {
             "model": {"enum": models},
-            "type": {"enum": ["Checkpoint", "LORA"]},
-            "base_model": {"enum": ["SD 1.5", "SDXL 1.0"]},
+            "type": {"enum": list(MODEL_TYPES)},
+            "base_model": {"enum": list(BASE_MODELS)},
             "base_checkpoint": {"anyOf": [{"enum": checkpoints}, {"type": "null"}]},
             "width": side,
             "height": side,
@@ -31,17 +42,7 @@ def answer_schema(models: list[str], checkpoints: list[str]) -> dict[str, Any]:
             "sampling_steps": {"type": "integer", "minimum": MIN_STEPS, "maximum": MAX_STEPS},
             "cfg_scale": {"type": "number", "minimum": MIN_CFG, "maximum": MAX_CFG},
         },
-        "required": [
-            "model",
-            "type",
-            "base_model",
-            "base_checkpoint",
-            "width",
-            "height",
-            "sampling_method",
-            "sampling_steps",
-            "cfg_scale",
-        ],
+        "required": list(ANSWER_KEYS),
         "additionalProperties": False,
     }
 

@@ -67,10 +67,6 @@ class CrawlState:
             )
         return cls(**saved)
 
-    def save(self, store: ArtifactStore) -> None:
-        # Rewritten after every page: a shallow dict (no asdict deep copy) keeps that cheap.
-        store.write_json(STATE, dict(vars(self)), compact=True)
-
 
 def _params_dict(params: CrawlParams) -> dict[str, Any]:
     values = asdict(params)
@@ -137,6 +133,7 @@ class Crawler:
         """Files are written in a worker thread so that requests keep flowing meanwhile; the lock
         keeps state snapshots in order (a page file is always written before the state past it)."""
         async with self._state_lock:
+            # Rewritten after every page: a shallow dict (no asdict deep copy) keeps that cheap.
             payload = json.dumps(dict(vars(self.state)), sort_keys=True).encode()
             await asyncio.to_thread(self.store.write_bytes, STATE, payload)
 

@@ -6,6 +6,7 @@ architecture.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
@@ -32,18 +33,22 @@ def _grouped_bars(ax, groups: list[str], series: dict[str, list[float]], ylabel:
     ax.grid(axis="y", alpha=0.3)
 
 
-def plot_unified(summary: pd.DataFrame, path: Path) -> Path:
-    """Unified metric (x100) per system, grouped by data set; one panel per architecture."""
-    archs = tables.architectures(summary)
+def _panels(
+    frame: pd.DataFrame,
+    series_of: Callable[[pd.DataFrame, list[str]], dict[str, list[float]]],
+    ylabel: str,
+    path: Path,
+    ylim: tuple[float, float] | None = None,
+) -> Path:
+    """One grouped-bar panel per architecture (data sets on the x axis), saved as a PNG."""
+    archs = tables.architectures(frame)
     fig, axes = plt.subplots(1, len(archs), figsize=(7 * len(archs), 4.5), squeeze=False)
     for ax, architecture in zip(axes[0], archs, strict=True):
-        part = summary[summary["architecture"] == architecture]
+        part = frame[frame["architecture"] == architecture]
         names = tables.datasets(part)
-        series = {}
-        for system in tables.systems(part):
-            rows = part[part["system"] == system].set_index("dataset")["unified"]
-            series[SYSTEMS[system].title] = [float(rows.get(d, np.nan)) for d in names]
-        _grouped_bars(ax, [DATASET_TITLES.get(d, d) for d in names], series, "Unified metric (x100)")
+        _grouped_bars(ax, [DATASET_TITLES.get(d, d) for d in names], series_of(part, names), ylabel)
+        if ylim:
+            ax.set_ylim(*ylim)
         ax.set_title(ARCHITECTURE_TITLES.get(architecture, architecture))
     axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
@@ -51,25 +56,29 @@ def plot_unified(summary: pd.DataFrame, path: Path) -> Path:
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def plot_unified(summary: pd.DataFrame, path: Path) -> Path:
+    """Unified metric (x100) per system, grouped by data set; one panel per architecture."""
+
+    def series(part: pd.DataFrame, names: list[str]) -> dict[str, list[float]]:
+        out = {}
+        for system in tables.systems(part):
+            rows = part[part["system"] == system].set_index("dataset")["unified"]
+            out[SYSTEMS[system].title] = [float(rows.get(d, np.nan)) for d in names]
+        return out
+
+    return _panels(summary, series, "Unified metric (x100)", path)
 
 
 def plot_hallucination(hallucination: pd.DataFrame, path: Path) -> Path:
     """Hallucination error (%) per selector, grouped by data set; one panel per architecture."""
-    archs = tables.architectures(hallucination)
-    fig, axes = plt.subplots(1, len(archs), figsize=(7 * len(archs), 4.5), squeeze=False)
-    for ax, architecture in zip(axes[0], archs, strict=True):
-        part = hallucination[hallucination["architecture"] == architecture]
-        names = tables.datasets(part)
-        series = {}
+
+    def series(part: pd.DataFrame, names: list[str]) -> dict[str, list[float]]:
+        out = {}
         for label in dict.fromkeys(part["label"]):
             rows = part[part["label"] == label].set_index("dataset")["error"]
-            series[label] = [100.0 * float(rows.get(d, np.nan)) for d in names]
-        _grouped_bars(ax, [DATASET_TITLES.get(d, d) for d in names], series, "Hallucination error (%)")
-        ax.set_ylim(0, 100)
-        ax.set_title(ARCHITECTURE_TITLES.get(architecture, architecture))
-    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+            out[label] = [100.0 * float(rows.get(d, np.nan)) for d in names]
+        return out
+
+    return _panels(hallucination, series, "Hallucination error (%)", path, ylim=(0, 100))

@@ -17,7 +17,7 @@ from PIL import Image
 from torch import nn
 
 from diffagent.score.base import batches, check_pairs, clip_transform, default_device
-from diffagent.score.image_reward_keys import convert_official_state_dict
+from diffagent.score.image_reward_keys import convert_official_state_dict, official_key_shapes
 
 # The official reward is (mlp(x) - mean) / std with these constants (THUDM/ImageReward).
 OFFICIAL_MEAN = 0.16717362830052426
@@ -46,6 +46,22 @@ class ImageRewardConfig:
     max_length: int = OFFICIAL_MAX_LENGTH
     mean: float = OFFICIAL_MEAN
     std: float = OFFICIAL_STD
+
+    def official_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Every key of an official ImageReward state dict with its shape, at these widths."""
+        return official_key_shapes(
+            vision_hidden=self.vision_hidden,
+            vision_layers=self.vision_layers,
+            vision_intermediate=self.vision_intermediate,
+            num_patches=(self.image_size // self.patch_size) ** 2,
+            patch_size=self.patch_size,
+            text_hidden=self.text_hidden,
+            text_layers=self.text_layers,
+            text_intermediate=self.text_intermediate,
+            vocab_size=self.vocab_size,
+            max_positions=self.max_positions,
+            embed_dim=self.embed_dim,
+        )
 
     def vision_config(self):
         from transformers import BlipVisionConfig

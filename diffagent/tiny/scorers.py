@@ -69,7 +69,6 @@ def _write_image_reward(out: Path) -> Path:
     import torch
 
     from diffagent.score.image_reward import ImageRewardConfig
-    from diffagent.score.image_reward_keys import official_key_shapes
 
     out.mkdir(parents=True, exist_ok=True)
     vocab_size = _write_bert_tokenizer(out / "tokenizer")
@@ -88,19 +87,7 @@ def _write_image_reward(out: Path) -> Path:
         max_positions=64,
         embed_dim=16,
     )
-    shapes = official_key_shapes(
-        vision_hidden=config.vision_hidden,
-        vision_layers=config.vision_layers,
-        vision_intermediate=config.vision_intermediate,
-        num_patches=(config.image_size // config.patch_size) ** 2,
-        patch_size=config.patch_size,
-        text_hidden=config.text_hidden,
-        text_layers=config.text_layers,
-        text_intermediate=config.text_intermediate,
-        vocab_size=config.vocab_size,
-        max_positions=config.max_positions,
-        embed_dim=config.embed_dim,
-    )
+    shapes = config.official_shapes()
     generator = torch.Generator().manual_seed(SEED)
     state_dict: dict[str, torch.Tensor] = {}
     for key, shape in shapes.items():

@@ -16,25 +16,8 @@ from diffagent.score.image_reward import (
 from diffagent.score.image_reward_keys import (
     convert_official_state_dict,
     map_official_key,
-    official_key_shapes,
 )
 from tests.score.conftest import PROMPTS
-
-
-def _official_shapes(config: ImageRewardConfig) -> dict[str, tuple[int, ...]]:
-    return official_key_shapes(
-        vision_hidden=config.vision_hidden,
-        vision_layers=config.vision_layers,
-        vision_intermediate=config.vision_intermediate,
-        num_patches=(config.image_size // config.patch_size) ** 2,
-        patch_size=config.patch_size,
-        text_hidden=config.text_hidden,
-        text_layers=config.text_layers,
-        text_intermediate=config.text_intermediate,
-        vocab_size=config.vocab_size,
-        max_positions=config.max_positions,
-        embed_dim=config.embed_dim,
-    )
 
 
 def test_official_full_size_layout_loads_with_no_missing_or_unexpected_keys():
@@ -47,7 +30,7 @@ def test_official_full_size_layout_loads_with_no_missing_or_unexpected_keys():
     vision_proj/text_proj 4; mlp 5 linears x 2 = 10. Total 294 + 317 + 4 + 10 = 625.
     """
     config = ImageRewardConfig()
-    shapes = _official_shapes(config)
+    shapes = config.official_shapes()
     assert len(shapes) == 625
     assert shapes["blip.visual_encoder.pos_embed"] == (1, 197, 1024)
     assert shapes["blip.visual_encoder.blocks.23.attn.qkv.weight"] == (3072, 1024)
@@ -69,7 +52,7 @@ def test_tiny_official_state_dict_loads_strictly(tmp_path):
         patch_size=16, text_hidden=16, text_layers=1, text_heads=2, text_intermediate=32,
         vocab_size=40, max_positions=40, embed_dim=8,
     )  # fmt: skip
-    state_dict = {key: torch.full(shape, 0.5) for key, shape in _official_shapes(config).items()}
+    state_dict = {key: torch.full(shape, 0.5) for key, shape in config.official_shapes().items()}
     torch.save(state_dict, tmp_path / "ImageReward.pt")
     model = ImageRewardModel(config)
     load_official_weights(model, tmp_path / "ImageReward.pt")
