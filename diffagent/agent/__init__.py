@@ -13,7 +13,8 @@ Public API (for RRHF, evaluation and serving):
     Agent.select(instructions, top_k=1, constrained=True, selector="llm") -> list[list[Selection]]
         Per instruction (str, dict with prompt/negative_prompt, or schemas.t2i.Instruction), up to
         top_k ranked `Selection(api: T2IApi | None, score, selector, tokens_generated,
-        model_decisions, forward_passes, text)`.
+        model_decisions, forward_passes, text)` (decisions and passes None where the backend
+        cannot tell: vLLM). Backends implement `backend.Backend` (transformers, vLLM).
         selector: "llm" (constrained over the catalog), "retrieval" (no LLM), "hybrid" (LLM over
         the retrieval shortlist). constrained=False: plain generation, parsed (paper's path).
         Constrained greedy decoding fast-forwards forced tokens (`fastforward.py`): a forced run

@@ -8,6 +8,7 @@ Counts a backend cannot observe (vLLM schedules forward passes itself) are None,
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
@@ -36,6 +37,27 @@ class Generation(NamedTuple):
     forward_passes: int | None
 
 
+@dataclass(frozen=True)
+class Sampling:
+    """Multinomial sampling of free answers: `num_samples` per prompt."""
+
+    num_samples: int
+    temperature: float
+    top_p: float
+    max_new_tokens: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class DiverseBeams:
+    """Group-diverse beam search of free answers: `num_beam_groups * beams_per_group` per prompt."""
+
+    num_beam_groups: int
+    beams_per_group: int
+    diversity_penalty: float
+    max_new_tokens: int
+
+
 @runtime_checkable
 class Backend(Protocol):
     tokenizer: Any
@@ -53,27 +75,12 @@ class Backend(Protocol):
         """Plain greedy generation (the paper's path), one per prompt."""
         ...
 
-    def sample(
-        self,
-        prompts: list[list[int]],
-        num_samples: int,
-        temperature: float,
-        top_p: float,
-        max_new_tokens: int,
-        seed: int,
-    ) -> list[list[str]]:
-        """`num_samples` multinomial samples per prompt, free generation, texts up to EOS."""
+    def sample(self, prompts: list[list[int]], spec: Sampling) -> list[list[str]]:
+        """`spec.num_samples` sampled texts per prompt (free generation, up to EOS)."""
         ...
 
-    def diverse_beams(
-        self,
-        prompts: list[list[int]],
-        num_beam_groups: int,
-        beams_per_group: int,
-        diversity_penalty: float,
-        max_new_tokens: int,
-    ) -> list[list[str]]:
-        """`num_beam_groups * beams_per_group` beam-search texts per prompt, free generation."""
+    def diverse_beams(self, prompts: list[list[int]], spec: DiverseBeams) -> list[list[str]]:
+        """`spec.num_beam_groups * spec.beams_per_group` beam-search texts per prompt, best first."""
         ...
 
     def for_catalog(self, catalog: Catalog) -> Backend:

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from diffagent.agent.backend import Answer, Generation
+from diffagent.agent.backend import Answer, DiverseBeams, Generation, Sampling
 from diffagent.agent.constrained import AnswerConstraint, values_to_fields
 from diffagent.agent.conversation import build_messages
 from diffagent.agent.fastforward import fast_forward_greedy
@@ -230,38 +230,23 @@ class TransformersBackend:
             results.append(Generation(self.tokenizer.decode(generated, skip_special_tokens=True), n, n, n))
         return results
 
-    def sample(
-        self,
-        prompts: list[list[int]],
-        num_samples: int,
-        temperature: float,
-        top_p: float,
-        max_new_tokens: int,
-        seed: int,
-    ) -> list[list[str]]:
-        torch.manual_seed(seed)
-        width = max(len(p) for p in prompts)
+    def sample(self, prompts: list[list[int]], spec: Sampling) -> list[list[str]]:
+        torch.manual_seed(spec.seed)
+        width, n = max(len(p) for p in prompts), spec.num_samples
         out = self._generate(
             prompts,
             None,
             do_sample=True,
-            temperature=temperature,
-            top_p=top_p,
+            temperature=spec.temperature,
+            top_p=spec.top_p,
             top_k=0,
-            num_return_sequences=num_samples,
-            max_new_tokens=max_new_tokens,
+            num_return_sequences=n,
+            max_new_tokens=spec.max_new_tokens,
         )
         texts = [self._text(sequence[width:]) for sequence in out.sequences.tolist()]
-        return [texts[row * num_samples : (row + 1) * num_samples] for row in range(len(prompts))]
+        return [texts[row * n : (row + 1) * n] for row in range(len(prompts))]
 
-    def diverse_beams(
-        self,
-        prompts: list[list[int]],
-        num_beam_groups: int,
-        beams_per_group: int,
-        diversity_penalty: float,
-        max_new_tokens: int,
-    ) -> list[list[str]]:
+    def diverse_beams(self, prompts: list[list[int]], spec: DiverseBeams) -> list[list[str]]:
         """Group-diverse beam search (the paper's candidates), `rrhf.diverse_beam`'s own algorithm:
         transformers 5 removed it from `generate`."""
         from diffagent.rrhf.diverse_beam import diverse_beam_search
@@ -272,10 +257,10 @@ class TransformersBackend:
                 self.model,
                 ids.to(self.device),
                 mask.to(self.device),
-                num_beam_groups=num_beam_groups,
-                beams_per_group=beams_per_group,
-                diversity_penalty=diversity_penalty,
-                max_new_tokens=max_new_tokens,
+                num_beam_groups=spec.num_beam_groups,
+                beams_per_group=spec.beams_per_group,
+                diversity_penalty=spec.diversity_penalty,
+                max_new_tokens=spec.max_new_tokens,
                 eos_token_id=self.tokenizer.eos_token_id,
                 pad_token_id=self.pad,
             )

@@ -19,7 +19,7 @@ import json
 import logging
 from typing import Any
 
-from diffagent.agent.backend import Answer, Generation
+from diffagent.agent.backend import Answer, DiverseBeams, Generation, Sampling
 from diffagent.answers import ANSWER_KEYS, answer_json_schema, parse_answer, reconstruct
 
 log = logging.getLogger(__name__)
@@ -105,43 +105,32 @@ class VLLMBackend:
         outputs = self._run(prompts, [params] * len(prompts))
         return [Generation(o.outputs[0].text, len(o.outputs[0].token_ids), None, None) for o in outputs]
 
-    def sample(
-        self,
-        prompts: list[list[int]],
-        num_samples: int,
-        temperature: float,
-        top_p: float,
-        max_new_tokens: int,
-        seed: int,
-    ) -> list[list[str]]:
+    def sample(self, prompts: list[list[int]], spec: Sampling) -> list[list[str]]:
         from vllm import SamplingParams
 
         params = SamplingParams(
-            n=num_samples, temperature=temperature, top_p=top_p, max_tokens=max_new_tokens, seed=seed
+            n=spec.num_samples,
+            temperature=spec.temperature,
+            top_p=spec.top_p,
+            max_tokens=spec.max_new_tokens,
+            seed=spec.seed,
         )
         return [[c.text for c in o.outputs] for o in self._run(prompts, [params] * len(prompts))]
 
-    def diverse_beams(
-        self,
-        prompts: list[list[int]],
-        num_beam_groups: int,
-        beams_per_group: int,
-        diversity_penalty: float,
-        max_new_tokens: int,
-    ) -> list[list[str]]:
+    def diverse_beams(self, prompts: list[list[int]], spec: DiverseBeams) -> list[list[str]]:
         from vllm.sampling_params import BeamSearchParams
 
-        width = num_beam_groups * beams_per_group
-        if diversity_penalty and num_beam_groups > 1:
+        width = spec.num_beam_groups * spec.beams_per_group
+        if spec.diversity_penalty and spec.num_beam_groups > 1:
             log.warning(
                 "vLLM has no group-diverse beam search: running plain beam search of width %d "
                 "(diversity_penalty %.2f not applied)",
                 width,
-                diversity_penalty,
+                spec.diversity_penalty,
             )
         inputs = [{"prompt_token_ids": ids} for ids in prompts]
         outputs = self.llm.beam_search(
-            inputs, BeamSearchParams(beam_width=width, max_tokens=max_new_tokens), lora_request=self.lora
+            inputs, BeamSearchParams(beam_width=width, max_tokens=spec.max_new_tokens), lora_request=self.lora
         )
         return [
             [

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from tqdm import tqdm
 
-from diffagent.agent.backend import Backend
+from diffagent.agent.backend import Backend, DiverseBeams, Sampling
 
 
 @dataclass
@@ -53,24 +53,25 @@ def generate_candidates(
         batch = [list(p) for p in prompts[start : start + params.batch_size]]
         per_prompt: list[list[tuple[str, str]]] = [[] for _ in batch]
         if params.num_samples:
-            sampled = backend.sample(
-                batch,
-                num_samples=params.num_samples,
-                temperature=params.temperature,
-                top_p=params.top_p,
-                max_new_tokens=params.max_new_tokens,
-                seed=params.seed + start,  # each batch its own seed: reruns repeat, batches differ
+            # Each batch its own seed: reruns repeat, batches differ.
+            spec = Sampling(
+                params.num_samples,
+                params.temperature,
+                params.top_p,
+                params.max_new_tokens,
+                params.seed + start,
             )
+            sampled = backend.sample(batch, spec)
             for row, texts in enumerate(sampled):
                 per_prompt[row] += [("sample", text) for text in texts]
         if params.num_beam_groups:
-            beams = backend.diverse_beams(
-                batch,
-                num_beam_groups=params.num_beam_groups,
-                beams_per_group=params.beams_per_group,
-                diversity_penalty=params.diversity_penalty,
-                max_new_tokens=params.max_new_tokens,
+            spec = DiverseBeams(
+                params.num_beam_groups,
+                params.beams_per_group,
+                params.diversity_penalty,
+                params.max_new_tokens,
             )
+            beams = backend.diverse_beams(batch, spec)
             for row, texts in enumerate(beams):
                 per_prompt[row] += [("beam", text) for text in texts]
         results.extend(per_prompt)
