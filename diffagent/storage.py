@@ -7,10 +7,15 @@ leaves a half-written Parquet file behind (object stores write whole objects any
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import io
 import json
 import os
+import tempfile
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import fsspec
@@ -93,6 +98,65 @@ class ArtifactStore:
         """All Parquet parts of a folder, concatenated in name order; empty table when none."""
         parts = [self.read_table(name, schema) for name in self.list(relative_folder, ".parquet")]
         return pa.concat_tables(parts) if parts else schema.empty_table()
+
+    def walk(self, relative: str = "") -> list[str]:
+        """Relative names (to `relative`) of every file below it, sorted; [""] when it is a file."""
+        top = self.path(relative)
+        if self.fs.isfile(top):
+            return [""]
+        found = self.fs.find(top)
+        return sorted(p[len(top) :].lstrip("/") for p in found)
+
+    def upload(self, local: str | Path, relative: str) -> None:
+        """Copy a local file or folder to `relative` (a no-op when it is already that place)."""
+        local = Path(local)
+        if self.is_local and Path(self.path(relative)).resolve() == local.resolve():
+            return
+        files = [local] if local.is_file() else sorted(p for p in local.rglob("*") if p.is_file())
+        for file in files:
+            name = relative if file == local else f"{relative}/{file.relative_to(local).as_posix()}"
+            self.write_bytes(name, file.read_bytes())
+
+    @contextlib.contextmanager
+    def local_folder(self, relative: str) -> Iterator[Path]:
+        """A local folder to write `relative` into (for libraries that only write paths, such as
+        `save_pretrained`): the folder itself on a local store, else a temporary one uploaded on
+        success."""
+        if self.is_local:
+            folder = Path(self.path(relative))
+            folder.mkdir(parents=True, exist_ok=True)
+            yield folder
+            return
+        with tempfile.TemporaryDirectory(prefix="diffagent-stage-") as temporary:
+            yield Path(temporary)
+            self.remove(relative)
+            self.upload(temporary, relative)
+
+    def local_copy(self, relative: str = "", names: tuple[str, ...] | None = None) -> Path:
+        """A local path holding `relative` (or just `names` under it): the path itself on a local
+        store, else a copy in the cache folder (keyed by URL), refreshed when a file changed."""
+        if self.is_local:
+            return Path(self.path(relative))
+        from diffagent.settings import get_settings
+
+        source = self.child(relative) if relative else self
+        key = hashlib.sha256(source.root_url.encode()).hexdigest()[:16]
+        cache = Path(get_settings().cache_dir).expanduser() / "remote-artifacts"
+        target, stamps_file = cache / key, cache / f"{key}.json"
+        stamps = json.loads(stamps_file.read_text()) if stamps_file.exists() else {}
+        for name in list(names) if names is not None else source.walk():
+            if names is not None and not source.exists(name):
+                continue  # optional files (e.g. instructions.parquet beside the splits)
+            info = source.fs.info(source.path(name))
+            stamp = [info.get("size"), str(info.get("ETag") or info.get("mtime"))]
+            local = target / name if name else target
+            if local.exists() and stamps.get(name) == stamp:
+                continue
+            local.parent.mkdir(parents=True, exist_ok=True)
+            local.write_bytes(source.read_bytes(name))
+            stamps[name] = stamp
+        stamps_file.write_text(json.dumps(stamps))
+        return target
 
     def remove(self, relative: str) -> None:
         if self.exists(relative):
