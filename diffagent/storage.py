@@ -119,10 +119,11 @@ class ArtifactStore:
 
     @contextlib.contextmanager
     def local_folder(self, relative: str) -> Iterator[Path]:
-        """A local folder to write `relative` into (for libraries that only write paths, such as
-        `save_pretrained`): the folder itself on a local store, else a temporary one uploaded on
-        success."""
+        """An empty local folder to write `relative` into (for libraries that only write paths,
+        such as `save_pretrained`): the folder itself on a local store, else a temporary one
+        uploaded on success. What was at `relative` before is replaced."""
         if self.is_local:
+            self.remove(relative)
             folder = Path(self.path(relative))
             folder.mkdir(parents=True, exist_ok=True)
             yield folder
@@ -131,6 +132,19 @@ class ArtifactStore:
             yield Path(temporary)
             self.remove(relative)
             self.upload(temporary, relative)
+
+    @contextlib.contextmanager
+    def local_file(self, relative: str) -> Iterator[Path]:
+        """A local path to write the file `relative` to; uploaded on success on a remote store."""
+        if self.is_local:
+            path = Path(self.path(relative))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            yield path
+            return
+        with tempfile.TemporaryDirectory(prefix="diffagent-stage-") as temporary:
+            path = Path(temporary) / relative.rsplit("/", 1)[-1]
+            yield path
+            self.upload(path, relative)
 
     def local_copy(self, relative: str = "", names: tuple[str, ...] | None = None) -> Path:
         """A local path holding `relative` (or just `names` under it): the path itself on a local
@@ -161,6 +175,18 @@ class ArtifactStore:
     def remove(self, relative: str) -> None:
         if self.exists(relative):
             self.fs.rm(self.path(relative), recursive=True)
+
+
+def absolute(location: str | Path) -> str:
+    """A location as it should be recorded: local paths made absolute, URLs as they are."""
+    text = str(location)
+    return text if "://" in text else str(Path(text).resolve())
+
+
+def at(url: str | Path) -> tuple[ArtifactStore, str]:
+    """The store of a file's folder and the file's name: `at("s3://b/run/x.parquet")`."""
+    parent, _, name = str(url).rstrip("/").rpartition("/")
+    return ArtifactStore(parent or "."), name
 
 
 def rows_to_table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
