@@ -14,25 +14,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, ClassVar
 
 from diffagent.agent.sft import SFTParams
 from diffagent.rrhf.candidates import CandidateParams
 from diffagent.rrhf.rollout_models import RolloutModelsSpec, rollout_spec
+from diffagent.rrhf.stages import local_data
 from diffagent.rrhf.train import RRHFParams
 from diffagent.stagecache import Stage
 from diffagent.storage import ArtifactStore, absolute
-
-# The DABench files training reads (never the raw crawl layers beside them).
-DATA_FILES = (
-    "catalog.parquet",
-    "instructions.parquet",
-    "splits/sft.parquet",
-    "splits/rrhf.parquet",
-    "splits/eval.parquet",
-)
-
 
 # `--profile tiny`: small enough that the whole run finishes on a laptop CPU in a few minutes
 # (prefect.yaml's demo deployment passes the same values).
@@ -69,11 +59,6 @@ def profile_settings(profile: str, base_model: str | None) -> dict[str, Any]:
 def data_files(data: str, names: tuple[str, ...]) -> dict[str, str]:
     store = ArtifactStore(data)
     return {f"data/{name}": store.url(name) for name in names}
-
-
-def local_data(data: str) -> Path:
-    """A local folder with the DABench files (the folder itself, or a cached copy of a URL's)."""
-    return ArtifactStore(data).local_copy(names=DATA_FILES)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,22 @@ from schemas.t2i import T2IApi
 log = logging.getLogger(__name__)
 
 
+# The DABench files training reads (never the raw crawl layers beside them).
+DATA_FILES = (
+    "catalog.parquet",
+    "instructions.parquet",
+    "splits/sft.parquet",
+    "splits/rrhf.parquet",
+    "splits/eval.parquet",
+)
+
+
+def local_data(data: str | Path) -> Path:
+    """A local folder with the DABench files (the folder itself, or a cached copy of a URL's),
+    for the libraries that read paths (trainers, the catalog's sample settings)."""
+    return ArtifactStore(str(data)).local_copy(names=DATA_FILES)
+
+
 def rrhf_rows(data: str | Path, max_prompts: int | None = None) -> list[dict[str, Any]]:
     """Rows of the DABench rrhf split (first `max_prompts`); `data` is a folder or fsspec URL."""
     store = ArtifactStore(str(data))

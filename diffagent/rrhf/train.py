@@ -80,13 +80,16 @@ def train_rrhf_agent(
     from diffagent.agent.selector import CATALOG_MODELS, MANIFEST, load_agent
     from diffagent.rrhf.rrhf_config import RRHFConfig
     from diffagent.rrhf.rrhf_trainer import RRHFTrainer
+    from diffagent.rrhf.stages import local_data
 
     params = params or RRHFParams()
     sft, target = ArtifactStore(str(sft_dir)), ArtifactStore(str(out))
     sft_manifest = sft.read_json(MANIFEST)
     if sft_manifest is None:
         raise ValueError(f"{sft.root_url} is not an agent folder: no {MANIFEST}")
-    agent = load_agent(sft.root_url, catalog=sft_manifest.get("data"), device="cpu" if use_cpu else None)
+    data = sft_manifest.get("data")
+    catalog = str(local_data(data)) if data else None
+    agent = load_agent(sft.root_url, catalog=catalog, device="cpu" if use_cpu else None)
     model, tokenizer = agent.backend.model, agent.backend.tokenizer
     tokenizer.padding_side = "right"
     rollouts_store, rollouts_name = at(rollouts)
