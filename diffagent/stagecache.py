@@ -47,12 +47,12 @@ def _jsonable(value: Any) -> Any:
 def artifact_fingerprint(location: str) -> str | None:
     """Content hash of a file, or of a folder's files with their relative names; None when absent."""
     store = ArtifactStore(location)
-    if not store.fs.exists(store.root):
+    if not store.exists(""):
         return None
     digest = hashlib.sha256()
     for name in store.walk():
         digest.update(name.encode() + b"\0")
-        with store.fs.open(store.path(name) if name else store.root, "rb") as handle:
+        with store.fs.open(store.path(name), "rb") as handle:
             while chunk := handle.read(1 << 20):
                 digest.update(chunk)
     return digest.hexdigest()[:24]

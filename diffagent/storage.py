@@ -44,12 +44,19 @@ class ArtifactStore:
         store.is_local = self.is_local
         return store
 
+    def _fresh(self, path: str) -> str:
+        """Drop fsspec's cached listing of `path` (s3fs keeps one per folder, which goes stale when
+        another process or store instance writes there) and return it."""
+        if not self.is_local:
+            self.fs.invalidate_cache(path)
+        return path
+
     def exists(self, relative: str) -> bool:
-        return self.fs.exists(self.path(relative))
+        return self.fs.exists(self._fresh(self.path(relative)))
 
     def list(self, relative: str, suffix: str = "") -> list[str]:
         """Relative names of the files directly under a folder, sorted; [] when absent."""
-        folder = self.path(relative)
+        folder = self._fresh(self.path(relative))
         if not self.fs.exists(folder):
             return []
         names = [p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(folder, detail=False)]
@@ -101,7 +108,7 @@ class ArtifactStore:
 
     def walk(self, relative: str = "") -> list[str]:
         """Relative names (to `relative`) of every file below it, sorted; [""] when it is a file."""
-        top = self.path(relative)
+        top = self._fresh(self.path(relative))
         if self.fs.isfile(top):
             return [""]
         found = self.fs.find(top)
@@ -114,7 +121,8 @@ class ArtifactStore:
             return
         files = [local] if local.is_file() else sorted(p for p in local.rglob("*") if p.is_file())
         for file in files:
-            name = relative if file == local else f"{relative}/{file.relative_to(local).as_posix()}"
+            inside = file.relative_to(local).as_posix()
+            name = relative if file == local else "/".join(p for p in (relative, inside) if p)
             self.write_bytes(name, file.read_bytes())
 
     @contextlib.contextmanager
