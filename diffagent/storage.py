@@ -175,7 +175,9 @@ class ArtifactStore:
             if local.exists() and stamps.get(name) == stamp:
                 continue
             local.parent.mkdir(parents=True, exist_ok=True)
-            local.write_bytes(source.read_bytes(name))
+            temporary = local.with_name(f"{local.name}.{uuid.uuid4().hex}.tmp")
+            temporary.write_bytes(source.read_bytes(name))
+            os.replace(temporary, local)  # a concurrent reader never loads half a weights file
             stamps[name] = stamp
         stamps_file.write_text(json.dumps(stamps))
         return target
