@@ -119,22 +119,25 @@ def write_synthetic_raw(root: Path, images: int) -> None:
 
 
 def measure_stages(root: Path) -> dict:
-    """Run filter -> describe -> split in this process; returns time and peak memory."""
+    """Run filter -> describe -> split in this process (their plain functions, no cache);
+    returns time and peak memory."""
     from diffagent.dabench import stages
     from diffagent.dabench.derive import FilterParams
 
     store = ArtifactStore(str(root))
     started = time.perf_counter()
-    filtered = stages.run_filter(store, stages.raw_fingerprint(store), FilterParams())
-    described = stages.run_describe(store, filtered["fingerprint"], None, show_progress=False)
-    split = stages.run_split(store, described["fingerprint"])
+    filter_stage = stages.FilterStage(store.root_url, stages.raw_fingerprint(store), FilterParams())
+    filtered = stages.run_filter(filter_stage)
+    describe = stages.DescribeStage(store.root_url, filter_stage.outputs_fingerprint(), show_progress=False)
+    stages.run_describe(describe, None)
+    split = stages.run_split(stages.SplitStage(store.root_url, describe.outputs_fingerprint()))
     seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
         "seconds": seconds,
         "peak_mb": peak_mb,
-        "images": filtered["counts"]["images"],
-        "pairs": split["counts"]["instructions"],
+        "images": filtered["images"],
+        "pairs": split["instructions"],
     }
 
 

@@ -18,6 +18,8 @@ from diffagent.civitai.client import RetryPolicy
 from diffagent.dabench.crawl import CrawlParams
 from diffagent.dabench.derive import FilterParams
 from diffagent.dabench.quality import QualityThresholds
+from diffagent.dabench.stages import DescribeStage, FilterStage, SplitStage
+from diffagent.stagecache import run_stage
 from diffagent.storage import ArtifactStore
 from schemas.dabench import REJECT_SCHEMA
 from schemas.t2i import BASE_MODELS, MODEL_TYPES
@@ -75,12 +77,14 @@ def dabench_build(
     civitai_key_block: str | None = None,
     incremental: bool = False,
     show_progress: bool = True,
+    refresh_cache: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """Build DABench under `out` (a local path or fsspec URL); returns each stage's counts.
 
     `types` and `base_models` default to Checkpoint + LORA and SD 1.5 + SDXL 1.0.
     `incremental` (the scheduled recrawl): on a finished build, fetch only what is new, newest
     first, into a new raw increment, and publish a new dataset version (`versions/`, `latest.json`).
+    `refresh_cache` recomputes filter, describe and split even when their inputs are unchanged.
     """
     _load_secret_block(civitai_key_block)
     types = list(types or MODEL_TYPES)
@@ -96,11 +100,14 @@ def dabench_build(
     results["crawl"] = crawl_task(
         out, civitai_url, crawl_params, concurrency, timeout, retry, show_progress, incremental
     )
-    results["filter"] = filter_task(out, results["crawl"]["fingerprint"], filter_params)
-    results["describe"] = describe_task(
+    filtered = FilterStage(out, results["crawl"]["fingerprint"], filter_params)
+    results["filter"] = run_stage(filter_task, filtered, refresh_cache)
+    described = DescribeStage(
         out, results["filter"]["fingerprint"], llm_base_url, llm_model, show_progress=show_progress
     )
-    results["split"] = split_task(out, results["describe"]["fingerprint"], split_seed)
+    results["describe"] = run_stage(describe_task, described, refresh_cache)
+    split = SplitStage(out, results["describe"]["fingerprint"], split_seed)
+    results["split"] = run_stage(split_task, split, refresh_cache)
     ArtifactStore(out).write_json("summary.json", results)
     create_markdown_artifact(
         key="dabench-stage-counts",

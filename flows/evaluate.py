@@ -46,11 +46,9 @@ def evaluate(
         raise ValueError("systems must include 'baseline': every comparison is against it")
     settings = get_settings()
     base_url, model = llm_base_url or settings.llm_base_url, llm_model or settings.llm_model
-    # The key is read from the environment inside the task, so it never becomes a run parameter.
-    llm = {"base_url": base_url, "model": model} if base_url and model else None
     cache = expansion_cache or str(Path(settings.cache_dir).expanduser() / "prompt-expansions")
 
-    prompts, expansion = prompts_task(data, coco, parti, n, seed, llm, cache)
+    prompts, expansion = prompts_task(data, coco, parti, n, seed, base_url, model, cache)
     answers = select_task(prompts, data, agents, architectures, batch_size)
     scores, renderer_note = render_score_task(
         prompts, answers, data, systems, seeds, profile, out, size, base_models
@@ -62,7 +60,7 @@ def evaluate(
         seeds=seeds,
         prompts=counts,
         expansion=expansion["mode"],
-        expansion_model=model if llm else None,
+        expansion_model=model if expansion["mode"] == "llm" else None,
         expansion_failed=expansion["failed"],
         profile=profile,
         notes=[renderer_note, "DABench counts cover both architectures (each prompt has one)."],

@@ -1,8 +1,9 @@
 """The `rrhf-rollout` flow: one batch of reward rollouts, run by a worker of a work pool (`cuda`).
 
-`sftA-train` submits one run of this flow per batch (`run_deployment`) when given a work pool; the
-deployment `rrhf-rollout/rrhf-rollout-<pool>` must exist (prefect.yaml) and the run directory must
-be reachable from the worker, since the batch writes its part file there.
+`sftA-train` submits one run of this flow per batch (`diffagent.rrhf.dispatch`) when given a work
+pool; the deployment `rrhf-rollout/rrhf-rollout-<pool>` must exist (prefect.yaml) and the run
+folder must be reachable from the worker (a shared path or an fsspec URL), since the batch writes
+its part file there. Parameters arrive as JSON and are typed here, at the edge.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from typing import Any
 
 from prefect import flow
 
+from diffagent.rrhf.rollout import BatchJob
+from diffagent.rrhf.rollout_models import RolloutModelsSpec
 from tasks.sfta import rollout_jobs_task
 
 
@@ -18,4 +21,4 @@ from tasks.sfta import rollout_jobs_task
 def rrhf_rollout(
     jobs: list[dict[str, Any]], models: dict[str, Any], k: int = 10, base_seed: int = 0
 ) -> list[str]:
-    return rollout_jobs_task(jobs, models, k, base_seed)
+    return rollout_jobs_task([BatchJob(**job) for job in jobs], RolloutModelsSpec(**models), k, base_seed)

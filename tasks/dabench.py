@@ -1,15 +1,16 @@
 """Prefect tasks for the DABench build: thin wrappers over `diffagent.dabench.stages`.
 
-Retries go on the network task (crawl) only. Caching is by artifact fingerprint: each stage
-records the fingerprint of its inputs next to its outputs and skips itself when they match, which
-holds across runs, processes and machines sharing an `s3://` root, and never returns a result
-whose files were deleted. Prefect's own result cache is therefore off (`NO_CACHE`).
-Secrets (Civitai key, LLM key) are read from settings inside the task, never passed as
-parameters, so they never reach the Prefect API's record of a run.
+Retries go on the network task (crawl) only; it is never cached (it resumes, and a recrawl asks
+Civitai what is new). Filter, describe and split are stage-cache tasks (`diffagent.stagecache`):
+keyed by their inputs' fingerprints and settings, results kept in the DABench store, so a rerun
+shows them as Cached. Run them with `stagecache.run_stage`, which also recomputes a stage whose
+outputs were deleted or replaced. Secrets (Civitai key, LLM key) are read from settings inside
+the task, never passed as parameters, so they never reach the Prefect API's record of a run.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from prefect import task
@@ -18,9 +19,9 @@ from prefect.cache_policies import NO_CACHE
 from diffagent.civitai.client import RetryPolicy
 from diffagent.dabench import stages
 from diffagent.dabench.crawl import CrawlParams
-from diffagent.dabench.derive import FilterParams
 from diffagent.dabench.describe import LLMConfig
 from diffagent.settings import get_settings
+from diffagent.stagecache import STAGE_TASK, record_stage
 from diffagent.storage import ArtifactStore
 
 
@@ -41,26 +42,24 @@ def crawl_task(
     )
 
 
-@task(name="filter-pairs", cache_policy=NO_CACHE)
-def filter_task(out: str, raw_key: str, params: FilterParams) -> dict[str, Any]:
-    return stages.run_filter(ArtifactStore(out), raw_key, params)
+@task(name="filter-pairs", **STAGE_TASK)
+def filter_task(stage: stages.FilterStage) -> dict[str, Any]:
+    started = time.perf_counter()
+    return record_stage(stage, stages.run_filter(stage), started)
 
 
-@task(name="reconstruct-descriptions", cache_policy=NO_CACHE)
-def describe_task(
-    out: str,
-    filter_key: str,
-    llm_base_url: str | None,
-    llm_model: str | None,
-    llm_concurrency: int = 4,
-    show_progress: bool = True,
-) -> dict[str, Any]:
-    llm = None
-    if llm_base_url and llm_model:
-        llm = LLMConfig(llm_base_url, llm_model, get_settings().llm_api_key, concurrency=llm_concurrency)
-    return stages.run_describe(ArtifactStore(out), filter_key, llm, show_progress)
+@task(name="reconstruct-descriptions", **STAGE_TASK)
+def describe_task(stage: stages.DescribeStage) -> dict[str, Any]:
+    started, llm = time.perf_counter(), None
+    if stage.llm_base_url and stage.llm_model:
+        key = get_settings().llm_api_key
+        llm = LLMConfig(
+            stage.llm_base_url, stage.llm_model, key, stage.llm_concurrency, stage.llm_max_attempts
+        )
+    return record_stage(stage, stages.run_describe(stage, llm), started)
 
 
-@task(name="split-8-1-1", cache_policy=NO_CACHE)
-def split_task(out: str, describe_key: str, seed: int = 0) -> dict[str, Any]:
-    return stages.run_split(ArtifactStore(out), describe_key, seed)
+@task(name="split-8-1-1", **STAGE_TASK)
+def split_task(stage: stages.SplitStage) -> dict[str, Any]:
+    started = time.perf_counter()
+    return record_stage(stage, stages.run_split(stage), started)

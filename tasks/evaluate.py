@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from prefect import task
@@ -10,9 +9,11 @@ from prefect.artifacts import create_markdown_artifact
 
 from diffagent.evaluate.expand import LLMConfig
 from diffagent.evaluate.pipeline import answers_from_rows, plan_systems, render_and_score
+from diffagent.evaluate.report import RunFacts
 from diffagent.evaluate.run import collect_answers, frame, prepare_prompts, prompts_for, write_outputs
 from diffagent.evaluate.systems import catalog_index, default_size
 from diffagent.settings import get_settings
+from diffagent.storage import ArtifactStore
 from schemas.evaluation import ANSWER_SCHEMA, SCORE_SCHEMA, AnswerRow, EvalPrompt, ScoreRow
 
 
@@ -27,14 +28,16 @@ def prompts_task(
     parti: str | None,
     n: int | None,
     seed: int,
-    llm: dict[str, Any] | None,
+    llm_base_url: str | None,
+    llm_model: str | None,
     cache_dir: str,
 ) -> tuple[list[EvalPrompt], dict[str, Any]]:
+    """The key is read from the environment here, so it never becomes a run parameter."""
     config = None
-    if llm:
+    if llm_base_url and llm_model:
         key = get_settings().llm_api_key
-        config = LLMConfig(**llm, api_key=key.get_secret_value() if key else "not-needed")
-    prompts, expansion = prepare_prompts(data, coco, parti, n, seed, config, Path(cache_dir))
+        config = LLMConfig(llm_base_url, llm_model, api_key=key.get_secret_value() if key else "not-needed")
+    prompts, expansion = prepare_prompts(data, coco, parti, n, seed, config, cache_dir)
     return prompts, {
         "mode": expansion.mode,
         "calls": expansion.calls,
@@ -70,7 +73,8 @@ def render_score_task(
     from diffagent.rrhf.reconstruct import default_api
 
     catalog = _catalog(data)
-    render, renderer_note = load_render_fn(profile, data, Path(out) / "render-cache", catalog, base_models)
+    store = ArtifactStore(out)
+    render, renderer_note = load_render_fn(profile, data, store.url("render-cache"), catalog, base_models)
     score = load_score_fn(profile)
     found = answers_from_rows(answers)
     rows: list[ScoreRow] = []
@@ -80,7 +84,7 @@ def render_score_task(
         planned = plan_systems(
             architecture, prompts_for(prompts, architecture), found, systems, catalog, baseline, side
         )
-        rows += render_and_score(planned, seeds, render, score, Path(out) / "images")
+        rows += render_and_score(planned, seeds, render, score, store.url("images"))
     return rows, renderer_note
 
 
@@ -89,7 +93,7 @@ def report_task(
     prompts: list[EvalPrompt],
     answers: list[AnswerRow],
     scores: list[ScoreRow],
-    facts: Any,
+    facts: RunFacts,
     out: str,
     seed: int,
     study_pairs: int,
@@ -99,7 +103,7 @@ def report_task(
         frame(answers, ANSWER_SCHEMA),
         frame(scores, SCORE_SCHEMA),
         facts,
-        Path(out),
+        out,
         study_pairs_per_architecture=study_pairs,
         seed=seed,
     )
@@ -119,9 +123,9 @@ def report_task(
         description="Selection latency per selector",
     )
     return {
-        "report": str(outputs.report),
-        "scores": str(outputs.scores),
-        "answers": str(outputs.answers),
-        "plots": ",".join(str(p) for p in outputs.plots),
-        "sheet": str(outputs.sheet or ""),
+        "report": outputs.report,
+        "scores": outputs.scores,
+        "answers": outputs.answers,
+        "plots": ",".join(outputs.plots),
+        "sheet": outputs.sheet or "",
     }

@@ -17,3 +17,15 @@ def prefect_backend():
 
     with prefect_test_harness(server_startup_timeout=180):
         yield
+
+
+@pytest.fixture(scope="session")
+def tiny_sfta_run(tmp_path_factory, prefect_backend):
+    """(DABench folder, run folder, stage records) of one quick tiny sftA-train run (k=2) on the
+    small DABench of tests/rrhf: trained once, used by the evaluation flow test and (copied) by
+    the stage-cache tests."""
+    from tests.rrhf.conftest import quick_sfta_settings, train_sfta, write_dabench
+
+    root = tmp_path_factory.mktemp("tiny-sfta")
+    data, run = write_dabench(root / "data"), root / "run"
+    return data, run, train_sfta(data, run, **quick_sfta_settings(k=2))

@@ -171,8 +171,10 @@ def load_agent(
 ) -> Agent:
     """Load a trained agent folder (`train_sft`'s output) against a catalog.
 
-    `path=None` gives a retrieval-only agent. `catalog` defaults to the data folder the agent was
-    trained on. Raises ValueError when the catalog is not the training one (or a superset of it).
+    `path` is a folder or an fsspec URL (an agent on `s3://` is copied to the local cache first,
+    and only again when a file changed). `path=None` gives a retrieval-only agent. `catalog`
+    defaults to the data folder the agent was trained on. Raises ValueError when the catalog is
+    not the training one (or a superset of it).
     `backend`: "transformers" (CPU or GPU; the tested path) or "vllm" (GPU serving, optional extra).
     """
     if backend not in BACKENDS:
@@ -186,8 +188,9 @@ def load_agent(
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from diffagent.agent.generate import TransformersBackend
+    from diffagent.storage import ArtifactStore
 
-    path = Path(path)
+    path = ArtifactStore(str(path)).local_copy()
     manifest_file = path / MANIFEST
     if not manifest_file.exists():
         raise ValueError(f"{path} is not an agent folder: no {MANIFEST}")

@@ -31,9 +31,10 @@ def build(
         raise typer.BadParameter("--no-llm cannot be combined with --llm-base-url/--llm-model")
     if bool(llm_base_url) != bool(llm_model):
         raise typer.BadParameter("--llm-base-url and --llm-model go together")
-    from flows.dabench_build import dabench_build
+    from diffagent.runflow import run_flow
 
-    results = dabench_build(
+    results = run_flow(
+        "dabench-build",
         civitai_url=civitai_url,
         out=out,
         max_models=max_models,

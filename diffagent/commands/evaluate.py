@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import typer
 
 
 def evaluate(
-    data: Path = typer.Option(..., help="DABench folder (catalog.parquet, splits/eval.parquet)."),
-    agents: Path = typer.Option(..., help="`diffagent train sfta` run folder holding sft/ and rrhf/."),
-    out: Path = typer.Option(..., help="Output folder: scores.parquet, report.md, plots, study/."),
+    data: str = typer.Option(..., help="DABench folder or URL (catalog.parquet, splits/eval.parquet)."),
+    agents: str = typer.Option(..., help="`diffagent train sfta` run folder or URL (sft/, rrhf/)."),
+    out: str = typer.Option(..., help="Output folder or URL: scores.parquet, report.md, plots, study/."),
     coco: str = typer.Option(None, help="COCO captions JSON: a path or an fsspec/http(s) URL."),
     parti: str = typer.Option(None, help="PartiPrompts TSV: a path or an fsspec/http(s) URL."),
     n: int = typer.Option(1000, help="Prompts sampled per data set (DABench: per architecture)."),
@@ -27,7 +26,7 @@ def evaluate(
     study_pairs: int = typer.Option(90, help="User-study pairs per architecture."),
 ) -> None:
     """Evaluate DiffAgent-SFT/-RRHF against Baseline, Baseline*, DiffAgent# and our selectors."""
-    from flows.evaluate import evaluate as evaluate_flow
+    from diffagent.runflow import run_flow
 
     try:
         seed_list = [int(s) for s in seeds.split(",") if s.strip()]
@@ -37,7 +36,8 @@ def evaluate(
     if profile not in ("default", "tiny"):
         typer.echo(f"error: unknown --profile {profile!r}; expected default or tiny", err=True)
         raise typer.Exit(code=2)
-    result = evaluate_flow(
+    result = run_flow(
+        "evaluate",
         data=str(data),
         agents=str(agents),
         out=str(out),

@@ -1,19 +1,19 @@
-"""The DABench stages as plain functions over an artifact store, each skipped when its inputs
-are unchanged.
+"""The DABench stages as plain functions over an artifact store, and the stage keys they cache on.
 
-Every stage writes its outputs and then `work/<stage>.json` holding the fingerprint of its inputs.
-A rerun whose inputs hash the same returns that record without recomputing anything; a changed
-input (a new crawl page, other thresholds, another LLM) changes every fingerprint downstream.
+The crawl always runs (it resumes, and an incremental recrawl asks Civitai what is new); its
+result is the raw layers' fingerprint. Filter, describe and split are `diffagent.stagecache`
+stages keyed by the upstream fingerprint and their settings, with records under `work/`: a rerun
+whose inputs hash the same recomputes nothing, and a changed input (a new crawl page, other
+thresholds, another LLM) changes every key downstream.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 from collections import Counter
-from dataclasses import asdict, replace
-from typing import Any
+from dataclasses import asdict, dataclass, replace
+from typing import Any, ClassVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -33,35 +33,10 @@ from diffagent.dabench.raw import (
     raw_image_reader,
 )
 from diffagent.dabench.split import SPLITS, incremental_assignment, split_assignment
+from diffagent.stagecache import Stage, fingerprint
 from diffagent.storage import ArtifactStore, rows_to_table
 from schemas.civitai import Model, ModelVersion
 from schemas.dabench import CATALOG_SCHEMA, INSTRUCTION_SCHEMA, REJECT_SCHEMA
-
-
-def fingerprint(*parts: Any) -> str:
-    payload = json.dumps(parts, sort_keys=True, default=str)
-    return hashlib.sha256(payload.encode()).hexdigest()[:24]
-
-
-def cached_stage(store: ArtifactStore, stage: str, key: str) -> dict[str, Any] | None:
-    record = store.read_json(f"work/{stage}.json")
-    if record and record.get("input_key") == key:
-        return {**record, "cached": True}
-    return None
-
-
-def finish_stage(
-    store: ArtifactStore, stage: str, key: str, counts: dict[str, Any], outputs: tuple[str, ...]
-) -> dict[str, Any]:
-    """Record a finished stage. Its `fingerprint`, which the next stage keys on, hashes the
-    outputs' bytes: a rerun whose outputs come out identical (a recrawl that found nothing new)
-    leaves everything downstream cached."""
-    digest = hashlib.sha256()
-    for name in outputs:
-        digest.update(store.read_bytes(name))
-    record = {"input_key": key, "fingerprint": digest.hexdigest()[:24], "counts": counts}
-    store.write_json(f"work/{stage}.json", record)
-    return {**record, "cached": False}
 
 
 # -- crawl --------------------------------------------------------------------------------------
@@ -107,10 +82,17 @@ def raw_fingerprint(store: ArtifactStore) -> str:
 
 
 # -- filter -------------------------------------------------------------------------------------
-def run_filter(store: ArtifactStore, raw_key: str, params: FilterParams) -> dict[str, Any]:
-    key = fingerprint("filter", raw_key, asdict(params))
-    if cached := cached_stage(store, "filter", key):
-        return cached
+@dataclass(frozen=True)
+class FilterStage(Stage):
+    raw_fingerprint: str
+    params: FilterParams
+    name: ClassVar[str] = "filter"
+    outputs: ClassVar[tuple[str, ...]] = ("work/pairs.parquet", "work/seeds.jsonl", "rejects.parquet")
+    record_dir: ClassVar[str] = "work"
+
+
+def run_filter(stage: FilterStage) -> dict[str, Any]:
+    store, params = stage.store, stage.params
     derived = derive(merged_models(store), raw_image_reader(store), merged_hash_answers(store), params)
     names = unique_model_names(derived.seeds)
     pairs = derived.pairs
@@ -131,9 +113,7 @@ def run_filter(store: ArtifactStore, raw_key: str, params: FilterParams) -> dict
         for v, s in sorted(derived.seeds.items())
     ]
     store.write_bytes("work/seeds.jsonl", "\n".join(json.dumps(s, sort_keys=True) for s in seeds).encode())
-    return finish_stage(
-        store, "filter", key, dict(derived.counts), ("work/pairs.parquet", "work/seeds.jsonl")
-    )
+    return dict(derived.counts)
 
 
 def load_seeds(store: ArtifactStore) -> list[tuple[str, CatalogSeed]]:
@@ -152,23 +132,36 @@ def load_seeds(store: ArtifactStore) -> list[tuple[str, CatalogSeed]]:
 
 
 # -- describe -----------------------------------------------------------------------------------
-def run_describe(
-    store: ArtifactStore, filter_key: str, llm: LLMConfig | None, show_progress: bool = True
-) -> dict[str, Any]:
-    key = fingerprint("describe", filter_key, llm.base_url if llm else None, llm.model if llm else None)
-    if cached := cached_stage(store, "describe", key):
-        return cached
+@dataclass(frozen=True)
+class DescribeStage(Stage):
+    """Keyed by the LLM's URL and model, never its key (which is not a field: it stays out of
+    Prefect's records) nor how many requests run at once."""
+
+    filter_fingerprint: str
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_concurrency: int = 4
+    llm_max_attempts: int = 3
+    show_progress: bool = True
+    name: ClassVar[str] = "describe"
+    outputs: ClassVar[tuple[str, ...]] = ("catalog.parquet",)
+    record_dir: ClassVar[str] = "work"
+    unkeyed: ClassVar[tuple[str, ...]] = ("root", "llm_concurrency", "llm_max_attempts", "show_progress")
+
+
+def run_describe(stage: DescribeStage, llm: LLMConfig | None) -> dict[str, Any]:
+    """`llm`: the stage's LLM with its key (None: the offline description builder)."""
+    store = stage.store
     seeds = load_seeds(store)
     describer = Describer(store.child("cache/descriptions"), llm)
     inputs = [description_inputs(seed) for _, seed in seeds]
-    described = asyncio.run(describer.describe_all(inputs, show_progress))
+    described = asyncio.run(describer.describe_all(inputs, stage.show_progress))
     rows = [
         catalog_row(seed, name, text, source)
         for (name, seed), (text, source) in zip(seeds, described, strict=True)
     ]
     store.write_table("catalog.parquet", rows_to_table(rows, CATALOG_SCHEMA))
-    counts = {"catalog": len(rows), **asdict(describer.report)}
-    return finish_stage(store, "describe", key, counts, ("catalog.parquet",))
+    return {"catalog": len(rows), **asdict(describer.report)}
 
 
 # -- split --------------------------------------------------------------------------------------
@@ -205,11 +198,18 @@ def publish_version(store: ArtifactStore, counts: dict[str, Any]) -> str:
     return version
 
 
-def run_split(store: ArtifactStore, describe_key: str, seed: int = 0) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SplitStage(Stage):
+    describe_fingerprint: str
+    seed: int = 0
+    name: ClassVar[str] = "split"
+    outputs: ClassVar[tuple[str, ...]] = ("instructions.parquet", *(f"splits/{s}.parquet" for s in SPLITS))
+    record_dir: ClassVar[str] = "work"
+
+
+def run_split(stage: SplitStage) -> dict[str, Any]:
     """Split 8:1:1 (pairs of an earlier version keep their split), then publish a new version."""
-    key = fingerprint("split", describe_key, seed)
-    if cached := cached_stage(store, "split", key):
-        return cached
+    store, seed = stage.store, stage.seed
     pairs = store.read_table("work/pairs.parquet", INSTRUCTION_SCHEMA)
     prompts, image_ids = pairs.column("prompt").to_pylist(), pairs.column("image_id").to_pylist()
     previous = previous_assignment(store)
@@ -223,4 +223,4 @@ def run_split(store: ArtifactStore, describe_key: str, seed: int = 0) -> dict[st
     for name in SPLITS:
         store.write_table(f"splits/{name}.parquet", pairs.filter(pc.equal(labels, name)))
     counts["version"] = publish_version(store, counts)
-    return finish_stage(store, "split", key, counts, ("instructions.parquet",))
+    return counts

@@ -18,6 +18,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from diffagent.llm_config import LLMConfig
+from diffagent.storage import ArtifactStore
 from schemas.evaluation import EvalPrompt
 
 INSTRUCTIONS = (
@@ -70,21 +71,22 @@ def expand_prompts(
     prompts: list[EvalPrompt],
     examples: list[str],
     config: LLMConfig | None,
-    cache_dir: Path,
+    cache_dir: str | Path,
 ) -> ExpansionResult:
-    """Expanded copies of `prompts` (or the same prompts, mode "none", when `config` is None)."""
+    """Expanded copies of `prompts` (or the same prompts, mode "none", when `config` is None);
+    answers are cached under `cache_dir` (a folder or fsspec URL)."""
     if config is None:
         return ExpansionResult([p.model_copy() for p in prompts], mode="none", calls=0, cached=0, failed=0)
     from openai import OpenAI
 
     client = OpenAI(base_url=config.base_url, api_key=config.key(), timeout=config.timeout)
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    cache = ArtifactStore(str(cache_dir))
     expanded, calls, cached, failed = [], 0, 0, 0
     for prompt in tqdm(prompts, desc="expand prompts", unit="prompt", leave=False):
         messages = build_messages(prompt.source_prompt, examples)
-        path = cache_dir / f"{cache_key(config, messages)}.json"
-        if path.exists():
-            text = json.loads(path.read_text())["expansion"]
+        name = f"{cache_key(config, messages)}.json"
+        if cache.exists(name):
+            text = cache.read_json(name)["expansion"]
             cached += 1
         else:
             response = client.chat.completions.create(
@@ -95,10 +97,8 @@ def expand_prompts(
             )
             calls += 1
             text = clean_expansion(response.choices[0].message.content)
-            # Write then rename, so an interrupted run never leaves a half-written cache entry.
-            partial = path.with_suffix(".tmp")
-            partial.write_text(json.dumps({"source": prompt.source_prompt, "expansion": text}))
-            partial.replace(path)
+            # Atomic on a local disk: an interrupted run never leaves a half-written cache entry.
+            cache.write_json(name, {"source": prompt.source_prompt, "expansion": text})
         if text:
             expanded.append(prompt.model_copy(update={"prompt": text, "expanded": True}))
         else:

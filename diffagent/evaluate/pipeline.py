@@ -7,6 +7,7 @@ renderer and scorers (tiny or full size); `diffagent.evaluate.agents` adapts the
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -26,7 +27,9 @@ from diffagent.evaluate.systems import (
     parse_answer,
     plan_render,
 )
+from diffagent.render.cache import png_bytes
 from diffagent.score.unified import METRICS, unified_image_scores
+from diffagent.storage import ArtifactStore
 from schemas.evaluation import AnswerRow, EvalPrompt, ScoreRow
 from schemas.t2i import Instruction, T2IApi
 
@@ -151,24 +154,25 @@ def render_and_score(
     seeds: Sequence[int],
     render: RenderFn,
     score: ScoreFn,
-    image_dir: Path,
+    image_dir: str | Path,
 ) -> list[ScoreRow]:
     """Render each distinct (API, prompt, seed) once, score every image, and normalise the unified
-    metric over all images of all systems on the same prompt (the evaluation's declared group)."""
+    metric over all images of all systems on the same prompt (the evaluation's declared group).
+    `image_dir` is a folder or an fsspec URL."""
     if not seeds:
         raise ValueError("need at least one seed")
-    image_dir.mkdir(parents=True, exist_ok=True)
+    images_store = ArtifactStore(str(image_dir))
     by_prompt: dict[tuple[str, str], list[PlannedRender]] = {}
     for item in planned:
         by_prompt.setdefault((item.architecture, prompt_key(item.prompt)), []).append(item)
     rows: list[ScoreRow] = []
     for items in tqdm(by_prompt.values(), desc="render + score", unit="prompt"):
         prompt = items[0].prompt
-        paths: dict[str, Path] = {}
+        paths: dict[str, str] = {}
         for item in items:
             api, text, negative = item.plan.api, prompt.prompt, prompt.negative_prompt
             missing = [
-                s for s in seeds if not (image_dir / f"{image_key(api, text, negative, s)}.png").exists()
+                s for s in seeds if not images_store.exists(f"{image_key(api, text, negative, s)}.png")
             ]
             if missing:
                 images = render(item.plan.api, prompt.prompt, prompt.negative_prompt, missing)
@@ -176,14 +180,12 @@ def render_and_score(
                     raise ValueError(f"renderer gave {len(images)} images for {len(missing)} seeds")
                 for seed, image in zip(missing, images, strict=True):
                     key = image_key(item.plan.api, prompt.prompt, prompt.negative_prompt, seed)
-                    partial = image_dir / f"{key}.tmp.png"
-                    image.save(partial)
-                    partial.replace(image_dir / f"{key}.png")
+                    images_store.write_bytes(f"{key}.png", png_bytes(image))  # atomic on a local disk
             for seed in seeds:
                 key = image_key(item.plan.api, prompt.prompt, prompt.negative_prompt, seed)
-                paths[key] = image_dir / f"{key}.png"
+                paths[key] = f"{key}.png"
         keys = list(paths)
-        images = [Image.open(paths[k]).convert("RGB") for k in keys]
+        images = [Image.open(io.BytesIO(images_store.read_bytes(paths[k]))).convert("RGB") for k in keys]
         raw = {
             m: [float(v) for v in values]
             for m, values in score([prompt.prompt] * len(images), images).items()
@@ -217,7 +219,7 @@ def render_and_score(
                     **per_key[key],
                     unified=value,
                     latency_s=item.latency_s,
-                    image_path=str(paths[key]),
+                    image_path=images_store.url(paths[key]),
                 )
             )
     return rows

@@ -6,6 +6,7 @@ architecture.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import pandas as pd  # noqa: E402
 from diffagent.evaluate import tables  # noqa: E402
 from diffagent.evaluate.report import ARCHITECTURE_TITLES  # noqa: E402
 from diffagent.evaluate.systems import SYSTEMS  # noqa: E402
+from diffagent.storage import at  # noqa: E402
 from schemas.evaluation import DATASET_TITLES  # noqa: E402
 
 
@@ -37,10 +39,11 @@ def _panels(
     frame: pd.DataFrame,
     series_of: Callable[[pd.DataFrame, list[str]], dict[str, list[float]]],
     ylabel: str,
-    path: Path,
+    path: str | Path,
     ylim: tuple[float, float] | None = None,
-) -> Path:
-    """One grouped-bar panel per architecture (data sets on the x axis), saved as a PNG."""
+) -> str:
+    """One grouped-bar panel per architecture (data sets on the x axis), saved as a PNG at
+    `path` (a local path or an fsspec URL)."""
     archs = tables.architectures(frame)
     fig, axes = plt.subplots(1, len(archs), figsize=(7 * len(archs), 4.5), squeeze=False)
     for ax, architecture in zip(axes[0], archs, strict=True):
@@ -52,13 +55,15 @@ def _panels(
         ax.set_title(ARCHITECTURE_TITLES.get(architecture, architecture))
     axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=120)
     plt.close(fig)
-    return path
+    store, name = at(path)
+    store.write_bytes(name, buffer.getvalue())
+    return str(path)
 
 
-def plot_unified(summary: pd.DataFrame, path: Path) -> Path:
+def plot_unified(summary: pd.DataFrame, path: str | Path) -> str:
     """Unified metric (x100) per system, grouped by data set; one panel per architecture."""
 
     def series(part: pd.DataFrame, names: list[str]) -> dict[str, list[float]]:
@@ -71,7 +76,7 @@ def plot_unified(summary: pd.DataFrame, path: Path) -> Path:
     return _panels(summary, series, "Unified metric (x100)", path)
 
 
-def plot_hallucination(hallucination: pd.DataFrame, path: Path) -> Path:
+def plot_hallucination(hallucination: pd.DataFrame, path: str | Path) -> str:
     """Hallucination error (%) per selector, grouped by data set; one panel per architecture."""
 
     def series(part: pd.DataFrame, names: list[str]) -> dict[str, list[float]]:

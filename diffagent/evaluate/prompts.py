@@ -16,6 +16,7 @@ import fsspec
 import numpy as np
 import pandas as pd
 
+from diffagent.storage import ArtifactStore
 from schemas.evaluation import EvalPrompt
 
 PARTI_COLUMNS: tuple[str, ...] = ("Prompt", "Category", "Challenge", "Note")
@@ -87,12 +88,18 @@ def parti_prompts(source: str | Path, n: int | None, seed: int = 0) -> list[Eval
     ]
 
 
+def _split_frame(data_dir: str | Path, split: str) -> tuple[pd.DataFrame, str]:
+    store = ArtifactStore(str(data_dir))
+    name = f"splits/{split}.parquet"
+    if not store.exists(name):
+        raise ValueError(f"no DABench {split} split at {store.url(name)}")
+    return store.read_table(name).to_pandas(), store.url(name)
+
+
 def dabench_prompts(data_dir: str | Path, n: int | None, seed: int = 0) -> list[EvalPrompt]:
-    """DABench eval split rows (DIR/splits/eval.parquet); N sampled per architecture when given."""
-    path = Path(data_dir) / "splits" / "eval.parquet"
-    if not path.exists():
-        raise ValueError(f"no DABench eval split at {path}")
-    frame = pd.read_parquet(path)
+    """DABench eval split rows (DIR/splits/eval.parquet, DIR a folder or fsspec URL); N sampled per
+    architecture when given."""
+    frame, path = _split_frame(data_dir, "eval")
     needed = {"image_id", "prompt", "negative_prompt", "base_model", "model"}
     if missing := needed - set(frame.columns):
         raise ValueError(f"{path}: missing columns {sorted(missing)}")
@@ -117,9 +124,7 @@ def dabench_prompts(data_dir: str | Path, n: int | None, seed: int = 0) -> list[
 
 def example_prompts(data_dir: str | Path, k: int, seed: int = 0, split: str = "sft") -> list[str]:
     """K DABench prompts to show the expanding LLM, from a training split (never the eval split)."""
-    path = Path(data_dir) / "splits" / f"{split}.parquet"
-    if not path.exists():
-        raise ValueError(f"no DABench {split} split at {path}")
-    prompts = sorted(set(pd.read_parquet(path, columns=["prompt"])["prompt"].astype(str)))
+    frame, _ = _split_frame(data_dir, split)
+    prompts = sorted(set(frame["prompt"].astype(str)))
     prompts = [p for p in prompts if p.strip()]
     return [prompts[i] for i in _sample_indices(len(prompts), k, seed)]

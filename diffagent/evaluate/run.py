@@ -25,6 +25,7 @@ from diffagent.evaluate.plots import plot_hallucination, plot_unified
 from diffagent.evaluate.prompts import coco_prompts, dabench_prompts, example_prompts, parti_prompts
 from diffagent.evaluate.report import ReportTables, RunFacts, build_report
 from diffagent.evaluate.sheet import study_pairs, write_sheet
+from diffagent.storage import ArtifactStore
 from schemas.dabench import CatalogEntry
 from schemas.evaluation import ANSWER_SCHEMA, EVAL_PROMPT_SCHEMA, SCORE_SCHEMA, AnswerRow, EvalPrompt
 
@@ -99,22 +100,22 @@ def frame(rows: Sequence[Any], schema) -> pd.DataFrame:
     return pd.DataFrame([r.model_dump() for r in rows], columns=list(schema.names))
 
 
-def write_parquet(frame_: pd.DataFrame, path: Path, schema) -> Path:
+def write_parquet(frame_: pd.DataFrame, store: ArtifactStore, name: str, schema) -> str:
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pandas(frame_, schema=schema, preserve_index=False), path)
-    return path
+    store.write_table(name, pa.Table.from_pandas(frame_, schema=schema, preserve_index=False))
+    return store.url(name)
 
 
 @dataclass
 class Outputs:
-    report: Path
-    scores: Path
-    answers: Path
-    plots: list[Path]
-    sheet: Path | None
+    """Where each output went (local paths or fsspec URLs, as `out` was given)."""
+
+    report: str
+    scores: str
+    answers: str
+    plots: list[str]
+    sheet: str | None
     tables: ReportTables
 
 
@@ -123,27 +124,28 @@ def write_outputs(
     answers: pd.DataFrame,
     scores: pd.DataFrame,
     facts: RunFacts,
-    out: Path,
+    out: str | Path,
     study_system: str = "diffagent_rrhf",
     study_pairs_per_architecture: int = 90,
     seed: int = 0,
 ) -> Outputs:
-    """Parquet files, plots, report.md and the user-study sheet under `out`."""
-    out.mkdir(parents=True, exist_ok=True)
-    write_parquet(frame(prompts, EVAL_PROMPT_SCHEMA), out / "prompts.parquet", EVAL_PROMPT_SCHEMA)
-    answers_path = write_parquet(answers, out / "answers.parquet", ANSWER_SCHEMA)
-    scores_path = write_parquet(scores, out / "scores.parquet", SCORE_SCHEMA)
-    plots = [plot_unified(tables.system_scores(scores), out / "unified.png")]
+    """Parquet files, plots, report.md and the user-study sheet under `out` (a folder or URL)."""
+    store = ArtifactStore(str(out))
+    write_parquet(frame(prompts, EVAL_PROMPT_SCHEMA), store, "prompts.parquet", EVAL_PROMPT_SCHEMA)
+    answers_path = write_parquet(answers, store, "answers.parquet", ANSWER_SCHEMA)
+    scores_path = write_parquet(scores, store, "scores.parquet", SCORE_SCHEMA)
+    plots = [plot_unified(tables.system_scores(scores), store.url("unified.png"))]
     if len(answers):
-        plots.append(plot_hallucination(tables.hallucination(answers), out / "hallucination.png"))
+        plots.append(plot_hallucination(tables.hallucination(answers), store.url("hallucination.png")))
     sheet = None
     if study_system in set(scores["system"]) and "baseline" in set(scores["system"]):
         pairs = study_pairs(scores, study_system, study_pairs_per_architecture, seed)
-        sheet = write_sheet(pairs, study_system, out / "study", seed)
-    report = build_report(answers, scores, facts, plots=[p.name for p in plots], bootstrap_seed=seed)
+        sheet = write_sheet(pairs, study_system, store.url("study"), seed)
+    names = [p.rsplit("/", 1)[-1] for p in plots]
+    report = build_report(answers, scores, facts, plots=names, bootstrap_seed=seed)
     text = report.markdown
     if sheet is not None:
-        link = sheet.relative_to(out)
+        link = "study/sheet.html"
         text += f"\n## User study\n\nSide-by-side sheet of {study_system} vs baseline: [{link}]({link}).\n"
-    (out / "report.md").write_text(text)
-    return Outputs(out / "report.md", scores_path, answers_path, plots, sheet, report)
+    store.write_bytes("report.md", text.encode())
+    return Outputs(store.url("report.md"), scores_path, answers_path, plots, sheet, report)

@@ -19,6 +19,7 @@ import fsspec
 import numpy as np
 import pandas as pd
 
+from diffagent.storage import ArtifactStore
 from schemas.evaluation import DATASETS
 
 QUESTIONS: dict[str, str] = {
@@ -79,10 +80,10 @@ def study_pairs(
     return pd.DataFrame(rows)
 
 
-def write_sheet(pairs: pd.DataFrame, system: str, out_dir: Path, seed: int = 0, title: str = "") -> Path:
-    """Copy the images beside `out_dir/sheet.html` and write the sheet; returns its path."""
-    images = out_dir / "images"
-    images.mkdir(parents=True, exist_ok=True)
+def write_sheet(pairs: pd.DataFrame, system: str, out_dir: str | Path, seed: int = 0, title: str = "") -> str:
+    """Copy the images beside `out_dir/sheet.html` (a folder or fsspec URL) and write the sheet;
+    returns its location."""
+    store = ArtifactStore(str(out_dir))
     rng = np.random.default_rng(seed)
     shown: list[SheetPair] = []
     for number, row in enumerate(pairs.itertuples()):
@@ -94,12 +95,11 @@ def write_sheet(pairs: pd.DataFrame, system: str, out_dir: Path, seed: int = 0, 
         for side, (who, source) in zip(("a", "b"), sides, strict=True):
             name = f"images/{number:04d}{side}.png"  # neutral names: the file name must not tell
             with fsspec.open(str(source), "rb") as handle:
-                (out_dir / name).write_bytes(handle.read())
+                store.write_bytes(name, handle.read())
             names.append((who, name))
         shown.append(SheetPair(pair_id, str(row.prompt), names[0][0], names[0][1], names[1][0], names[1][1]))
-    path = out_dir / "sheet.html"
-    path.write_text(render_html(shown, title or f"{system} vs baseline"))
-    return path
+    store.write_bytes("sheet.html", render_html(shown, title or f"{system} vs baseline").encode())
+    return store.url("sheet.html")
 
 
 def render_html(pairs: list[SheetPair], title: str) -> str:

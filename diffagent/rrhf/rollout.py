@@ -6,42 +6,28 @@ normalised over *all images of the candidates of one prompt* (our stated choice;
 responses of a prompt are compared on the same noise.
 
 Work is cut into batches of whole prompts (normalisation needs all of a prompt's images together).
-Each finished batch is written to `rollouts/part-<batch>-<digest>.parquet` (written to a temporary
-name, then renamed), so a killed rollout resumes by skipping the parts already there; the digest
-covers the batch's content, so a changed batch is never mistaken for a done one.
+Each finished batch is written to `rollouts/part-<batch>-<digest>.parquet` (a local path or an
+fsspec URL; locally written to a temporary name, then renamed), so a killed rollout resumes by
+skipping the parts already there; the digest covers the batch's content, so a changed batch is
+never mistaken for a done one.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 from PIL import Image
 
 from diffagent.score.unified import METRICS, unified_image_scores
+from diffagent.storage import at
+from schemas.rrhf import ROLLOUT_SCHEMA
 from schemas.t2i import T2IApi
-
-ROLLOUT_SCHEMA = pa.schema(
-    [
-        ("prompt_id", pa.string()),
-        ("prompt", pa.string()),
-        ("negative_prompt", pa.string()),
-        ("response_index", pa.int32()),
-        ("response_text", pa.string()),
-        ("api_json", pa.string()),
-        ("seeds", pa.list_(pa.int64())),
-        ("image_scores", pa.list_(pa.float64())),  # unified score of each of the k images
-        ("raw_scores_json", pa.string()),  # {metric: [k raw values]}
-        ("reward", pa.float64()),  # s_i
-    ]
-)
 
 
 class Renderer(Protocol):
@@ -137,17 +123,16 @@ def batch_digest(batch: Sequence[PromptResponses], k: int, base_seed: int) -> st
     return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
 
-def part_path(parts_dir: Path, index: int, digest: str) -> Path:
-    return Path(parts_dir) / f"part-{index:05d}-{digest}.parquet"
+def part_path(parts_dir: str | Path, index: int, digest: str) -> str:
+    return f"{str(parts_dir).rstrip('/')}/part-{index:05d}-{digest}.parquet"
 
 
-def write_part(rows: list[dict[str, Any]], path: Path) -> Path:
-    """Atomic write: a killed process leaves a .tmp file, never a half part that looks finished."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    pq.write_table(pa.Table.from_pylist(rows, schema=ROLLOUT_SCHEMA), tmp)
-    tmp.replace(path)
-    return path
+def write_part(rows: list[dict[str, Any]], out: str | Path) -> str:
+    """Atomic on a local disk (temporary name, then rename): a killed process never leaves a half
+    part that looks finished; an object store writes whole objects anyway."""
+    store, name = at(out)
+    store.write_table(name, pa.Table.from_pylist(rows, schema=ROLLOUT_SCHEMA))
+    return str(out)
 
 
 def rollout_batch(
@@ -155,12 +140,12 @@ def rollout_batch(
     renderer: Renderer,
     scorers: Mapping[str, Scorer],
     k: int,
-    out: Path,
+    out: str | Path,
     base_seed: int = 0,
-) -> Path:
+) -> str:
     """Roll out one batch of prompts and write its part file."""
     rows = [row for item in batch for row in rollout_prompt(item, renderer, scorers, k, base_seed)]
-    return write_part(rows, Path(out))
+    return write_part(rows, out)
 
 
 @dataclass
@@ -173,8 +158,8 @@ class BatchJob:
 
 
 def plan_batches(
-    items: Sequence[PromptResponses], parts_dir: Path, batch_size: int, k: int, base_seed: int = 0
-) -> tuple[list[BatchJob], list[Path]]:
+    items: Sequence[PromptResponses], parts_dir: str | Path, batch_size: int, k: int, base_seed: int = 0
+) -> tuple[list[BatchJob], list[str]]:
     """(jobs still to do, parts already done). Resuming = planning again: done parts are skipped."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -182,10 +167,11 @@ def plan_batches(
     for index, start in enumerate(range(0, len(items), batch_size)):
         batch = list(items[start : start + batch_size])
         path = part_path(parts_dir, index, batch_digest(batch, k, base_seed))
-        if path.exists():
+        store, name = at(path)
+        if store.exists(name):
             done.append(path)
         else:
-            todo.append(BatchJob(index, str(path), [item.to_json() for item in batch]))
+            todo.append(BatchJob(index, path, [item.to_json() for item in batch]))
     return todo, done
 
 
@@ -195,7 +181,7 @@ def run_jobs_in_process(
     k: int,
     base_seed: int = 0,
     progress: bool = True,
-) -> list[Path]:
+) -> list[str]:
     """Run batch jobs here, loading the renderer and scorers once."""
     from tqdm import tqdm
 
@@ -205,18 +191,19 @@ def run_jobs_in_process(
     written = []
     for job in tqdm(jobs, desc="rollout", unit="batch", disable=not progress):
         items = [PromptResponses.from_json(item) for item in job.items]
-        written.append(rollout_batch(items, renderer, scorers, k, Path(job.out), base_seed))
+        written.append(rollout_batch(items, renderer, scorers, k, job.out, base_seed))
     return written
 
 
-def collect_parts(parts: Sequence[Path], out: Path) -> pa.Table:
+def collect_parts(parts: Sequence[str | Path], out: str | Path) -> pa.Table:
     """Concatenate part files (in batch order) into `out` (rollouts.parquet)."""
-    tables = [pq.read_table(p, schema=ROLLOUT_SCHEMA) for p in sorted(parts)]
+    tables = []
+    for part in sorted(str(p) for p in parts):
+        store, name = at(part)
+        tables.append(store.read_table(name, ROLLOUT_SCHEMA))
     table = pa.concat_tables(tables) if tables else ROLLOUT_SCHEMA.empty_table()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    pq.write_table(table, tmp)
-    tmp.replace(out)
+    store, name = at(out)
+    store.write_table(name, table)
     return table
 
 

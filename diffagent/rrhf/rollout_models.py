@@ -13,7 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from diffagent.rrhf.rollout import BatchJob
 
 # What the tiny profile caps (written into the spec, so a remote worker renders the same way).
 TINY_RENDER_FIELDS = ("render_size", "render_max_steps", "max_pipelines")
@@ -88,12 +91,23 @@ def load_rollout_scorers(spec: RolloutModelsSpec) -> dict[str, Any]:
 
 
 def run_jobs_with_spec(
-    jobs: list[dict[str, Any]], spec: dict[str, Any], k: int, base_seed: int = 0
+    jobs: list[BatchJob], spec: RolloutModelsSpec, k: int, base_seed: int = 0
 ) -> list[str]:
     """Top-level (picklable) entry for a process pool worker: build the models, run the jobs."""
-    from diffagent.rrhf.rollout import BatchJob, run_jobs_in_process
+    from diffagent.rrhf.rollout import run_jobs_in_process
 
-    parsed = [BatchJob(**job) for job in jobs]
-    return [
-        str(p) for p in run_jobs_in_process(parsed, lambda: build_rollout_models(spec), k, base_seed, False)
-    ]
+    return run_jobs_in_process(jobs, lambda: build_rollout_models(spec), k, base_seed, False)
+
+
+def rollout_spec(
+    profile: str, catalog: str, artifact_root: str, overrides: dict[str, Any] | None = None
+) -> RolloutModelsSpec:
+    """The profile's spec over `catalog` with its render cache at `artifact_root`, updated by
+    `overrides` (whose `render` settings are merged into the profile's, keeping its caps)."""
+    spec = RolloutModelsSpec.for_profile(profile, catalog, artifact_root).to_json()
+    unknown = sorted(set(overrides or {}) - set(spec))
+    if unknown:
+        raise ValueError(f"unknown rollout_models keys {unknown}; expected some of {sorted(spec)}")
+    merged = {**spec, **(overrides or {})}
+    merged["render"] = {**spec["render"], **(overrides or {}).get("render", {})}
+    return RolloutModelsSpec(**merged)

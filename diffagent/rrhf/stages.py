@@ -9,7 +9,6 @@ catalog-constrained top-k answers fill it (counted as `filled`).
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import asdict
 from pathlib import Path
@@ -21,28 +20,35 @@ import pyarrow.parquet as pq
 from diffagent.rrhf.candidates import CandidateParams, generate_candidates
 from diffagent.rrhf.reconstruct import ReconstructionStats, api_key, reconstruct_candidates
 from diffagent.rrhf.rollout import PromptResponses
+from diffagent.storage import ArtifactStore, at
+from schemas.rrhf import CANDIDATES_SCHEMA
 from schemas.t2i import T2IApi
 
 log = logging.getLogger(__name__)
-CANDIDATES_SCHEMA = pa.schema(
-    [
-        ("prompt_id", pa.string()),
-        ("prompt", pa.string()),
-        ("negative_prompt", pa.string()),
-        ("raw_candidates", pa.list_(pa.string())),
-        ("raw_sources", pa.list_(pa.string())),
-        ("responses", pa.list_(pa.string())),
-        ("apis_json", pa.list_(pa.string())),
-    ]
+
+
+# The DABench files training reads (never the raw crawl layers beside them).
+DATA_FILES = (
+    "catalog.parquet",
+    "instructions.parquet",
+    "splits/sft.parquet",
+    "splits/rrhf.parquet",
+    "splits/eval.parquet",
 )
 
 
-def rrhf_rows(data: Path, max_prompts: int | None = None) -> list[dict[str, Any]]:
-    """Rows of the DABench rrhf split (first `max_prompts`)."""
-    file = Path(data) / "splits" / "rrhf.parquet"
-    if not file.exists():
-        raise FileNotFoundError(f"no rrhf split at {file}")
-    rows = [r for r in pq.read_table(file).to_pylist() if str(r["prompt"]).strip()]
+def local_data(data: str | Path) -> Path:
+    """A local folder with the DABench files (the folder itself, or a cached copy of a URL's),
+    for the libraries that read paths (trainers, the catalog's sample settings)."""
+    return ArtifactStore(str(data)).local_copy(names=DATA_FILES)
+
+
+def rrhf_rows(data: str | Path, max_prompts: int | None = None) -> list[dict[str, Any]]:
+    """Rows of the DABench rrhf split (first `max_prompts`); `data` is a folder or fsspec URL."""
+    store = ArtifactStore(str(data))
+    if not store.exists("splits/rrhf.parquet"):
+        raise FileNotFoundError(f"no rrhf split at {store.url('splits/rrhf.parquet')}")
+    rows = [r for r in store.read_table("splits/rrhf.parquet").to_pylist() if str(r["prompt"]).strip()]
     return rows[:max_prompts] if max_prompts else rows
 
 
@@ -125,16 +131,13 @@ def _fill(
     return apis, added
 
 
-def read_candidates(file: Path) -> list[PromptResponses]:
+def read_candidates(file: str | Path) -> list[PromptResponses]:
+    """The prompts and responses of a candidates.parquet (a path or fsspec URL)."""
+    store, name = at(file)
     items = []
-    for row in pq.read_table(file).to_pylist():
+    for row in store.read_table(name, CANDIDATES_SCHEMA).to_pylist():
         apis = [T2IApi.model_validate_json(text) for text in row["apis_json"]]
         items.append(
             PromptResponses(row["prompt_id"], row["prompt"], row["negative_prompt"], row["responses"], apis)
         )
     return items
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, default=str))

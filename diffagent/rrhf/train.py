@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from diffagent.rrhf.rollout import rrhf_examples
+from diffagent.storage import ArtifactStore, absolute, at
+from schemas.rrhf import ROLLOUT_SCHEMA
 
 log = logging.getLogger(__name__)
 
@@ -65,28 +66,40 @@ def tokenized_examples(tokenizer: Any, table: Any) -> list[dict[str, Any]]:
 
 
 def train_rrhf_agent(
-    sft_dir: Path, rollouts: Path, out: Path, params: RRHFParams | None = None, use_cpu: bool | None = None
+    sft_dir: str | Path,
+    rollouts: str | Path,
+    out: str | Path,
+    params: RRHFParams | None = None,
+    use_cpu: bool | None = None,
 ) -> dict[str, Any]:
-    """Train DiffAgent-RRHF from the SFT agent `sft_dir` on `rollouts`; write the agent folder `out`."""
+    """Train DiffAgent-RRHF from the SFT agent `sft_dir` on `rollouts`; write the agent folder `out`
+    (each a local path or an fsspec URL)."""
     import torch
     import transformers
 
     from diffagent.agent.selector import CATALOG_MODELS, MANIFEST, load_agent
     from diffagent.rrhf.rrhf_config import RRHFConfig
     from diffagent.rrhf.rrhf_trainer import RRHFTrainer
+    from diffagent.rrhf.stages import local_data
 
     params = params or RRHFParams()
-    sft_dir, out = Path(sft_dir), Path(out)
-    sft_manifest = json.loads((sft_dir / MANIFEST).read_text())
-    agent = load_agent(sft_dir, catalog=sft_manifest.get("data"), device="cpu" if use_cpu else None)
+    sft, target = ArtifactStore(str(sft_dir)), ArtifactStore(str(out))
+    sft_manifest = sft.read_json(MANIFEST)
+    if sft_manifest is None:
+        raise ValueError(f"{sft.root_url} is not an agent folder: no {MANIFEST}")
+    data = sft_manifest.get("data")
+    catalog = str(local_data(data)) if data else None
+    agent = load_agent(sft.root_url, catalog=catalog, device="cpu" if use_cpu else None)
     model, tokenizer = agent.backend.model, agent.backend.tokenizer
     tokenizer.padding_side = "right"
-    examples = tokenized_examples(tokenizer, pq.read_table(rollouts))
+    rollouts_store, rollouts_name = at(rollouts)
+    examples = tokenized_examples(tokenizer, rollouts_store.read_table(rollouts_name, ROLLOUT_SCHEMA))
     if not examples:
         raise ValueError(f"no prompt in {rollouts} has two or more responses to rank")
     gpu = torch.cuda.is_available() and not use_cpu
     config = RRHFConfig(
-        output_dir=str(out / "checkpoints"),
+        # Nothing is saved there (save_strategy "no"): the agent folder is written at the end.
+        output_dir=str(Path(tempfile.gettempdir()) / "diffagent-rrhf-checkpoints"),
         max_steps=params.max_steps,
         num_train_epochs=params.epochs,
         learning_rate=params.learning_rate,
@@ -116,18 +129,15 @@ def train_rrhf_agent(
     trainer = RRHFTrainer(model, config, examples, tokenizer, peft_config=peft_config)
     result = trainer.train()
     trained = trainer.model.merge_and_unload() if peft_config is not None else trainer.model
-    out.mkdir(parents=True, exist_ok=True)
-    trained.save_pretrained(out / "model")
     tokenizer.padding_side = "left"
-    tokenizer.save_pretrained(out / "tokenizer")
     history = trainer.state.log_history
     manifest = {
         **{k: sft_manifest[k] for k in ("catalog_fingerprint", "catalog_size", "data") if k in sft_manifest},
         "stage": "rrhf",
         "full": True,  # LoRA merged: `model/` is the whole policy
         "base_model": sft_manifest.get("base_model"),
-        "sft_agent": str(sft_dir.resolve()),
-        "rollouts": str(Path(rollouts).resolve()),
+        "sft_agent": absolute(sft_dir),
+        "rollouts": absolute(rollouts),
         "train_prompts": len(examples),
         "params": asdict(params),
         "train_loss": result.training_loss,
@@ -136,8 +146,11 @@ def train_rrhf_agent(
         "ce_losses": [e["ce_loss"] for e in history if "ce_loss" in e],
         "versions": {"transformers": transformers.__version__, "torch": torch.__version__},
     }
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=2))
-    if (sft_dir / CATALOG_MODELS).exists():
-        (out / CATALOG_MODELS).write_text((sft_dir / CATALOG_MODELS).read_text())
+    with target.local_folder("") as folder:
+        trained.save_pretrained(folder / "model")
+        tokenizer.save_pretrained(folder / "tokenizer")
+        (folder / MANIFEST).write_text(json.dumps(manifest, indent=2))
+        if sft.exists(CATALOG_MODELS):
+            (folder / CATALOG_MODELS).write_bytes(sft.read_bytes(CATALOG_MODELS))
     log.info("RRHF agent written to %s (loss %.4f)", out, result.training_loss)
     return manifest

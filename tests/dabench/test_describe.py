@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
-from diffagent.dabench import stages
 from diffagent.dabench.describe import DescriptionInputs, LLMConfig, fallback_description
 from diffagent.storage import ArtifactStore
 from tests.dabench.conftest import build
@@ -23,11 +22,10 @@ def test_llm_descriptions_are_cached_so_a_rerun_makes_no_call(sample_server, tmp
         assert catalog["model_description"].str.contains("images").all()
         assert set(llm_server.authorizations) == {"Bearer llm-key-123"}
 
-        # Same inputs: the stage is skipped; forced to recompute, every answer comes from the cache.
-        build(store, sample_server.url, llm=llm)
-        store.remove("work/describe.json")
-        again = stages.run_describe(store, results["filter"]["fingerprint"], llm, show_progress=False)
-        assert llm_server.calls == len(catalog)
+        # Same inputs: the stage is Cached; forced to recompute, every answer comes from the cache.
+        assert build(store, sample_server.url, llm=llm)["describe"]["cached"]
+        again = build(store, sample_server.url, llm=llm, refresh=True)["describe"]
+        assert llm_server.calls == len(catalog) and not again["cached"]
         assert again["counts"]["llm_calls"] == 0 and again["counts"]["cache_hits"] == len(catalog)
     assert read(tmp_path, "catalog.parquet").equals(catalog)
     check_contract(tmp_path)

@@ -7,26 +7,15 @@ import json
 from diffagent.civitai.local_server import CivitaiServer
 from diffagent.civitai.sample import build_sample, renumbered
 from diffagent.civitai.source import CivitaiSource
-from diffagent.dabench import stages
 from diffagent.dabench.crawl import CrawlParams
-from diffagent.dabench.derive import FilterParams
 from diffagent.storage import ArtifactStore
-from tests.dabench.conftest import FAST_RETRY
+from tests.dabench.conftest import build as build_stages
 from tests.dabench.contract import check_contract, read
 
 
 def build(store, url, incremental):
-    crawl = stages.run_crawl(
-        store,
-        url,
-        CrawlParams(models_page_size=5),
-        retry=FAST_RETRY,
-        show_progress=False,
-        incremental=incremental,
-    )
-    filtered = stages.run_filter(store, crawl["fingerprint"], FilterParams())
-    described = stages.run_describe(store, filtered["fingerprint"], None, show_progress=False)
-    return crawl, stages.run_split(store, described["fingerprint"])
+    results = build_stages(store, url, params=CrawlParams(models_page_size=5), incremental=incremental)
+    return results["crawl"], results["split"]
 
 
 def test_recrawl_adds_new_models_and_keeps_everything(tmp_path):

@@ -72,27 +72,17 @@ def test_answers_per_architecture_with_the_retrieval_agent(dabench_dir: Path, tm
 
 
 def test_render_and_score_dedups_images_and_normalises_per_prompt(dabench_dir, tmp_path, tiny_dir) -> None:
-    from diffusers import StableDiffusionPipeline
-
+    """The real renderer (tiny profile: each system's own checkpoint and LoRA from the tiny store)
+    and the tiny scorers."""
+    from diffagent.evaluate.models import load_render_fn
     from diffagent.score import load_scorers
 
-    pipeline = StableDiffusionPipeline.from_pretrained(tiny_dir / "sd15", safety_checker=None)
-    pipeline.set_progress_bar_config(disable=True)
+    render_api, _ = load_render_fn("tiny", dabench_dir, tmp_path / "render-cache", INDEX)
     calls = []
 
     def render(api, prompt, negative_prompt, seeds):
-        """The tiny pipeline at 64x64 for every API (a tiny model has no per-model weights here)."""
-        calls.append((api.model, tuple(seeds)))
-        generators = [torch.Generator().manual_seed(s) for s in seeds]
-        return pipeline(
-            [prompt] * len(seeds),
-            negative_prompt=[negative_prompt] * len(seeds),
-            height=64,
-            width=64,
-            num_inference_steps=2,
-            guidance_scale=api.cfg_scale,
-            generator=generators,
-        ).images
+        calls.append((api.model, tuple(seeds)))  # what render_and_score asked for
+        return render_api(api, prompt, negative_prompt, seeds)
 
     scorers = load_scorers("tiny")
     prompts, _ = prepare_prompts(dabench_dir, None, None, None, 0, None, tmp_path)

@@ -90,7 +90,7 @@ def test_plots_are_pngs(tmp_path: Path) -> None:
         plot_unified(tables.system_scores(scores), tmp_path / "unified.png"),
         plot_hallucination(tables.hallucination(answers), tmp_path / "hallucination.png"),
     ):
-        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000
+        assert Path(path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and Path(path).stat().st_size > 5000
 
 
 def test_sheet_pairs_are_balanced_shuffled_and_tallied(tmp_path: Path) -> None:
@@ -106,7 +106,7 @@ def test_sheet_pairs_are_balanced_shuffled_and_tallied(tmp_path: Path) -> None:
     pairs = study_pairs(pd.DataFrame(rows), "diffagent_rrhf", per_architecture=7, seed=0)
     assert pairs.groupby("dataset").size().to_dict() == {"coco": 2, "dabench": 3, "parti": 2}
     sheet = write_sheet(pairs, "diffagent_rrhf", tmp_path / "study", seed=0)
-    page = sheet.read_text()
+    page = Path(sheet).read_text()
     assert page.count('class="pair"') == 7 and page.count('type="radio"') == 7 * 2 * 3
     key = json.loads(page.split('type="application/json">')[1].split("</script>")[0])
     lefts = [k["left_system"] for k in key]

@@ -1,7 +1,7 @@
 """RRHF rollout batches dispatched as Prefect runs to a work pool, executed by a real worker.
 
 This is the path production takes on the `cuda` pool; here the pool is a process pool on this
-CPU. `sftA-train` calls `dispatch_rollouts(..., work_pool=P)`, which runs
+CPU. `sftA-train` calls `diffagent.rrhf.dispatch.dispatch_rollouts(..., work_pool=P)`, which runs
 `rrhf-rollout/rrhf-rollout-P` once per batch and waits for every run to complete.
 """
 
@@ -26,9 +26,12 @@ pytestmark = pytest.mark.integration
 
 DISPATCH = """
 import json, sys
-from flows.sfta_train import dispatch_rollouts
-jobs, spec = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
-dispatch_rollouts(jobs, spec, k=1, base_seed=0, workers=0, work_pool="rollout-test")
+from diffagent.rrhf.dispatch import dispatch_rollouts
+from diffagent.rrhf.rollout import BatchJob
+from diffagent.rrhf.rollout_models import RolloutModelsSpec
+jobs = [BatchJob(**job) for job in json.load(open(sys.argv[1]))]
+spec = RolloutModelsSpec(**json.load(open(sys.argv[2])))
+dispatch_rollouts(jobs, spec, k=1, base_seed=0, workers=0, work_pool="rollout-test", poll_s=1.0)
 """
 
 

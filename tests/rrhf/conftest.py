@@ -154,3 +154,48 @@ def write_dabench(folder):  # -> Path
     pq.write_table(table.slice(8, 3), folder / "splits" / "rrhf.parquet")
     pq.write_table(table.slice(11, 1), folder / "splits" / "eval.parquet")
     return folder
+
+
+def quick_sfta_settings(k: int = 2, **candidates) -> dict:
+    """The tiny profile with fewer steps and prompts (`sftA-train` parameters), so tests stay quick."""
+    from diffagent.rrhf.pipeline import profile_settings
+
+    settings = profile_settings("tiny", None)
+    settings["sft"]["max_steps"] = 8
+    settings["rrhf"]["max_steps"] = 4
+    settings["candidates"].update(candidates)
+    return {**settings, "max_prompts": 2, "k": k}
+
+
+def train_sfta(data, run, **settings) -> dict:
+    """The sftA-train flow in this process (this test session's Prefect server); its records."""
+    from diffagent.runflow import run_flow
+
+    return run_flow("sftA-train", data=str(data), out=str(run), profile="tiny", **settings)
+
+
+def train_sfta_cli(data, run, *options: str) -> dict:
+    """`diffagent train sfta --profile tiny OPTIONS` in a subprocess, as a user runs it, against
+    this test session's Prefect server; returns the stage records it prints."""
+    import json
+    import os
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from prefect.settings import PREFECT_API_URL
+
+    command = [str(Path(sys.executable).parent / "diffagent"), "train", "sfta", "--data", str(data)]
+    command += ["--out", str(run), "--profile", "tiny", *options]
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": PREFECT_API_URL.value(),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
+    # A subprocess: Prefect's log handlers outlive an in-process CLI runner's streams.
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800)
+    assert result.returncode == 0, result.stderr[-3000:]
+    # The records are the last JSON object printed (the trainers print their logs before it).
+    start = [m.start() for m in re.finditer(r"^\{$", result.stdout, re.MULTILINE)][-1]
+    return json.loads(result.stdout[start:])

@@ -3,12 +3,14 @@ built from the JSON spec the flow hands to workers, with resume."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
 from diffagent.agent.catalog import Catalog
+from diffagent.rrhf.dispatch import dispatch_rollouts
 from diffagent.rrhf.reconstruct import reconstruct_candidates
 from diffagent.rrhf.rollout import (
     PromptResponses,
@@ -19,7 +21,7 @@ from diffagent.rrhf.rollout import (
     rrhf_examples,
     run_jobs_in_process,
 )
-from diffagent.rrhf.rollout_models import RolloutModelsSpec, build_rollout_models
+from diffagent.rrhf.rollout_models import RolloutModelsSpec, build_rollout_models, rollout_spec
 from tests.rrhf.conftest import small_catalog, write_dabench
 
 
@@ -48,10 +50,12 @@ def tiny_models() -> Path:
     return ensure_tiny_models()
 
 
-def _spec(tmp_path: Path) -> dict:
-    """The tiny profile's rollout spec, as the flow writes it (JSON), with its render cache here."""
+def _spec(tmp_path: Path) -> RolloutModelsSpec:
+    """The tiny profile's rollout spec, through its JSON form (what a remote worker receives),
+    with its render cache here."""
     data = write_dabench(tmp_path / "data")
-    return RolloutModelsSpec.for_profile("tiny", str(data), str(tmp_path / "render-cache")).to_json()
+    spec = RolloutModelsSpec.for_profile("tiny", str(data), str(tmp_path / "render-cache"))
+    return RolloutModelsSpec(**json.loads(json.dumps(spec.to_json())))
 
 
 def _items() -> list[PromptResponses]:
@@ -67,7 +71,7 @@ def test_rollout_writes_parts_and_resumes_without_rerendering(tmp_path, tiny_mod
     """The real renderer (tiny store: each response its own checkpoint) and the tiny scorers, built
     from the JSON spec. A rollout killed after its first batch resumes with the second only."""
     spec = _spec(tmp_path)
-    assert spec["render"]["render_size"] == 64 and spec["render"]["render_max_steps"] == 2
+    assert spec.render["render_size"] == 64 and spec.render["render_max_steps"] == 2
     renderer, scorers = build_rollout_models(spec)
     assert sorted(scorers) == ["clip_score", "hps_v2", "image_reward"]
     parts = tmp_path / "rollouts"
@@ -85,7 +89,17 @@ def test_rollout_writes_parts_and_resumes_without_rerendering(tmp_path, tiny_mod
     assert table.num_rows == 6
     rows = pq.read_table(tmp_path / "rollouts.parquet").to_pylist()
     assert all(len(r["image_scores"]) == k and len(r["seeds"]) == k for r in rows)
-    assert all(0.0 <= r["reward"] <= 1.0 for r in rows)
+    for prompt_id in ("p0", "p1", "p2"):  # rewards follow from the stored raw scores (Eq. 5)
+        group = [r for r in rows if r["prompt_id"] == prompt_id]
+        raw: dict[str, list[float]] = {}
+        for row in group:
+            for metric, values in json.loads(row["raw_scores_json"]).items():
+                raw.setdefault(metric, []).extend(values)
+        unified, rewards = rewards_from_image_scores(
+            raw, [r["response_index"] for r in group for _ in range(k)]
+        )
+        assert [s for r in group for s in r["image_scores"]] == pytest.approx(unified)
+        assert [r["reward"] for r in group] == pytest.approx([rewards[r["response_index"]] for r in group])
     assert rows[0]["seeds"] == rows[1]["seeds"] != rows[2]["seeds"]
     # Two different models on the same seeds: different images, so different rewards.
     assert rows[0]["reward"] != rows[1]["reward"]
@@ -104,7 +118,7 @@ def test_a_batch_killed_before_its_part_rerenders_nothing(tmp_path, tiny_models)
     first = build_rollout_models(spec)
     [part] = run_jobs_in_process(jobs, lambda: first, k, progress=False)
     rewards = pq.read_table(part).column("reward").to_pylist()
-    part.unlink()  # as if killed before the part was written
+    Path(part).unlink()  # as if killed before the part was written
     second = build_rollout_models(spec)
     [again] = run_jobs_in_process(jobs, lambda: second, k, progress=False)
     assert (second[0].stats.rendered, second[0].stats.cached) == (0, first[0].stats.rendered)
@@ -113,33 +127,27 @@ def test_a_batch_killed_before_its_part_rerenders_nothing(tmp_path, tiny_models)
 
 
 def test_spec_overrides_and_bad_profile(tmp_path) -> None:
-    from flows.sfta_train import rollout_spec
-
     overrides = {"device": "cuda", "render": {"lora_scale": 0.8}}
-    spec = rollout_spec("default", "/data/dabench", tmp_path, overrides)
-    assert spec["catalog"] == "/data/dabench" and spec["device"] == "cuda"
-    assert spec["artifact_root"] == str(tmp_path / "render-cache")
-    assert RolloutModelsSpec(**spec).render_settings().lora_scale == 0.8
-    tiny = rollout_spec("tiny", "/data/dabench", tmp_path, {"render": {"lora_scale": 0.5}})
-    assert tiny["render"]["render_size"] == 64 and tiny["render"]["lora_scale"] == 0.5
+    cache = str(tmp_path / "render-cache")
+    spec = rollout_spec("default", "/data/dabench", cache, overrides)
+    assert spec.catalog == "/data/dabench" and spec.device == "cuda" and spec.artifact_root == cache
+    assert spec.render_settings().lora_scale == 0.8
+    tiny = rollout_spec("tiny", "/data/dabench", cache, {"render": {"lora_scale": 0.5}})
+    assert tiny.render["render_size"] == 64 and tiny.render["lora_scale"] == 0.5
     with pytest.raises(ValueError, match=r"unknown rollout_models keys \['pipelines'\]"):
-        rollout_spec("tiny", "/data/dabench", tmp_path, {"pipelines": {}})
+        rollout_spec("tiny", "/data/dabench", cache, {"pipelines": {}})
     with pytest.raises(ValueError, match="'huge'"):
-        RolloutModelsSpec.for_profile("huge", "/data", str(tmp_path))
+        RolloutModelsSpec.for_profile("huge", "/data", cache)
 
 
 def test_process_pool_dispatch_matches_in_process(tmp_path, tiny_models) -> None:
-    """`workers=2`: two worker processes build the models from the JSON spec and write the same
+    """`workers=2`: two worker processes build the models from the spec and write the same
     parts (same rewards) as the in-process path."""
-    from dataclasses import asdict
-
-    from flows.sfta_train import dispatch_rollouts
-
     spec, k = _spec(tmp_path), 1
     here, _ = plan_batches(_items(), tmp_path / "here", batch_size=1, k=k)
     pooled, _ = plan_batches(_items(), tmp_path / "pool", batch_size=1, k=k)
-    dispatch_rollouts([asdict(j) for j in here], spec, k, 0, workers=0, work_pool=None)
-    dispatch_rollouts([asdict(j) for j in pooled], spec, k, 0, workers=2, work_pool=None)
+    dispatch_rollouts(here, spec, k, 0, workers=0)
+    dispatch_rollouts(pooled, spec, k, 0, workers=2)
     for a, b in zip(here, pooled, strict=True):
         rewards = pq.read_table(a.out).column("reward").to_pylist()
         assert pq.read_table(b.out).column("reward").to_pylist() == pytest.approx(rewards)

@@ -19,21 +19,34 @@ def test_clip_score_rescaling_by_hand():
     assert clip_score_from_cosine(-0.2) == 0.0
 
 
+def pair_cosines(scorer, prompts, images) -> list[float]:
+    """Cosine of each (prompt, image) pair, one pair at a time through the open_clip model."""
+    cosines = []
+    with torch.no_grad():
+        for prompt, picture in zip(prompts, images, strict=True):
+            pixels = scorer.preprocess(picture.convert("RGB")).unsqueeze(0)
+            image = scorer.model.encode_image(pixels, normalize=True)
+            text = scorer.model.encode_text(scorer.tokenizer([prompt]), normalize=True)
+            cosines.append(float((image * text).sum()))
+    return cosines
+
+
 def test_clip_score_matches_the_model_cosine(tiny_scorer_dir, images):
+    """Every pair of the batch (not only the first): a batching or pairing mistake fails here."""
     scorer = ClipScorer.from_folder(tiny_scorer_dir / "clip", device="cpu")
     scores = scorer.score(PROMPTS, images)
-    with torch.no_grad():
-        pixels = scorer.preprocess(images[0].convert("RGB")).unsqueeze(0)
-        image = scorer.model.encode_image(pixels, normalize=True)
-        text = scorer.model.encode_text(scorer.tokenizer([PROMPTS[0]]), normalize=True)
-    assert scores[0] == pytest.approx(2.5 * max(float((image * text).sum()), 0.0), abs=1e-5)
-    assert all(s >= 0 for s in scores)
+    expected = [2.5 * max(c, 0.0) for c in pair_cosines(scorer, PROMPTS, images)]
+    assert scores == pytest.approx(expected, abs=1e-5)
+    swapped = scorer.score(PROMPTS[::-1], images)
+    assert swapped == pytest.approx(
+        [2.5 * max(c, 0.0) for c in pair_cosines(scorer, PROMPTS[::-1], images)], abs=1e-5
+    )
 
 
 def test_hps_loads_state_dict_format_and_refuses_a_wrong_one(tiny_scorer_dir, images, tmp_path):
     scorer = HpsV2Scorer.from_folder(tiny_scorer_dir / "hps", device="cpu")
     scores = scorer.score(PROMPTS, images)
-    assert all(-1.0 <= s <= 1.0 for s in scores)
+    assert scores == pytest.approx(pair_cosines(scorer, PROMPTS, images), abs=1e-5)
     state = torch.load(tiny_scorer_dir / "hps" / "HPS_v2_tiny.pt", weights_only=True)["state_dict"]
     state.pop("logit_scale")
     torch.save({"state_dict": {"module." + k: v for k, v in state.items()}}, tmp_path / "bad.pt")

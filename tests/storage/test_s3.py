@@ -68,14 +68,23 @@ def s3_endpoint():
                 os.environ[key] = value
 
 
-def test_build_writes_and_rereads_artifacts_on_s3(s3_endpoint, sample_build):
-    clean_out, _ = sample_build
+@pytest.fixture(scope="module")
+def s3_dabench(s3_endpoint):
+    """DABench built from the bundled Civitai sample straight to s3:// (records and results too)."""
     store = ArtifactStore("s3://dabench-test/run1")
     with CivitaiServer(CivitaiSource.sample()) as server:
         results = build(store, server.url)
+    return store, results
+
+
+def test_build_writes_and_rereads_artifacts_on_s3(s3_dabench, sample_build):
+    clean_out, _ = sample_build
+    store, results = s3_dabench
+    with CivitaiServer(CivitaiSource.sample()) as server:
         again = build(store, server.url)
     assert all(again[stage]["cached"] for stage in ("filter", "describe", "split"))
     assert store.exists("catalog.parquet") and store.exists("splits/eval.parquet")
+    assert store.exists("work/results") and store.exists("work/split.json")
     remote = (
         store.read_table("instructions.parquet").to_pandas().sort_values("image_id").reset_index(drop=True)
     )
@@ -107,3 +116,30 @@ def test_the_catalog_loads_from_s3_as_from_disk(s3_endpoint, tmp_path):
     assert load_catalog("s3://dabench-test/catalog-run/catalog.parquet").fingerprint == here.fingerprint
     with pytest.raises(FileNotFoundError, match="s3://dabench-test/absent"):
         load_catalog("s3://dabench-test/absent")
+
+
+def test_train_sfta_from_s3_into_s3(s3_dabench):
+    """sftA-train with its data and its run folder on s3://: every artifact (agents, candidates,
+    rollout parts, render cache, stage records and Prefect results) lands in the bucket, a rerun
+    is Cached from the bucket's records, and the RRHF agent loads back from s3://."""
+    from diffagent.agent.selector import load_agent
+    from diffagent.rrhf.stages import local_data
+    from tests.rrhf.conftest import quick_sfta_settings, train_sfta
+
+    data, _ = s3_dabench
+    out = ArtifactStore("s3://dabench-test/sfta")
+    first = train_sfta(data.root_url, out.root_url, **quick_sfta_settings(k=2))
+    assert not any(record["cached"] for record in first.values())
+    rows = out.read_table("rollouts.parquet").to_pylist()
+    assert rows and {len(row["image_scores"]) for row in rows} == {2}
+    assert out.list("rollouts", ".parquet") and out.list("render-cache")
+    assert out.exists("stages/rrhf.json") and out.list("stages/results")
+    assert out.read_json("sft/manifest.json")["data"] == data.root_url
+    assert out.read_json("rrhf/manifest.json")["sft_agent"] == out.url("sft")
+
+    again = train_sfta(data.root_url, out.root_url, **quick_sfta_settings(k=2))
+    assert all(record["cached"] for record in again.values())
+
+    agent = load_agent(out.url("rrhf"), catalog=str(local_data(data.root_url)), device="cpu")
+    [[selection]] = agent.select(["a cat in a garden, watercolor"])
+    assert selection.api is not None and selection.api.model in agent.catalog

@@ -133,10 +133,14 @@ def test_pickle_files_are_refused(server, tmp_path):
         store(server, tmp_path, [entry(server, 5, "x", file_name="model.ckpt")]).resolve(
             5, "Checkpoint", "SD 1.5"
         )
-    # the catalog says safetensors but the server sends a .ckpt: refused before use
+    # the catalog says safetensors but the server sends a .ckpt: refused before use, and the
+    # bytes it sent (whose hash is the catalog's) never reach the verified content path
+    disguised = store(server, tmp_path, [entry(server, 6, "pickle")])
+    Handler.log.clear()
     with pytest.raises(PickleRefused, match="model.ckpt"):
-        store(server, tmp_path, [entry(server, 6, "pickle")]).resolve(6, "Checkpoint", "SD 1.5")
-    assert not list((tmp_path / "sha256").rglob("*")) if (tmp_path / "sha256").exists() else True
+        disguised.resolve(6, "Checkpoint", "SD 1.5")
+    assert any(path.startswith("/signed/pickle") for path, _, _ in Handler.log), "it was downloaded"
+    assert not disguised.content_path(SHA).exists()
 
 
 def test_key_never_in_repr(server, tmp_path):
