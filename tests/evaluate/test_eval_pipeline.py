@@ -73,7 +73,7 @@ def test_answers_per_architecture_with_the_retrieval_agent(dabench_dir: Path, tm
 def test_render_and_score_dedups_images_and_normalises_per_prompt(dabench_dir, tmp_path, tiny_dir) -> None:
     from diffusers import StableDiffusionPipeline
 
-    from diffagent.score import load_scorers
+    from diffagent.profiles import load_scorers
 
     pipeline = StableDiffusionPipeline.from_pretrained(tiny_dir / "sd15", safety_checker=None)
     pipeline.set_progress_bar_config(disable=True)
