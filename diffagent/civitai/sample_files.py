@@ -84,12 +84,16 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_sample_files(tiny_dir: Path, out: Path, progress: bool = True) -> dict[int, ServedFile]:
-    """Write (or reuse) every served version's file under `out`; {version id: ServedFile}."""
+def write_sample_files(
+    tiny_dir: Path, out: Path, only: set[int] | None = None, progress: bool = True
+) -> dict[int, ServedFile]:
+    """Write (or reuse) every served version's file (or those in `only`) under `out`;
+    {version id: ServedFile}."""
     from diffagent.tiny.files import write_version_file
 
+    specs = [spec for spec in served_versions() if only is None or spec.version_id in only]
     served: dict[int, ServedFile] = {}
-    for spec in tqdm(served_versions(), desc="sample files", unit="file", disable=not progress):
+    for spec in tqdm(specs, desc="sample files", unit="file", disable=not progress):
         path = out / f"{spec.version_id}-{spec.file_name}"
         if not path.exists():
             write_version_file(tiny_dir, spec.version_id, spec.kind, spec.architecture, path, spec.locon)
