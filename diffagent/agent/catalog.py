@@ -29,6 +29,7 @@ from schemas.t2i import (
     MIN_STEPS,
     SAMPLERS,
     SIDE_MULTIPLE,
+    architecture_of,
 )
 
 # Columns the agent reads; the rest of CatalogEntry may be absent without harm.
@@ -109,12 +110,12 @@ class Catalog:
         self.checkpoints: dict[str, list[str]] = {}
         for entry in popular:
             if entry["type"] == "Checkpoint":
-                self.checkpoints.setdefault(entry["base_model"], []).append(entry["model"])
+                self.checkpoints.setdefault(architecture_of(entry["base_model"]), []).append(entry["model"])
         # A LoRA is selectable only if its architecture has a Checkpoint to run it on.
         self.selectable = [
             e["model"]
             for e in self.entries
-            if e["type"] == "Checkpoint" or self.checkpoints.get(e["base_model"])
+            if e["type"] == "Checkpoint" or self.checkpoints.get(architecture_of(e["base_model"]))
         ]
 
     def __len__(self) -> int:
@@ -124,11 +125,11 @@ class Catalog:
         return model in self.by_model
 
     def base_checkpoints_for(self, model: str) -> list[str]:
-        """Checkpoints a LoRA may run on (same base_model, most downloaded first); [] for a Checkpoint."""
+        """Checkpoints a LoRA may run on (same architecture, most downloaded first); [] for a Checkpoint."""
         entry = self.by_model[model]
         if entry["type"] != "LORA":
             return []
-        return self.checkpoints.get(entry["base_model"], [])
+        return self.checkpoints.get(architecture_of(entry["base_model"]), [])
 
     def settings_for(self, model: str) -> SampleSettings:
         """The model's most common sample settings, or the paper's defaults for its architecture."""

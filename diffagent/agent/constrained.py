@@ -18,7 +18,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from diffagent.agent.conversation import ANSWER_KEYS, CLOSING, json_value, key_segment
-from schemas.t2i import MAX_CFG, MAX_SIDE, MAX_STEPS, MIN_CFG, MIN_SIDE, MIN_STEPS, SAMPLERS, SIDE_MULTIPLE
+from schemas.t2i import (
+    MAX_CFG,
+    MAX_SIDE,
+    MAX_STEPS,
+    MIN_CFG,
+    MIN_SIDE,
+    MIN_STEPS,
+    SAMPLERS,
+    SIDE_MULTIPLE,
+    architecture_of,
+)
 
 LEAF = None  # trie key under which a finished choice stores its value
 
@@ -113,7 +123,7 @@ class AnswerConstraint:
         if slot == 3:
             if entry["type"] != "LORA":
                 return self.forced(None)
-            base = entry["base_model"]
+            base = architecture_of(entry["base_model"])
             if base not in self._bases:
                 self._bases[base] = build_trie({m: self.model_ids(m) for m in self.catalog.checkpoints[base]})
             return self._bases[base]

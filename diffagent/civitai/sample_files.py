@@ -9,7 +9,6 @@ the tiny pipelines (`tiny.files`) and hashed, so the sample's `files[].hashes` a
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,19 +75,12 @@ class ServedFile:
     requires_key: bool = False
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def write_sample_files(
     tiny_dir: Path, out: Path, only: set[int] | None = None, progress: bool = True
 ) -> dict[int, ServedFile]:
     """Write (or reuse) every served version's file (or those in `only`) under `out`;
     {version id: ServedFile}."""
+    from diffagent.store.civitai_store import sha256_of
     from diffagent.tiny.files import write_version_file
 
     specs = [spec for spec in served_versions() if only is None or spec.version_id in only]
@@ -98,7 +90,7 @@ def write_sample_files(
         if not path.exists():
             write_version_file(tiny_dir, spec.version_id, spec.kind, spec.architecture, path, spec.locon)
         served[spec.version_id] = ServedFile(
-            path, spec.file_name, _sha256(path), path.stat().st_size, spec.requires_key
+            path, spec.file_name, sha256_of(path), path.stat().st_size, spec.requires_key
         )
     return served
 

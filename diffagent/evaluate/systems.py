@@ -36,6 +36,7 @@ from schemas.t2i import (
     MIN_STEPS,
     SAMPLERS,
     T2IApi,
+    architecture_of,
 )
 
 
@@ -124,7 +125,7 @@ def check_answer(fields: dict[str, Any] | None, catalog: dict[str, CatalogEntry]
     entry = catalog.get(model)
     if entry is None:
         return "unknown_model"
-    if entry.base_model != architecture:
+    if architecture_of(entry.base_model) != architecture_of(architecture):
         return "wrong_architecture"
     if entry.type == "LORA" and lora_base(fields, catalog, architecture)[0] is None:
         return "no_base_checkpoint"

@@ -33,6 +33,7 @@ from schemas.t2i import (
     SAMPLERS,
     SIDE_MULTIPLE,
     T2IApi,
+    architecture_of,
 )
 
 DEFAULT_BASE_MODELS: dict[str, str] = {
@@ -202,9 +203,10 @@ def lora_base(
     most downloaded such Checkpoint (and True: it was replaced); None when the catalog has none.
     Shared by RRHF's reconstruction and the evaluation, so both repair a base the same way."""
     named = catalog.get(str(fields.get("base_checkpoint") or ""))
-    if named is not None and named.type == "Checkpoint" and named.base_model == architecture:
+    wanted = architecture_of(architecture)
+    if named is not None and named.type == "Checkpoint" and architecture_of(named.base_model) == wanted:
         return named, False
-    same = [e for e in catalog.values() if e.type == "Checkpoint" and e.base_model == architecture]
+    same = [e for e in catalog.values() if e.type == "Checkpoint" and architecture_of(e.base_model) == wanted]
     return (max(same, key=lambda e: e.download_count) if same else None), True
 
 

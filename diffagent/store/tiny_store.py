@@ -11,13 +11,12 @@ The architecture's base model (version BASE_MODEL_VERSION_ID) is the tiny pipeli
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlparse
 
 from diffagent.store.base import Kind, ResolvedModel, is_base_model
-from diffagent.store.civitai_store import CivitaiModelStore
+from diffagent.store.civitai_store import CivitaiModelStore, sha256_of
 from diffagent.tiny.files import PIPELINE_FOLDERS, write_version_file
 from schemas.dabench import CatalogEntry
 from schemas.t2i import architecture_of
@@ -29,14 +28,6 @@ BASE_WEIGHTS = {
     "sdxl": Path("unet") / "diffusion_pytorch_model.safetensors",
     "flux": Path("transformer") / "diffusion_pytorch_model.safetensors",
 }
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def served_locally(url: str) -> bool:
@@ -69,7 +60,7 @@ class TinyModelStore:
         architecture = architecture_of(base_model)
         if is_base_model(version_id, kind):
             path = self.tiny_dir / PIPELINE_FOLDERS[architecture]
-            digest = file_sha256(path / BASE_WEIGHTS[architecture])
+            digest = sha256_of(path / BASE_WEIGHTS[architecture])
             return ResolvedModel(version_id, kind, base_model, path, digest)
         if kind not in ("Checkpoint", "LORA"):
             raise ValueError(f"unknown model kind {kind!r}; expected Checkpoint or LORA")
@@ -78,4 +69,4 @@ class TinyModelStore:
         path = self.cache_dir / f"{kind.lower()}-{architecture}-{version_id}.safetensors"
         if not path.exists():
             write_version_file(self.tiny_dir, version_id, kind, architecture, path)
-        return ResolvedModel(version_id, kind, base_model, path, file_sha256(path))
+        return ResolvedModel(version_id, kind, base_model, path, sha256_of(path))

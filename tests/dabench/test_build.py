@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from diffagent.civitai.local_server import CivitaiServer
+from diffagent.civitai.sample_plan import FLUX_SAMPLERS
 from diffagent.dabench.crawl import CrawlParams
 from diffagent.storage import ArtifactStore
 from tests.dabench.conftest import build
@@ -95,5 +96,6 @@ def test_sample_build_takes_every_supported_architecture(sample_build):
     assert {"sd1", "sdxl", "flux"} <= set(catalog["architecture"])
     assert {"Pony", "Illustrious", "Flux.1 D"} <= set(catalog["base_model"])
     flux = pairs[pairs["base_model"] == "Flux.1 D"]
-    assert len(flux) > 0 and set(flux["sampling_method"]) <= {"Euler", "DPM++ 2M"}
+    comfy = flux[flux["image_id"] % len(FLUX_SAMPLERS) == 1]  # ComfyUI: sampler "euler", scheduler "simple"
+    assert len(comfy) > 0 and set(comfy["sampling_method"]) <= {"Euler", "DPM++ 2M Karras"}
     assert set(flux["clip_skip"]) == {1} and 2 in set(pairs.loc[pairs["base_model"] == "Pony", "clip_skip"])

@@ -21,7 +21,8 @@ def tiny_pipelines(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("tiny-diffusion")
     write_tiny_pipelines(out)
-    names = {"DIFFAGENT_SD15_CONFIG": "sd15", "DIFFAGENT_SDXL_CONFIG": "sdxl", "DIFFAGENT_FLUX_CONFIG": "flux"}
+    names = {"DIFFAGENT_SD15_CONFIG": "sd15", "DIFFAGENT_SDXL_CONFIG": "sdxl"}
+    names["DIFFAGENT_FLUX_CONFIG"] = "flux"
     saved = {name: os.environ.get(name) for name in names}
     os.environ.update({name: str(out / folder) for name, folder in names.items()})
     yield out
