@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -70,18 +71,27 @@ def load_pipeline(checkpoint: ResolvedModel, settings: RenderSettings, device: s
     else:
         raise ValueError(f"checkpoint {path} is neither a diffusers folder nor a .safetensors file")
     pipe.set_progress_bar_config(disable=True)
-    _alias_flat_clip(pipe)
     return pipe.to(device)
 
 
-def _alias_flat_clip(pipe) -> None:
-    """Workaround: transformers >= 5.6 flattened CLIPTextModel (no `.text_model`), but diffusers
-    0.42's StableDiffusionPipeline still reads `text_encoder.text_model.final_layer_norm` when
-    clip skip is set. Point `text_model` at the encoder itself, outside nn.Module's registry (so
-    state dicts and `.to()` are unaffected). Drop once diffusers reads the flattened model."""
+@contextmanager
+def flat_clip_alias(pipe):
+    """Workaround for the duration of one call with clip skip: transformers >= 5.6 flattened
+    CLIPTextModel (no `.text_model`), but diffusers 0.42's StableDiffusionPipeline still reads
+    `text_encoder.text_model.final_layer_norm` when clip skip is set. Point `text_model` at the
+    encoder itself, outside nn.Module's registry, and remove it afterwards: left in place it makes
+    peft look for LoRA keys under a `text_model.` prefix that is not there. Drop once diffusers
+    reads the flattened model."""
     encoder = getattr(pipe, "text_encoder", None)
-    if encoder is not None and not hasattr(encoder, "text_model") and hasattr(encoder, "final_layer_norm"):
+    flat = encoder is not None and hasattr(encoder, "final_layer_norm")
+    aliased = flat and not hasattr(encoder, "text_model")
+    if aliased:
         object.__setattr__(encoder, "text_model", encoder)
+    try:
+        yield
+    finally:
+        if aliased:
+            del encoder.__dict__["text_model"]
 
 
 class PipelineCache:

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from diffagent.render.cache import RenderCache, RenderKey
-from diffagent.render.pipelines import PipelineCache
+from diffagent.render.pipelines import PipelineCache, flat_clip_alias
 from diffagent.render.samplers import make_scheduler
 from diffagent.render.settings import RenderSettings
 from diffagent.store.base import ModelStore, ResolvedModel, check_lora_architecture
@@ -128,14 +128,15 @@ class Renderer:
         options = {}
         if architecture != "flux":
             options = {"negative_prompt": negative_prompt or None, "clip_skip": api.clip_skip - 1 or None}
-        result = pipe(
-            prompt=prompt,
-            width=width,
-            height=height,
-            num_inference_steps=steps,
-            guidance_scale=api.cfg_scale,
-            num_images_per_prompt=len(seeds),
-            generator=generators,
-            **options,
-        )
+        with flat_clip_alias(pipe):
+            result = pipe(
+                prompt=prompt,
+                width=width,
+                height=height,
+                num_inference_steps=steps,
+                guidance_scale=api.cfg_scale,
+                num_images_per_prompt=len(seeds),
+                generator=generators,
+                **options,
+            )
         return list(result.images)

@@ -143,7 +143,7 @@ def test_a_pony_lora_loads_on_an_sdxl_checkpoint(tiny_pipelines, tmp_path):
     assert images[0].size == (64, 64)
 
 
-def test_clip_skip_reaches_the_text_encoder(tiny_store):
+def test_clip_skip_reaches_the_text_encoder_and_leaves_lora_loading_alone(tiny_store):
     renderer = Renderer(tiny_store, RenderSettings(max_pipelines=1))
     last = renderer.render(make_api(101), "a cat", "", [0])[0]
     penultimate = renderer.render(make_api(101, clip_skip=2), "a cat", "", [0])[0]
@@ -151,3 +151,6 @@ def test_clip_skip_reaches_the_text_encoder(tiny_store):
     assert renderer.keys(make_api(101), "a cat", "", [0]) != renderer.keys(
         make_api(101, clip_skip=2), "a cat", "", [0]
     )
+    # A LoRA (text encoder included) still loads on the pipeline that rendered with clip skip.
+    lora = renderer.render(make_api(7, "LORA", base_id=101, clip_skip=2), "a cat", "", [0])[0]
+    assert png_bytes(lora) != png_bytes(penultimate)
