@@ -3,8 +3,8 @@
 `--profile tiny` changes the weights, not the path. A catalog version whose download URL is
 served by a local Civitai server (the bundled one serves tiny files for its sample) is downloaded,
 SHA256-verified and kept exactly as the real store does (`CivitaiModelStore`). A version whose URL
-points at civitai.com (a capture, and no network, or real weights the tiny pipelines could not
-load) gets a file synthesized from its version id in the same layouts (`tiny.files`): an LDM
+is anywhere else (civitai.com in a capture: no network, and real weights the tiny pipelines could
+not load) gets a file synthesized from its version id in the same layouts (`tiny.files`): an LDM
 single-file checkpoint or a kohya LoRA, deterministic, so the same entry always renders the same.
 The architecture's base model (version BASE_MODEL_VERSION_ID) is the tiny pipeline folder itself.
 """
@@ -21,8 +21,10 @@ from diffagent.tiny.files import PIPELINE_FOLDERS, write_version_file
 from schemas.dabench import CatalogEntry
 from schemas.t2i import architecture_of
 
-# Hosts whose downloads are real Civitai weights: the tiny profile never fetches from them.
-CIVITAI_HOSTS = ("civitai.com", "civitai.green", "civitai.red")
+# Where a local Civitai server (`diffagent civitai serve`) answers: the only download hosts the
+# tiny profile uses. Anything else (civitai.com's real weights, which the tiny pipelines cannot
+# load, or a host that is not there) gets a synthesized file instead.
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 BASE_WEIGHTS = {
     "sd1": Path("unet") / "diffusion_pytorch_model.safetensors",
     "sdxl": Path("unet") / "diffusion_pytorch_model.safetensors",
@@ -31,9 +33,8 @@ BASE_WEIGHTS = {
 
 
 def served_locally(url: str) -> bool:
-    """Whether a download URL is a local server's (not real Civitai's)."""
-    host = (urlparse(url).hostname or "").lower()
-    return bool(host) and not any(host == name or host.endswith("." + name) for name in CIVITAI_HOSTS)
+    """Whether a download URL is a local Civitai server's (loopback), not real Civitai's."""
+    return (urlparse(url).hostname or "").lower() in LOCAL_HOSTS
 
 
 class TinyModelStore:
