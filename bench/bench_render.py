@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from diffagent.profiles import tiny_settings
 from diffagent.render import Renderer, RenderJob, RenderSettings, render_jobs
 from diffagent.store.tiny_store import TinyModelStore
 from diffagent.tiny.diffusion import write_tiny_pipelines
@@ -57,7 +58,7 @@ def main() -> None:
                 store.resolve(api.base_checkpoint_version_id, "Checkpoint", api.base_model)
         results = {}
         for name, grouped in (("naive", False), ("grouped", True)):
-            renderer = Renderer(store, RenderSettings(max_pipelines=1))
+            renderer = Renderer(store, tiny_settings(root / "tiny", RenderSettings(max_pipelines=1)))
             results[name] = render_jobs(renderer, jobs, grouped=grouped, progress=False)
     print(f"{len(jobs)} jobs ({args.prompts} prompts x {len(apis)} APIs x {args.seeds} seeds), 256x256, "
           f"{args.steps} steps, 1 pipeline slot, {args.threads} thread(s)")  # fmt: skip

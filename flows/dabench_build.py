@@ -81,7 +81,8 @@ def dabench_build(
 ) -> dict[str, dict[str, Any]]:
     """Build DABench under `out` (a local path or fsspec URL); returns each stage's counts.
 
-    `types` and `base_models` default to Checkpoint + LORA and SD 1.5 + SDXL 1.0.
+    `types` and `base_models` default to Checkpoint + LORA and every supported base model
+    (schemas.t2i.BASE_MODELS: SD 1.x, SDXL 1.0, Pony, Illustrious, NoobAI, Flux.1 D / S).
     `incremental` (the scheduled recrawl): on a finished build, fetch only what is new, newest
     first, into a new raw increment, and publish a new dataset version (`versions/`, `latest.json`).
     `refresh_cache` recomputes filter, describe and split even when their inputs are unchanged.

@@ -137,6 +137,7 @@ class ImageMeta(_Tolerant):
     size: str | None = Field(None, alias="Size")
     model: str | None = Field(None, alias="Model")
     model_hash: str | None = Field(None, alias="Model hash")
+    clip_skip: int | None = Field(None, alias="Clip skip")  # camelCase `clipSkip` on today's API
     resources: list[dict[str, Any]] = Field(default_factory=list)
     civitai_resources: list[dict[str, Any]] = Field(default_factory=list, alias="civitaiResources")
 
@@ -147,7 +148,7 @@ class ImageMeta(_Tolerant):
     def _string(cls, value: Any) -> str | None:
         return loose_str(value)
 
-    @field_validator("steps", "seed", mode="before")
+    @field_validator("steps", "seed", "clip_skip", mode="before")
     @classmethod
     def _integer(cls, value: Any) -> int | None:
         return loose_int(value)
@@ -168,6 +169,8 @@ class ImageMeta(_Tolerant):
     @classmethod
     def _hash_from_hashes(cls, data: Any) -> Any:
         # Newer A1111 writes the checkpoint hash only under `hashes.model`.
+        if isinstance(data, dict) and data.get("Clip skip") is None and data.get("clipSkip") is not None:
+            data = {**data, "Clip skip": data["clipSkip"]}
         if isinstance(data, dict) and not data.get("Model hash"):
             hashes = data.get("hashes")
             if isinstance(hashes, dict) and isinstance(hashes.get("model"), str):

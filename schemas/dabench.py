@@ -7,9 +7,10 @@ derived from them (`schemas.arrow.arrow_schema`), never written twice.
 from __future__ import annotations
 
 import pyarrow as pa
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
 
 from schemas.arrow import arrow_schema
+from schemas.t2i import ARCHITECTURE_OF
 
 
 class CatalogEntry(BaseModel):
@@ -19,7 +20,7 @@ class CatalogEntry(BaseModel):
     model_id: int
     version_id: int
     type: str  # Checkpoint | LORA
-    base_model: str  # SD 1.5 | SDXL 1.0
+    base_model: str  # a schemas.t2i.BASE_MODELS name (SD 1.5, SDXL 1.0, Pony, Flux.1 D, ...)
     model_description: str  # never empty: LLM-reconstructed or the offline fallback
     description_source: str  # llm | fallback
     trained_words: list[str]
@@ -35,6 +36,14 @@ class CatalogEntry(BaseModel):
     download_url: str
     sample_count: int  # instruction pairs made from this version's images
     published_at: str | None = None
+    architecture: str = ""  # schemas.t2i.architecture_of(base_model): sd1 | sdxl | flux
+
+    @model_validator(mode="after")
+    def _architecture_from_base_model(self) -> CatalogEntry:
+        # Catalogs written before the column existed read back with it derived.
+        if not self.architecture:
+            self.architecture = ARCHITECTURE_OF.get(self.base_model, "")
+        return self
 
 
 class InstructionRow(BaseModel):
@@ -56,6 +65,7 @@ class InstructionRow(BaseModel):
     version_id: int
     base_checkpoint_version_id: int | None
     seed: int | None
+    clip_skip: int = 1  # the image's `Clip skip` (1 when its metadata has none)
 
 
 class RejectRow(BaseModel):

@@ -11,9 +11,35 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 ModelType = Literal["Checkpoint", "LORA"]
-BaseModelName = Literal["SD 1.5", "SDXL 1.0"]
 MODEL_TYPES: tuple[str, ...] = ("Checkpoint", "LORA")
-BASE_MODELS: tuple[str, ...] = ("SD 1.5", "SDXL 1.0")
+
+# Civitai's `baseModel` names we take, and the network architecture each one is: Pony, Illustrious
+# and NoobAI are SDXL fine-tunes (same UNet, VAE and two text encoders), so their files load with
+# the SDXL pipeline, and a LoRA trained on one loads on any checkpoint of the same architecture.
+Architecture = Literal["sd1", "sdxl", "flux"]
+ARCHITECTURES: tuple[str, ...] = ("sd1", "sdxl", "flux")
+BaseModelName = Literal[
+    "SD 1.4", "SD 1.5", "SDXL 1.0", "Pony", "Illustrious", "NoobAI", "Flux.1 D", "Flux.1 S"
+]
+ARCHITECTURE_OF: dict[str, str] = {
+    "SD 1.4": "sd1",
+    "SD 1.5": "sd1",
+    "SDXL 1.0": "sdxl",
+    "Pony": "sdxl",
+    "Illustrious": "sdxl",
+    "NoobAI": "sdxl",
+    "Flux.1 D": "flux",
+    "Flux.1 S": "flux",
+}
+BASE_MODELS: tuple[str, ...] = tuple(ARCHITECTURE_OF)
+
+
+def architecture_of(base_model: str) -> str:
+    """The architecture (`sd1`, `sdxl`, `flux`) of a Civitai base model name."""
+    if base_model not in ARCHITECTURE_OF:
+        raise ValueError(f"unknown base_model {base_model!r}; expected one of {BASE_MODELS}")
+    return ARCHITECTURE_OF[base_model]
+
 
 # A1111 sampler names that map onto diffusers schedulers (notes/civitai-api.md); the filter
 # normalises whatever an image's metadata says onto one of these.
@@ -47,9 +73,43 @@ MIN_SIDE, MAX_SIDE, SIDE_MULTIPLE = 256, 2048, 8
 MIN_STEPS, MAX_STEPS = 1, 150
 MIN_CFG, MAX_CFG = 1.0, 30.0
 
-# The paper's default API: the base model of the architecture with these parameters.
-DEFAULT_SAMPLER, DEFAULT_STEPS, DEFAULT_CFG = "Euler a", 20, 7.0
-DEFAULT_SIZE: dict[str, tuple[int, int]] = {"SD 1.5": (512, 512), "SDXL 1.0": (1024, 1024)}
+MIN_CLIP_SKIP, MAX_CLIP_SKIP, DEFAULT_CLIP_SKIP = 1, 12, 1
+
+
+class ArchitectureDefaults(BaseModel):
+    """The default API's parameters for one architecture. For Flux `cfg_scale` is the distilled
+    guidance FluxPipeline takes (`guidance_scale`), not classifier-free guidance."""
+
+    model_config = ConfigDict(frozen=True)
+
+    width: int
+    height: int
+    sampling_method: str
+    sampling_steps: int
+    cfg_scale: float
+
+
+# The paper's default API: the base model of the architecture with these parameters. Flux renders
+# with its flow-matching Euler at the guidance 3.5 that Flux.1 D is distilled for.
+_SD, _FLUX = {"sampling_method": "Euler a", "cfg_scale": 7.0}, {"sampling_method": "Euler", "cfg_scale": 3.5}
+ARCHITECTURE_DEFAULTS: dict[str, ArchitectureDefaults] = {
+    "sd1": ArchitectureDefaults(width=512, height=512, sampling_steps=20, **_SD),
+    "sdxl": ArchitectureDefaults(width=1024, height=1024, sampling_steps=20, **_SD),
+    "flux": ArchitectureDefaults(width=1024, height=1024, sampling_steps=20, **_FLUX),
+}
+DEFAULT_SAMPLER, DEFAULT_STEPS, DEFAULT_CFG = "Euler a", 20, 7.0  # the SD architectures' (the paper's)
+# Default size per base model name (what callers that key by `base_model` read).
+DEFAULT_SIZE: dict[str, tuple[int, int]] = {
+    name: (ARCHITECTURE_DEFAULTS[arch].width, ARCHITECTURE_DEFAULTS[arch].height)
+    for name, arch in ARCHITECTURE_OF.items()
+}
+
+
+def defaults_for(base_model: str) -> ArchitectureDefaults:
+    """The default parameters of a base model's architecture."""
+    return ARCHITECTURE_DEFAULTS[architecture_of(base_model)]
+
+
 # `version_id` of an API whose model is the architecture's own base model (SD 1.5, SDXL 1.0 base)
 # rather than a Civitai version: the renderer loads it from its settings (a hub id or folder).
 BASE_MODEL_VERSION_ID = 0
@@ -73,6 +133,10 @@ class GenerationParameters(BaseModel):
     sampling_method: str = Field(json_schema_extra={"enum": list(SAMPLERS)})
     sampling_steps: int = Field(ge=MIN_STEPS, le=MAX_STEPS)
     cfg_scale: float = Field(ge=MIN_CFG, le=MAX_CFG)
+    # Civitai's `Clip skip` (2 is common for anime SD 1.5 and for Pony). A1111's count: 1 uses the
+    # text encoder's last layer, 2 the one before it; diffusers' `clip_skip` counts layers skipped,
+    # so the renderer passes clip_skip - 1.
+    clip_skip: int = Field(DEFAULT_CLIP_SKIP, ge=MIN_CLIP_SKIP, le=MAX_CLIP_SKIP)
 
     @field_validator("sampling_method")
     @classmethod

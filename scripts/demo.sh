@@ -3,12 +3,15 @@
 #
 # Starts a local Prefect server (SQLite under $DEMO_DIR), the local Civitai-speaking server over
 # the bundled sample, the work pools and a process worker on `cpu`; deploys the demo deployments
-# of prefect.yaml and runs them with `prefect deployment run`: dabench-build/demo, then
-# sftA-train/demo and evaluate/demo (tiny profile). Leaves the servers and the worker up;
+# of prefect.yaml and runs them with `prefect deployment run`: dabench-build/demo (every supported
+# base model: SD 1.5, SDXL, Pony, Illustrious, Flux.1), then, per architecture (sd1, sdxl, flux),
+# `diffagent models fetch` of a LoRA and its base checkpoint from the local Civitai server
+# (SHA256-verified, LDM single-file / kohya layouts) and `diffagent render --profile tiny` of both,
+# then sftA-train/demo and evaluate/demo (tiny profile). Leaves the servers and the worker up;
 # `make down` (scripts/down.sh) stops them by the PIDs saved in $DEMO_DIR/pids.
 #
 # Environment: DEMO_DIR (.demo), BIN (.venv/bin), PREFECT_PORT (4200), CIVITAI_PORT (8787),
-# DEMO_STAGES ("dabench sfta evaluate"; e.g. "dabench" for the DABench build only).
+# DEMO_STAGES ("dabench models sfta evaluate"; e.g. "dabench" for the DABench build only).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -19,7 +22,7 @@ DEMO_DIR="$(cd "$DEMO_DIR" && pwd)"
 BIN="$(cd "${BIN:-.venv/bin}" && pwd)"
 PREFECT_PORT="${PREFECT_PORT:-4200}"
 CIVITAI_PORT="${CIVITAI_PORT:-8787}"
-DEMO_STAGES="${DEMO_STAGES:-dabench sfta evaluate}"
+DEMO_STAGES="${DEMO_STAGES:-dabench models sfta evaluate}"
 PIDS="$DEMO_DIR/pids"
 LOGS="$DEMO_DIR/logs"
 mkdir -p "$PIDS" "$LOGS"
@@ -29,6 +32,8 @@ export PREFECT_API_URL="http://127.0.0.1:$PREFECT_PORT/api"
 export PREFECT_API_DATABASE_CONNECTION_URL="sqlite+aiosqlite:///$DEMO_DIR/prefect.db"
 export PREFECT_SERVER_ANALYTICS_ENABLED=false DO_NOT_TRACK=1
 export DIFFAGENT_TINY_DIR="$DEMO_DIR/tiny-models"
+# The local server wants a key for one sample model (as Civitai does for some); any value will do.
+export CIVITAI_API_KEY="${CIVITAI_API_KEY:-demo-key}"
 CIVITAI_URL="http://127.0.0.1:$CIVITAI_PORT/api/v1"
 
 # Job control: each background process leads its own process group and keeps the default
@@ -92,9 +97,10 @@ start server "$PREFECT_API_URL/health" \
   "$BIN/prefect" server start --host 127.0.0.1 --port "$PREFECT_PORT"
 wait_for server "$PREFECT_API_URL/health" 180
 
-say "Local Civitai API on $CIVITAI_URL (the bundled sample)"
+say "Local Civitai API on $CIVITAI_URL (the bundled sample and its model files)"
+# The first start writes the tiny models and one tiny file per sample version (a few minutes).
 start civitai "$CIVITAI_URL/models?limit=1" "$BIN/diffagent" civitai serve --port "$CIVITAI_PORT"
-wait_for civitai "$CIVITAI_URL/models?limit=1" 60
+wait_for civitai "$CIVITAI_URL/models?limit=1" 900
 
 say "Work pools and deployments"
 # `prefect deploy --name FLOW/NAME` matches FLOW against the entrypoint's function name with
@@ -109,6 +115,19 @@ failed=()
 if [[ " $DEMO_STAGES " == *" dabench "* ]]; then
   run_deployment dabench-build/demo \
     "{\"civitai_url\": \"$CIVITAI_URL\", \"out\": \"$DEMO_DIR/dabench\"}" || failed+=(dabench-build/demo)
+fi
+if [[ " $DEMO_STAGES " == *" models "* ]]; then
+  say "Model files per architecture: fetch (verified) and render --profile tiny"
+  versions="$("$BIN/python" scripts/demo_apis.py "$DEMO_DIR/dabench" "$DEMO_DIR/apis")"
+  # shellcheck disable=SC2086  # the version ids are separate arguments
+  "$BIN/diffagent" models fetch $versions --catalog "$DEMO_DIR/dabench" --store-dir "$DEMO_DIR/models" \
+    | tee "$DEMO_DIR/apis/fetched.json" || failed+=(models-fetch)
+  for api in "$DEMO_DIR"/apis/api-*.json; do
+    name="$(basename "$api" .json)"
+    "$BIN/diffagent" render "a red fox in the snow" --api "$api" --catalog "$DEMO_DIR/dabench" \
+      --seeds 0,1 --out "$DEMO_DIR/renders/$name" --profile tiny >/dev/null || failed+=("render-$name")
+  done
+  echo "renders: $DEMO_DIR/renders/api-{sd1,sdxl,flux}-{lora,checkpoint}/seed-{0,1}.png"
 fi
 if [[ " $DEMO_STAGES " == *" sfta "* ]]; then
   say "Tiny random-weight models in $DIFFAGENT_TINY_DIR"

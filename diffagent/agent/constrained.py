@@ -19,6 +19,7 @@ from typing import Any
 
 from diffagent.agent.conversation import CLOSING, json_value, key_segment
 from diffagent.answers.validity import ANSWER_KEYS, NUMERIC_BOUNDS, SAMPLERS
+from schemas.t2i import architecture_of
 
 LEAF = None  # trie key under which a finished choice stores its value
 
@@ -114,7 +115,7 @@ class AnswerConstraint:
         if slot == 3:
             if entry["type"] != "LORA":
                 return self.forced(None)
-            base = entry["base_model"]  # LoRAs of one base model share their Checkpoints
+            base = architecture_of(entry["base_model"])
             if base not in self._bases:
                 bases = self.catalog.base_checkpoints_for(values[0])
                 self._bases[base] = build_trie({m: self.model_ids(m) for m in bases})

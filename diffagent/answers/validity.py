@@ -14,7 +14,7 @@ from typing import Any
 import annotated_types
 from pydantic import ValidationError
 
-from schemas.t2i import SAMPLERS, GenerationParameters, ModelInformation
+from schemas.t2i import SAMPLERS, GenerationParameters, ModelInformation, architecture_of
 
 PARAMETER_KEYS: tuple[str, ...] = tuple(GenerationParameters.model_fields)
 # The generated answer, in the order the agent writes it: the trained format, so written out
@@ -40,9 +40,9 @@ def same_architecture(base_model: str, other: str) -> bool:
     """Whether two `base_model` names run on the same pipeline (a LoRA on a Checkpoint).
 
     Every base-model comparison goes through here, so grouping names into architectures
-    (SD 1.x, SDXL, ...) is a change in one place.
+    (SD 1.x, SDXL, ...) is a change in one place: `schemas.t2i.architecture_of` (sd1, sdxl, flux).
     """
-    return base_model == other
+    return architecture_of(base_model) == architecture_of(other)
 
 
 @dataclass(frozen=True)

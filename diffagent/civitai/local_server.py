@@ -17,12 +17,16 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
 
 from diffagent.civitai.source import CivitaiSource
 
+if TYPE_CHECKING:
+    from diffagent.civitai.downloads import Downloads
+
 API_PREFIX = "/api/v1"
+CIVITAI_DOWNLOADS = "https://civitai.com/api/download/models/"
 CHALLENGE_PAGE = (
     "<!DOCTYPE html><html><head><title>Just a moment...</title></head>"
     "<body><div id='challenge-running'>Checking your browser before accessing civitai.com</div></body></html>"
@@ -77,8 +81,12 @@ class CivitaiServer:
         host: str = "127.0.0.1",
         port: int = 0,
         latency: float = 0.0,
+        downloads: Downloads | None = None,
     ) -> None:
+        """`downloads`: serve model files (`/api/download/models/{id}`) and answer with download
+        URLs on this server instead of civitai.com."""
         self.source = source
+        self.downloads = downloads
         self.faults = faults or Faults()
         self.latency = latency
         self.stats = ServerStats()
@@ -140,13 +148,16 @@ class _Handler(BaseHTTPRequestHandler):
                 state.stats.authorized += 1
         if state.latency:
             time.sleep(state.latency)
+        parsed = urlparse(self.path)
+        if state.downloads is not None and _is_download(parsed.path):
+            self._download(parsed.path, parse_qs(parsed.query))  # faults are for the API only
+            return
         fault = state.draw_fault(self.path)
         if fault == "slow":
             time.sleep(state.faults.slow_seconds)
         elif fault is not None:
             self._fault(fault)
             return
-        parsed = urlparse(self.path)
         query = parse_qs(parsed.query)
         try:
             status, body = route(state.source, parsed.path, query, state.stats)
@@ -167,7 +178,45 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(403, CHALLENGE_PAGE.encode(), "text/html; charset=UTF-8", {})
 
     def _json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        self._send(status, json.dumps(body).encode(), "application/json; charset=utf-8", headers or {})
+        text = json.dumps(body)
+        if self.server_state.downloads is not None:  # Civitai answers with its own download host
+            host, port = self.server_state.httpd.server_address[:2]
+            text = text.replace(CIVITAI_DOWNLOADS, f"http://{host}:{port}/api/download/models/")
+        self._send(status, text.encode(), "application/json; charset=utf-8", headers or {})
+
+    def _download(self, path: str, query: dict[str, list[str]]) -> None:
+        from diffagent.civitai.downloads import DOWNLOAD_PREFIX, byte_range
+
+        downloads = self.server_state.downloads
+        assert downloads is not None
+        if path.startswith(DOWNLOAD_PREFIX):
+            with self.server_state._lock:
+                self.server_state.stats.requests["download"] += 1
+            version = path[len(DOWNLOAD_PREFIX) :].strip("/")
+            has_key = self.headers.get("Authorization", "").startswith("Bearer ") or bool(query.get("token"))
+            status, headers, body = downloads.redirect(int(version) if version.isdigit() else -1, has_key)
+            if body is not None:
+                self._json(status, body, headers)
+            else:
+                self._send(status, b"", "text/plain", headers)
+            return
+        served = downloads.signed_file(path, query)
+        if served is None:
+            self._json(403, {"error": "Signature expired or invalid"})
+            return
+        data = served.path.read_bytes()
+        span = byte_range(self.headers.get("Range"), len(data))
+        headers = {"Content-Disposition": f'attachment; filename="{served.file_name}"'}
+        headers["Accept-Ranges"] = "bytes"
+        if span is None:
+            self._send(200, data, "application/octet-stream", headers)
+            return
+        start, end = span
+        if start >= len(data):
+            self._send(416, b"", "text/plain", {"Content-Range": f"bytes */{len(data)}"})
+            return
+        headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
+        self._send(206, data[start : end + 1], "application/octet-stream", headers)
 
     def _send(self, status: int, payload: bytes, content_type: str, headers: dict[str, str]) -> None:
         self.send_response(status)
@@ -177,6 +226,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.end_headers()
         self.wfile.write(payload)
+
+
+def _is_download(path: str) -> bool:
+    from diffagent.civitai.downloads import DOWNLOAD_PREFIX, SIGNED_PREFIX
+
+    return path.startswith((DOWNLOAD_PREFIX, SIGNED_PREFIX))
 
 
 def _int_param(query: dict[str, list[str]], name: str, default: int, low: int, high: int) -> int:

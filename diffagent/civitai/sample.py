@@ -6,102 +6,42 @@ is also the format of the real captures in shared/data/civitai; the local server
 today's shapes. The sample deliberately carries the drift a crawler meets: meta null, `Model` as
 an object, `Size` "512x", numbers as strings, a missing sampler, junk and ComfyUI sampler names,
 an unknown base model, an NSFW model and NSFW images, a pickle-only version, LoRA images whose
-checkpoint hash resolves to nothing, and `<lora:...>` tags in prompts.
+checkpoint hash resolves to nothing, and `<lora:...>` tags in prompts. Besides SD 1.5 and SDXL it
+has today's base models (Pony, Illustrious, Flux.1 D; `MODERN_PLAN`), a LyCORIS LoCon and a model
+whose downloads need a key. `served_versions()` lists the files the bundled server serves, and
+`build_sample(facts=...)` gives every such file the SHA256 of the bytes really served.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 from typing import Any
 
-THEMES: list[tuple[str, str, list[str]]] = [
-    # (model name stem, style words, tags)
-    ("PixelForge", "pixel art, 16-bit, retro game sprite", ["pixel art", "retro", "game"]),
-    ("AnimeDream", "anime style, cel shading, vibrant colors", ["anime", "illustration"]),
-    ("PhotoReal", "RAW photo, 8k uhd, film grain, Fujifilm XT3", ["photorealistic", "portrait"]),
-    ("Watercolor Muse", "watercolor painting, soft washes, paper texture", ["watercolor", "art"]),
-    ("NeonCity", "cyberpunk, neon lights, rainy night, cinematic", ["cyberpunk", "sci-fi"]),
-    ("InkSketch", "ink sketch, line art, cross hatching", ["sketch", "lineart"]),
-    ("Claymation", "claymation, plasticine, stop motion", ["3d", "clay"]),
-    ("Fantasy Realms", "epic fantasy, matte painting, volumetric light", ["fantasy", "landscape"]),
-    ("Chibi Cute", "chibi, kawaii, pastel colors", ["cute", "chibi"]),
-    ("Oil Master", "oil painting, impasto, baroque lighting", ["oil painting", "classical"]),
-    ("Isometric Rooms", "isometric, low poly, diorama", ["isometric", "3d"]),
-    ("Ukiyo Wave", "ukiyo-e, woodblock print, flat colors", ["ukiyo-e", "japanese"]),
-]
-
-SUBJECTS = [
-    "a cute happy corgi",
-    "an old lighthouse on a cliff",
-    "a girl with a red umbrella",
-    "a samurai under cherry blossoms",
-    "a cozy cabin in the snow",
-    "a robot reading a book",
-    "a bowl of ramen",
-    "a dragon over the mountains",
-    "a portrait of an astronaut",
-    "a cat wearing a wizard hat",
-    "a busy market street",
-    "a sailing ship in a storm",
-    "a fox in an autumn forest",
-    "a futuristic motorcycle",
-]
-
-NEGATIVES = [
-    "lowres, bad anatomy, bad hands, worst quality",
-    "(deformed, distorted:1.3), blurry, watermark",
-    "",
-    "easynegative, jpeg artifacts",
-]
-
-SAMPLERS = ["DPM++ 2M Karras", "Euler a", "DPM++ SDE Karras", "DDIM", "Euler", "UniPC", "DPM++ 2M SDE Karras"]
-SIZES = {"SD 1.5": ["512x512", "512x768", "768x512"], "SDXL 1.0": ["1024x1024", "832x1216", "1216x832"]}
+from diffagent.civitai.sample_plan import (
+    FLUX_SAMPLERS,
+    INDEX_ONLY_CHECKPOINTS,
+    MODERN_PLAN,
+    NEGATIVES,
+    SAMPLERS,
+    SIZES,
+    SUBJECTS,
+    THEMES,
+    FileFacts,
+    sample_file,
+)
 
 
-def _hashes(seed: str) -> dict[str, str]:
-    sha = hashlib.sha256(seed.encode()).hexdigest().upper()
-    return {
-        "AutoV1": hashlib.md5(seed.encode()).hexdigest().upper()[:8],
-        "AutoV2": sha[:10],
-        "SHA256": sha,
-        "CRC32": hashlib.sha1(seed.encode()).hexdigest().upper()[:8],
-        "BLAKE3": hashlib.blake2b(seed.encode()).hexdigest().upper()[:64],
-    }
-
-
-def _file(version_id: int, stem: str, *, pickle: bool = False) -> dict[str, Any]:
-    extension = "ckpt" if pickle else "safetensors"
-    return {
-        "name": f"{stem.replace(' ', '')}_v{version_id}.{extension}",
-        "id": version_id * 10,
-        "sizeKB": 2_000_000.0 if not pickle else 4_000_000.0,
-        "type": "Model",
-        "metadata": {"fp": "fp16", "size": "pruned", "format": "PickleTensor" if pickle else "SafeTensor"},
-        "pickleScanResult": "Success",
-        "virusScanResult": "Success",
-        "hashes": _hashes(f"file-{version_id}-{extension}"),
-        "downloadUrl": f"https://civitai.com/api/download/models/{version_id}",
-        "primary": True,
-    }
-
-
-# Base checkpoints that LoRA images use but that the crawl itself does not return; they live
-# only in the hash index (like SD 1.5's own release on Civitai).
-INDEX_ONLY_CHECKPOINTS = [
-    (9001, 90010, "Stable Diffusion v1.5", "SD 1.5"),
-    (9002, 90020, "SDXL Base 1.0", "SDXL 1.0"),
-]
-
-
-def build_sample(seed: int = 7) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(models, hash index rows) of the bundled sample; the same for the same seed."""
+def build_sample(
+    seed: int = 7, facts: FileFacts | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(models, hash index rows) of the bundled sample; the same for the same seed. With `facts`
+    (the files `sample_files` serves), every file's SHA256 and AutoV2 are those of its bytes."""
     rng = random.Random(seed)
     models: list[dict[str, Any]] = []
-    checkpoint_hashes: dict[str, list[str]] = {"SD 1.5": [], "SDXL 1.0": []}
+    checkpoint_hashes: dict[str, list[str]] = {base: [] for base in SIZES}
     for _, version_id, _, base in INDEX_ONLY_CHECKPOINTS:
-        checkpoint_hashes[base].append(_file(version_id, "base")["hashes"]["AutoV2"])
+        checkpoint_hashes[base].append(sample_file(version_id, "base", facts=facts)["hashes"]["AutoV2"])
 
     model_id, image_id = 100, 5000
     plan: list[tuple[str, str, tuple[str, str, list[str]]]] = []
@@ -109,13 +49,14 @@ def build_sample(seed: int = 7) -> tuple[list[dict[str, Any]], list[dict[str, An
         plan.append(("Checkpoint", "SD 1.5" if index % 2 == 0 else "SDXL 1.0", theme))
     for index, theme in enumerate(THEMES):
         plan.append(("LORA", "SD 1.5" if index % 3 else "SDXL 1.0", theme))
+    plan.extend(MODERN_PLAN)
 
     for kind, base, (stem, style, tags) in plan:
         model_id += 1
         versions = []
         for version_number in range(1 if kind == "LORA" else 2):
             version_id = model_id * 100 + version_number
-            file = _file(version_id, stem)
+            file = sample_file(version_id, stem, facts=facts)
             if kind == "Checkpoint":
                 checkpoint_hashes[base].append(file["hashes"]["AutoV2"])
             images = []
@@ -135,11 +76,19 @@ def build_sample(seed: int = 7) -> tuple[list[dict[str, Any]], list[dict[str, An
                     "Size": SIZES[base][image_id % 3],
                     "Clip skip": "2",
                 }
+                if base == "Flux.1 D":  # guidance-distilled: low "CFG", no clip skip, flow samplers
+                    sampler, scheduler = FLUX_SAMPLERS[image_id % len(FLUX_SAMPLERS)]
+                    meta.update({"sampler": sampler, "cfgScale": 3.5})
+                    del meta["Clip skip"]
+                    if scheduler:
+                        meta["scheduler"] = scheduler
+                elif base == "Illustrious":
+                    del meta["Clip skip"]
                 if kind == "Checkpoint":
                     meta["Model hash"] = file["hashes"]["AutoV2"]
                     meta["Model"] = f"{stem} {version_number}"
                 else:
-                    pool = checkpoint_hashes[base]
+                    pool = checkpoint_hashes[base] or checkpoint_hashes["SDXL 1.0"]
                     meta["Model hash"] = pool[(image_id * 3) % len(pool)].lower()
                 nsfw = "None"
                 # The drift, spread deterministically over the sample:
@@ -218,12 +167,12 @@ def build_sample(seed: int = 7) -> tuple[list[dict[str, Any]], list[dict[str, An
         )
 
     # Records that must end as rejects, never as pairs, never as a crash.
-    _add_awkward_models(models)
-    index_rows = _hash_index(models)
+    _add_awkward_models(models, facts)
+    index_rows = _hash_index(models, facts)
     return models, index_rows
 
 
-def _add_awkward_models(models: list[dict[str, Any]]) -> None:
+def _add_awkward_models(models: list[dict[str, Any]], facts: FileFacts | None) -> None:
     template = models[0]
 
     def clone(model_id: int, **changes: Any) -> dict[str, Any]:
@@ -240,7 +189,7 @@ def _add_awkward_models(models: list[dict[str, Any]]) -> None:
                     **version,
                     "id": version_id,
                     "modelId": model_id,
-                    "files": [_file(version_id, "awk")],
+                    "files": [sample_file(version_id, "awk", facts=facts)],
                     "images": images,
                 }
             )
@@ -254,14 +203,15 @@ def _add_awkward_models(models: list[dict[str, Any]]) -> None:
         return model
 
     models.append(clone(901, nsfw=True, name="Spicy Model"))
-    models.append(clone(902, name="Pickle Only", version={"files": [_file(90200, "pickle", pickle=True)]}))
+    pickle_only = {"files": [sample_file(90200, "pickle", pickle=True)]}
+    models.append(clone(902, name="Pickle Only", version=pickle_only))
     # A model with one SD 1.5 version and one of a base model we do not take.
     mixed = clone(903, name="Mixed Bases")
     extra = {
         **mixed["modelVersions"][0],
         "id": 90399,
         "baseModel": "SD 2.1 768",
-        "files": [_file(90399, "sd21")],
+        "files": [sample_file(90399, "sd21", facts=facts)],
     }
     mixed["modelVersions"] = [*mixed["modelVersions"], extra]
     models.append(mixed)
@@ -275,7 +225,7 @@ def _add_awkward_models(models: list[dict[str, Any]]) -> None:
     )
 
 
-def _hash_index(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _hash_index(models: list[dict[str, Any]], facts: FileFacts | None) -> list[dict[str, Any]]:
     """Hash -> checkpoint version rows, in the format of shared/data/civitai's index."""
     rows: list[dict[str, Any]] = []
 
@@ -301,7 +251,7 @@ def _hash_index(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
             )
 
     for model_id, version_id, name, base in INDEX_ONLY_CHECKPOINTS:
-        add(model_id, name, version_id, "v1.0", base, _file(version_id, "base"), False)
+        add(model_id, name, version_id, "v1.0", base, sample_file(version_id, "base", facts=facts), False)
     for model in models:
         if model["type"] != "Checkpoint":
             continue

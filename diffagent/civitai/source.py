@@ -84,10 +84,11 @@ class CivitaiSource:
         return cls(list(read_jsonl(models_path)), index, **kwargs)
 
     @classmethod
-    def sample(cls, **kwargs: Any) -> CivitaiSource:
+    def sample(cls, facts: dict[int, tuple[str, int]] | None = None, **kwargs: Any) -> CivitaiSource:
+        """The bundled sample; `facts` ({version id: (SHA256, size)}) of the files served for it."""
         from diffagent.civitai.sample import build_sample
 
-        models, index = build_sample()
+        models, index = build_sample(facts=facts)
         return cls(models, index, **kwargs)
 
     def add_models(self, models: Iterable[dict[str, Any]]) -> None:

@@ -22,16 +22,27 @@ def serve(
     fault_seed: int = typer.Option(0, help="Seed of the fault draw."),
     modern_stats: bool = typer.Option(False, help="Serve 2023 ratings as today's thumbs-up counts."),
 ) -> None:
-    """Serve the bundled sample (or given files) in today's API shapes until interrupted."""
+    """Serve the bundled sample (or given files) in today's API shapes until interrupted.
+
+    The bundled sample comes with its model files (`/api/download/models/{id}`): tiny random
+    weights in Civitai's layouts, made once under the tiny-models folder, hashed into the sample."""
     from diffagent.civitai.local_server import CivitaiServer, Faults
     from diffagent.civitai.source import CivitaiSource
 
+    downloads = None
     if models:
         source = CivitaiSource.from_files(models, hash_index, modern_stats=modern_stats)
     else:
-        source = CivitaiSource.sample(modern_stats=modern_stats)
+        from diffagent.civitai.downloads import Downloads
+        from diffagent.civitai.sample_files import facts_of, write_sample_files
+        from diffagent.tiny import ensure_tiny_models
+
+        tiny_dir = ensure_tiny_models()
+        served = write_sample_files(tiny_dir, tiny_dir / "sample-files")
+        source = CivitaiSource.sample(facts=facts_of(served), modern_stats=modern_stats)
+        downloads = Downloads(served)
     faults = Faults.mixed(fault_rate, seed=fault_seed) if fault_rate else Faults()
-    with CivitaiServer(source, faults, host=host, port=port) as server:
+    with CivitaiServer(source, faults, host=host, port=port, downloads=downloads) as server:
         typer.echo(f"Civitai API on {server.url} ({len(source.models)} models)", err=True)
         try:
             while True:

@@ -25,6 +25,9 @@ def build(
     incremental: bool = typer.Option(
         False, "--incremental", help="Recrawl what is new since the last build into a new dataset version."
     ),
+    base_models: str | None = typer.Option(
+        None, "--base-models", help="Comma-separated Civitai base models (default: every supported one)."
+    ),
 ) -> None:
     """Crawl, filter, reconstruct descriptions and split; prints the counts of each stage."""
     if no_llm and (llm_base_url or llm_model):
@@ -32,6 +35,12 @@ def build(
     if bool(llm_base_url) != bool(llm_model):
         raise typer.BadParameter("--llm-base-url and --llm-model go together")
     from diffagent.runflow import run_flow
+    from schemas.t2i import BASE_MODELS
+
+    chosen = [name.strip() for name in base_models.split(",") if name.strip()] if base_models else None
+    unknown = [name for name in chosen or [] if name not in BASE_MODELS]
+    if unknown or chosen == []:
+        raise typer.BadParameter(f"--base-models {base_models!r}: unknown {unknown}; supported {BASE_MODELS}")
 
     results = run_flow(
         "dabench-build",
@@ -46,6 +55,7 @@ def build(
         min_downloads=min_downloads,
         split_seed=split_seed,
         incremental=incremental,
+        base_models=chosen,
     )
     typer.echo(json.dumps({stage: r["counts"] for stage, r in results.items()}, indent=2, default=str))
 

@@ -73,7 +73,7 @@ def render(
     ),
 ) -> None:
     """Render a T2I API for a prompt, one PNG per seed (byte-identical across runs)."""
-    from diffagent.render import load_renderer
+    from diffagent.profiles import load_renderer
     from diffagent.render.cache import png_bytes
 
     seed_list = _parse_seeds(seeds)
@@ -109,7 +109,7 @@ def score(
     """Print one JSON object per image with clip_score, image_reward and hps_v2."""
     from PIL import Image
 
-    from diffagent.score import load_scorers
+    from diffagent.profiles import load_scorers
 
     missing = [str(path) for path in images if not path.is_file()]
     if missing:

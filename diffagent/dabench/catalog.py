@@ -8,6 +8,7 @@ from typing import Any
 from diffagent.dabench.derive import CatalogSeed
 from diffagent.dabench.describe import MAX_SOURCE_CHARS, DescriptionInputs
 from diffagent.dabench.prompts import strip_html
+from schemas.t2i import architecture_of
 
 
 def display_name(seed: CatalogSeed) -> str:
@@ -71,4 +72,5 @@ def catalog_row(seed: CatalogSeed, name: str, description: str, source: str) -> 
         "download_url": file.download_url or seed.version.download_url or "",
         "sample_count": seed.sample_count,
         "published_at": seed.version.published_at or seed.version.created_at,
+        "architecture": architecture_of(seed.version.base_model or ""),
     }

@@ -16,12 +16,13 @@ from typing import Any
 import pyarrow as pa
 
 from diffagent.answers.validity import invalid_parameters
+from diffagent.dabench.base_checkpoint import BaseCheckpointResolver, _Reject
 from diffagent.dabench.prompts import parse_size, strip_network_tags
 from diffagent.dabench.quality import QualityThresholds, quality_reject_reason
 from diffagent.dabench.samplers import normalise_sampler
 from schemas.civitai import Image, Model, ModelVersion
 from schemas.dabench import INSTRUCTION_SCHEMA, REJECT_SCHEMA
-from schemas.t2i import BASE_MODELS, MODEL_TYPES
+from schemas.t2i import BASE_MODELS, DEFAULT_CLIP_SKIP, MAX_CLIP_SKIP, MIN_CLIP_SKIP, MODEL_TYPES
 
 
 @dataclass(frozen=True)
@@ -69,11 +70,6 @@ class Derived:
     counts: Counter
 
 
-class _Reject(Exception):
-    def __init__(self, stage: str, reason: str, detail: Any = "") -> None:
-        self.stage, self.reason, self.detail = stage, reason, str(detail)[:200]
-
-
 def model_reject(model: Model, params: FilterParams) -> tuple[str, str, str] | None:
     """(stage, reason, detail) when the whole model is dropped."""
     if model.type not in params.types:
@@ -100,63 +96,6 @@ def version_reject(version: ModelVersion, params: FilterParams) -> tuple[str, st
         names = ",".join(f.name for f in version.files) or "no files"
         return "availability", "no_safetensors", names
     return None
-
-
-def resolve_base_checkpoint(
-    lora_version: ModelVersion,
-    model_hash: str | None,
-    hash_answers: dict[str, dict[str, Any] | None],
-) -> tuple[Model, ModelVersion]:
-    """The checkpoint a LoRA image was made with, from its `Model hash`; raises _Reject."""
-    if not model_hash or not model_hash.strip():
-        raise _Reject("base_checkpoint", "missing_model_hash")
-    key = model_hash.strip().upper()
-    answer = hash_answers.get(key)
-    if answer is None:
-        raise _Reject("base_checkpoint", "unresolved_model_hash", key)
-    version = ModelVersion.model_validate(answer)
-    info = version.model or {}
-    if info.get("type") != "Checkpoint":
-        raise _Reject("base_checkpoint", "base_not_checkpoint", info.get("type"))
-    if version.base_model != lora_version.base_model:
-        raise _Reject(
-            "base_checkpoint", "base_model_mismatch", f"{version.base_model} != {lora_version.base_model}"
-        )
-    if info.get("nsfw"):
-        raise _Reject("base_checkpoint", "nsfw_base_checkpoint", version.id)
-    if version.primary_safetensors() is None:
-        raise _Reject("base_checkpoint", "base_no_safetensors", version.id)
-    model = Model.model_validate(
-        {
-            "id": version.model_id or 0,
-            "name": info.get("name") or "",
-            "type": "Checkpoint",
-            "nsfw": False,
-            "modelVersions": [],
-        }
-    )
-    return model, version
-
-
-class BaseCheckpointResolver:
-    """`resolve_base_checkpoint` memoised per (base model, hash): a LoRA's images name a handful
-    of checkpoints many times over, and parsing the same answer again is most of the cost."""
-
-    def __init__(self, hash_answers: dict[str, dict[str, Any] | None]) -> None:
-        self.hash_answers = hash_answers
-        self._memo: dict[tuple[str | None, str], tuple[Model, ModelVersion] | _Reject] = {}
-
-    def __call__(self, lora_version: ModelVersion, model_hash: str | None) -> tuple[Model, ModelVersion]:
-        key = (lora_version.base_model, (model_hash or "").strip().upper())
-        if key not in self._memo:
-            try:
-                self._memo[key] = resolve_base_checkpoint(lora_version, model_hash, self.hash_answers)
-            except _Reject as error:
-                self._memo[key] = error
-        result = self._memo[key]
-        if isinstance(result, _Reject):
-            raise result
-        return result
 
 
 def image_pair(
@@ -188,6 +127,9 @@ def image_pair(
         raise _Reject("metadata", "invalid_size", meta.size)
     if bad & {"width", "height"}:
         raise _Reject("metadata", "size_out_of_range", meta.size)
+    clip_skip = DEFAULT_CLIP_SKIP if meta.clip_skip is None else meta.clip_skip
+    if not MIN_CLIP_SKIP <= clip_skip <= MAX_CLIP_SKIP:
+        raise _Reject("metadata", "invalid_clip_skip", meta.clip_skip)
     base = None
     if model.type == "LORA":
         base = resolve_base(version, meta.model_hash)
@@ -206,6 +148,7 @@ def image_pair(
         "version_id": version.id,
         "base_checkpoint_version_id": base[1].id if base else None,
         "seed": meta.seed,
+        "clip_skip": clip_skip,
     }
     return pair, base
 

@@ -48,7 +48,7 @@ def load_render_fn(
 ) -> tuple[RenderFn, str]:
     """(render function, a line naming the renderer for the report). `data` is the DABench folder
     whose catalog the store resolves; `cache_dir` the render cache (a path or fsspec URL)."""
-    from diffagent.render import load_renderer
+    from diffagent.profiles import load_renderer
 
     settings = render_settings_for(profile, catalog, base_models)
     renderer = load_renderer(
@@ -65,7 +65,7 @@ def load_render_fn(
 
 def load_score_fn(profile: str) -> ScoreFn:
     """CLIP score, ImageReward and HPS v2 (`diffagent.score.load_scorers`), loaded once."""
-    from diffagent.score import load_scorers
+    from diffagent.profiles import load_scorers
 
     scorers = load_scorers(profile)
     score_all: Callable[..., Any] = scorers.score_all

@@ -4,23 +4,35 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 
 from diffagent.render.settings import RenderSettings
-from diffagent.store.base import ResolvedModel
+from diffagent.store.base import ResolvedModel, check_lora_architecture
+from schemas.t2i import architecture_of
 
 log = logging.getLogger(__name__)
 
+PIPELINE_CLASSES = {
+    "sd1": "StableDiffusionPipeline",
+    "sdxl": "StableDiffusionXLPipeline",
+    "flux": "FluxPipeline",
+}
+
 
 def pipeline_class(base_model: str):
-    from diffusers import StableDiffusionPipeline, StableDiffusionXLPipeline
+    """The diffusers pipeline class of a base model's architecture."""
+    import diffusers
 
-    classes = {"SD 1.5": StableDiffusionPipeline, "SDXL 1.0": StableDiffusionXLPipeline}
-    if base_model not in classes:
-        raise ValueError(f"unknown base_model {base_model!r}; expected one of {tuple(classes)}")
-    return classes[base_model]
+    return getattr(diffusers, PIPELINE_CLASSES[architecture_of(base_model)])
+
+
+def pipeline_architecture(pipe) -> str:
+    """The architecture a loaded pipeline renders (by its class)."""
+    name = type(pipe).__name__
+    return next(arch for arch, cls in PIPELINE_CLASSES.items() if name == cls)
 
 
 def render_device_and_dtype(settings: RenderSettings) -> tuple[str, torch.dtype]:
@@ -36,25 +48,50 @@ def render_device_and_dtype(settings: RenderSettings) -> tuple[str, torch.dtype]
 
 def load_pipeline(checkpoint: ResolvedModel, settings: RenderSettings, device: str, dtype: torch.dtype):
     """A diffusers folder (or, for an architecture's base model, a hub id) loads with from_pretrained;
-    a single .safetensors file with from_single_file and the SD 1.5 or SDXL config named in the settings."""
+    a single .safetensors file with from_single_file and its architecture's config folder from the
+    settings (SD: the whole LDM checkpoint; Flux: the transformer, the rest from the config folder)."""
+    architecture = architecture_of(checkpoint.base_model)
     cls = pipeline_class(checkpoint.base_model)
-    extra = (
-        {"safety_checker": None, "requires_safety_checker": False}
-        if checkpoint.base_model == "SD 1.5"
-        else {}
-    )
+    extra = {"safety_checker": None, "requires_safety_checker": False} if architecture == "sd1" else {}
     path = Path(checkpoint.path)
+    config = settings.config_sources()[architecture]
     if checkpoint.pretrained:
         pipe = cls.from_pretrained(checkpoint.pretrained, dtype=dtype, **extra)
     elif path.is_dir():
         pipe = cls.from_pretrained(path, dtype=dtype, **extra)
+    elif path.suffix == ".safetensors" and architecture == "flux":
+        from diffusers import FluxTransformer2DModel
+
+        transformer = FluxTransformer2DModel.from_single_file(
+            str(path), config=config, subfolder="transformer", dtype=dtype
+        )
+        pipe = cls.from_pretrained(config, transformer=transformer, dtype=dtype)
     elif path.suffix == ".safetensors":
-        config = settings.sd15_config if checkpoint.base_model == "SD 1.5" else settings.sdxl_config
         pipe = cls.from_single_file(str(path), config=config, dtype=dtype, **extra)
     else:
         raise ValueError(f"checkpoint {path} is neither a diffusers folder nor a .safetensors file")
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device)
+
+
+@contextmanager
+def flat_clip_alias(pipe):
+    """Workaround for the duration of one call with clip skip: transformers >= 5.6 flattened
+    CLIPTextModel (no `.text_model`), but diffusers 0.42's StableDiffusionPipeline still reads
+    `text_encoder.text_model.final_layer_norm` when clip skip is set. Point `text_model` at the
+    encoder itself, outside nn.Module's registry, and remove it afterwards: left in place it makes
+    peft look for LoRA keys under a `text_model.` prefix that is not there. Drop once diffusers
+    reads the flattened model."""
+    encoder = getattr(pipe, "text_encoder", None)
+    flat = encoder is not None and hasattr(encoder, "final_layer_norm")
+    aliased = flat and not hasattr(encoder, "text_model")
+    if aliased:
+        object.__setattr__(encoder, "text_model", encoder)
+    try:
+        yield
+    finally:
+        if aliased:
+            del encoder.__dict__["text_model"]
 
 
 class PipelineCache:
@@ -101,11 +138,7 @@ class PipelineCache:
         if lora is None:
             self._active_lora[key] = None
             return
-        if lora.base_model != self._base_of(pipe):
-            raise ValueError(
-                f"LoRA version {lora.version_id} is for {lora.base_model!r}; "
-                f"its base pipeline is {self._base_of(pipe)!r}"
-            )
+        check_lora_architecture(lora, pipeline_architecture(pipe), f"its base pipeline {type(pipe).__name__}")
         if active is None:
             path = Path(lora.path)
             pipe.load_lora_weights(str(path.parent), weight_name=path.name, adapter_name=wanted)
@@ -113,7 +146,3 @@ class PipelineCache:
         if active is None or active[1] != scale:
             pipe.set_adapters([wanted], adapter_weights=[scale])
         self._active_lora[key] = (wanted, scale)
-
-    @staticmethod
-    def _base_of(pipe) -> str:
-        return "SDXL 1.0" if type(pipe).__name__.startswith("StableDiffusionXL") else "SD 1.5"

@@ -10,11 +10,11 @@ import torch
 from PIL import Image
 
 from diffagent.render.cache import RenderCache, RenderKey
-from diffagent.render.pipelines import PipelineCache
+from diffagent.render.pipelines import PipelineCache, flat_clip_alias
 from diffagent.render.samplers import make_scheduler
 from diffagent.render.settings import RenderSettings
-from diffagent.store.base import ModelStore, ResolvedModel
-from schemas.t2i import T2IApi
+from diffagent.store.base import ModelStore, ResolvedModel, check_lora_architecture
+from schemas.t2i import DEFAULT_CLIP_SKIP, T2IApi, architecture_of
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,10 @@ def resolve_api(store: ModelStore, api: T2IApi) -> tuple[ResolvedModel, Resolved
     if api.base_checkpoint_version_id is None:
         raise ValueError(f"LoRA {api.model!r} (version {api.version_id}) has no base_checkpoint_version_id")
     checkpoint = store.resolve(api.base_checkpoint_version_id, "Checkpoint", api.base_model)
-    return checkpoint, store.resolve(api.version_id, "LORA", api.base_model)
+    lora = store.resolve(api.version_id, "LORA", api.base_model)
+    where = f"its base checkpoint (version {checkpoint.version_id}, {checkpoint.base_model!r})"
+    check_lora_architecture(lora, architecture_of(checkpoint.base_model), where)
+    return checkpoint, lora
 
 
 class Renderer:
@@ -80,7 +83,10 @@ class Renderer:
             height=height,
             steps=steps,
             cfg_scale=float(api.cfg_scale),
-            sampler=api.sampling_method,
+            # Clip skip changes the image, so it is part of the key; folded into the sampler field
+            # (only when not the default, so keys made before clip skip existed stay valid).
+            sampler=api.sampling_method
+            + ("" if api.clip_skip == DEFAULT_CLIP_SKIP else f"|clip_skip={api.clip_skip}"),
             lora_scale=self.settings.lora_scale if lora else 0.0,
         )
 
@@ -110,19 +116,27 @@ class Renderer:
         self, api, checkpoint, lora, prompt, negative_prompt, seeds: list[int]
     ) -> list[Image.Image]:
         pipe = self.pipelines.get(checkpoint, lora, self.settings.lora_scale)
+        architecture = architecture_of(checkpoint.base_model)
         base_config = self._base_scheduler_configs.setdefault(id(pipe), dict(pipe.scheduler.config))
-        pipe.scheduler = make_scheduler(api.sampling_method, base_config)
+        pipe.scheduler = make_scheduler(api.sampling_method, base_config, architecture)
         # One CPU generator per seed: image i depends only on seeds[i], on any device.
         generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
         width, height, steps = self.render_shape(api)
-        result = pipe(
-            prompt=prompt,
-            negative_prompt=negative_prompt or None,
-            width=width,
-            height=height,
-            num_inference_steps=steps,
-            guidance_scale=api.cfg_scale,
-            num_images_per_prompt=len(seeds),
-            generator=generators,
-        )
+        # Flux.1 is guidance-distilled: cfg_scale is its guidance embedding, and FluxPipeline takes
+        # no negative prompt (without true CFG) and no clip skip. For SD, A1111 counts the last
+        # layer as clip skip 1 where diffusers counts the layers skipped.
+        options = {}
+        if architecture != "flux":
+            options = {"negative_prompt": negative_prompt or None, "clip_skip": api.clip_skip - 1 or None}
+        with flat_clip_alias(pipe):
+            result = pipe(
+                prompt=prompt,
+                width=width,
+                height=height,
+                num_inference_steps=steps,
+                guidance_scale=api.cfg_scale,
+                num_images_per_prompt=len(seeds),
+                generator=generators,
+                **options,
+            )
         return list(result.images)

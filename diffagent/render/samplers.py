@@ -75,12 +75,35 @@ SAMPLER_MAP: dict[str, SamplerSpec] = {
 
 assert set(SAMPLER_MAP) == set(SAMPLERS), "every A1111 sampler in schemas.t2i.SAMPLERS needs a mapping"
 
+# Flux is a flow-matching model: its samplers integrate a velocity field, and the names its Civitai
+# images carry (ComfyUI's `euler` + `simple`, Forge's "Euler", "DPM++ 2M") mean the flow-matching
+# version of each solver. diffusers has flow-matching Euler and Heun; the DPM-Solver family and UniPC
+# take flow sigmas; the rest have no flow-matching twin and run as flow-matching Euler.
+_FLOW_EULER = SamplerSpec("FlowMatchEulerDiscreteScheduler")
+_FLOW_SOLVER = {"use_flow_sigmas": True, "prediction_type": "flow_prediction"}
+_FLUX_EXACT: dict[str, SamplerSpec] = {
+    "Euler": _FLOW_EULER,
+    "Heun": SamplerSpec("FlowMatchHeunDiscreteScheduler"),
+    "DPM++ 2M": SamplerSpec("DPMSolverMultistepScheduler", _FLOW_SOLVER),
+    "UniPC": SamplerSpec("UniPCMultistepScheduler", _FLOW_SOLVER),
+}
+FLUX_SAMPLER_MAP: dict[str, SamplerSpec] = {
+    name: _FLUX_EXACT.get(name)
+    or SamplerSpec(
+        "FlowMatchEulerDiscreteScheduler",
+        exact=False,
+        note="no flow-matching twin in diffusers; nearest: flow-matching Euler",
+    )
+    for name in SAMPLERS
+}
 
-def make_scheduler(sampler: str, base_config):
-    """A diffusers scheduler for an A1111 sampler name, built from a pipeline's scheduler config."""
+
+def make_scheduler(sampler: str, base_config, architecture: str = "sd1"):
+    """A diffusers scheduler for an A1111 sampler name, built from a pipeline's scheduler config;
+    Flux pipelines get the flow-matching scheduler the name means (FLUX_SAMPLER_MAP)."""
     import diffusers
 
-    spec = SAMPLER_MAP.get(sampler)
+    spec = (FLUX_SAMPLER_MAP if architecture == "flux" else SAMPLER_MAP).get(sampler)
     if spec is None:
         raise ValueError(f"unknown sampler {sampler!r}; expected one of {SAMPLERS}")
     scheduler_class = getattr(diffusers, spec.scheduler)

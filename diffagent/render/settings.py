@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schemas.t2i import BASE_MODELS, architecture_of
+
 
 class RenderSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DIFFAGENT_", env_file=".env", extra="ignore")
@@ -11,10 +13,12 @@ class RenderSettings(BaseSettings):
     # Diffusers folders (hub id or local path) whose configs a single-file checkpoint is loaded with.
     sd15_config: str = "stable-diffusion-v1-5/stable-diffusion-v1-5"
     sdxl_config: str = "stabilityai/stable-diffusion-xl-base-1.0"
+    flux_config: str = "black-forest-labs/FLUX.1-dev"
     # The base model of each architecture (what a default API with version_id BASE_MODEL_VERSION_ID
     # renders): a diffusers folder or hub id; None uses the config folder above.
     sd15_base: str | None = None
     sdxl_base: str | None = None
+    flux_base: str | None = None
     render_dtype: str = "float16"  # on GPU: float16 or bfloat16; CPU always renders in float32
     max_pipelines: int = 2  # pipelines kept loaded, one per checkpoint
     lora_scale: float = 1.0
@@ -25,12 +29,16 @@ class RenderSettings(BaseSettings):
     render_size: int | None = None
     render_max_steps: int | None = None
 
+    def config_sources(self) -> dict[str, str]:
+        """{architecture: the diffusers folder or hub id single-file checkpoints load with}."""
+        return {"sd1": self.sd15_config, "sdxl": self.sdxl_config, "flux": self.flux_config}
+
     def base_sources(self) -> dict[str, str]:
-        """{architecture: diffusers folder or hub id of its base model}."""
-        return {
-            "SD 1.5": self.sd15_base or self.sd15_config,
-            "SDXL 1.0": self.sdxl_base or self.sdxl_config,
-        }
+        """{base model name: diffusers folder or hub id of its architecture's base model}: Pony
+        and Illustrious APIs that name the base model render SDXL's, Flux.1 S Flux's."""
+        bases = {"sd1": self.sd15_base, "sdxl": self.sdxl_base, "flux": self.flux_base}
+        configs = self.config_sources()
+        return {name: bases[architecture_of(name)] or configs[architecture_of(name)] for name in BASE_MODELS}
 
 
 # `--profile tiny`: the tiny pipelines make 64x64 images and more steps only cost CPU time, so every

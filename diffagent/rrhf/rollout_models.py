@@ -58,7 +58,7 @@ class RolloutModelsSpec:
 
 def build_rollout_models(spec: RolloutModelsSpec | Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
     """(renderer, {metric: scorer}) for a spec (a dataclass or its JSON)."""
-    from diffagent.render import load_renderer
+    from diffagent.profiles import load_renderer
 
     if not isinstance(spec, RolloutModelsSpec):
         spec = RolloutModelsSpec(**spec)
@@ -83,7 +83,7 @@ def load_rollout_scorers(spec: RolloutModelsSpec) -> dict[str, Any]:
         from diffagent.rrhf.rollout import load_scorers_from_folders
 
         return load_scorers_from_folders(spec.scorers, device=spec.device)
-    from diffagent.score import load_scorers
+    from diffagent.profiles import load_scorers
     from diffagent.score.settings import ScorerSettings
 
     settings = ScorerSettings(scorer_device=spec.device) if spec.device else None

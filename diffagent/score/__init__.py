@@ -2,12 +2,14 @@
 
 For RRHF rewards and evaluation, call:
 
-    from diffagent.score import load_scorers, unified_scores
+    from diffagent.profiles import load_scorers    # profiles live at the edge, not in score/
+    from diffagent.score import unified_scores
     scorers = load_scorers("tiny")            # or "default": real weights from ScorerSettings
     raw = scorers.score_all(prompts, images)  # {"clip_score": [...], "image_reward": [...], "hps_v2": [...]}
     per_api = unified_scores(raw, api_keys, groups)   # {api key: mean unified score over its k images}
 
-- `load_scorers(profile="default", settings=None) -> ScorerSet`; `ScorerSet.score_all(prompts, images)
+- `diffagent.profiles.load_scorers(profile="default", settings=None) -> ScorerSet` (the real ones:
+  `diffagent.score.scorers.load_default_scorers(settings)`); `ScorerSet.score_all(prompts, images)
   -> dict[str, list[float]]` and `ScorerSet.score_rows(...) -> list[dict]` (one object per image).
 - Each scorer (`ClipScorer`, `ImageRewardScorer`, `HpsV2Scorer`) loads once and has
   `score(prompts, images) -> list[float]`, one prompt per image, batched.
@@ -28,18 +30,9 @@ from diffagent.score.unified import (
     unified_scores,
 )
 
-
-def load_scorers(profile: str = "default", settings=None):
-    """See diffagent.score.scorers.load_scorers."""
-    from diffagent.score.scorers import load_scorers as _load
-
-    return _load(profile, settings)
-
-
 __all__ = [
     "DEGENERATE_VALUE",
     "METRICS",
-    "load_scorers",
     "mean_by_key",
     "minmax_normalise",
     "normalise_by_group",

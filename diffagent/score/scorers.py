@@ -11,8 +11,6 @@ from PIL import Image
 from diffagent.score.base import Scorer, check_pairs
 from diffagent.score.settings import ScorerSettings, resolve_weights
 
-PROFILES = ("default", "tiny")
-
 
 @dataclass
 class ScorerSet:
@@ -50,15 +48,9 @@ def load_tiny_scorers(folder: Path, device: str | None = None) -> ScorerSet:
     )
 
 
-def load_scorers(profile: str = "default", settings: ScorerSettings | None = None) -> ScorerSet:
-    """`tiny`: the tiny models (made on first use); `default`: real weights from `ScorerSettings`."""
-    if profile not in PROFILES:
-        raise ValueError(f"unknown scorer profile {profile!r}; expected one of {PROFILES}")
+def load_default_scorers(settings: ScorerSettings | None = None) -> ScorerSet:
+    """The real scorers, weights from `ScorerSettings` (profiles: `diffagent.profiles.load_scorers`)."""
     settings = settings or ScorerSettings()
-    if profile == "tiny":
-        from diffagent.tiny import ensure_tiny_models
-
-        return load_tiny_scorers(ensure_tiny_models(), settings.scorer_device)
     from diffagent.score.clip_score import ClipScorer
     from diffagent.score.hps import HpsV2Scorer
     from diffagent.score.image_reward import ImageRewardScorer

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
-from schemas.t2i import BASE_MODEL_VERSION_ID
+from schemas.t2i import BASE_MODEL_VERSION_ID, architecture_of
 
 Kind = Literal["Checkpoint", "LORA"]
 
@@ -53,6 +53,17 @@ def is_base_model(version_id: int, kind: Kind) -> bool:
             f"version {version_id} is the architecture's base model, a Checkpoint; got kind {kind!r}"
         )
     return True
+
+
+def check_lora_architecture(lora: ResolvedModel, architecture: str, base: str) -> None:
+    """A LoRA only loads on a checkpoint of its own architecture (a Pony LoRA on any SDXL-type
+    checkpoint, never on SD 1.5 or Flux); `base` names what it was asked to load on."""
+    lora_architecture = architecture_of(lora.base_model)
+    if lora_architecture != architecture:
+        raise ValueError(
+            f"LoRA version {lora.version_id} is for {lora.base_model!r} ({lora_architecture}); "
+            f"{base} is {architecture}: a LoRA loads only on a checkpoint of its own architecture"
+        )
 
 
 class PickleRefused(ValueError):

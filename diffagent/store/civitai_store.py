@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
-import struct
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -15,6 +13,7 @@ from pydantic import SecretStr
 
 from diffagent.store.base import Kind, ResolvedModel, file_sha256, is_base_model, refuse_pickle
 from diffagent.store.download import DownloadError, download
+from diffagent.store.layout import safetensors_keys
 from schemas.dabench import CatalogEntry
 
 log = logging.getLogger(__name__)
@@ -26,17 +25,7 @@ class HashMismatch(ValueError):
 
 def check_safetensors_header(path: Path) -> None:
     """A safetensors file starts with an 8-byte little-endian length and a JSON header."""
-    with path.open("rb") as handle:
-        prefix = handle.read(8)
-        if len(prefix) < 8:
-            raise ValueError(f"{path} is too short to be a safetensors file")
-        (length,) = struct.unpack("<Q", prefix)
-        if length > 100_000_000:
-            raise ValueError(f"{path} is not a safetensors file (header length {length})")
-        try:
-            json.loads(handle.read(length))
-        except ValueError as error:
-            raise ValueError(f"{path} is not a safetensors file: {error}") from error
+    safetensors_keys(path)
 
 
 class CivitaiModelStore:
@@ -76,14 +65,22 @@ class CivitaiModelStore:
         return self.cache_dir / "sha256" / sha256[:2] / f"{sha256}.safetensors"
 
     def resolve(self, version_id: int, kind: Kind, base_model: str) -> ResolvedModel:
+        """The catalog's base model wins over the caller's: a LoRA's base checkpoint is checked
+        against what the checkpoint really is, not what the LoRA's API says it is."""
         if is_base_model(version_id, kind):
             return self.resolve_base(base_model)
+        entry = self.entries.get(version_id)
+        target, sha256 = self.fetch(version_id)
+        return ResolvedModel(version_id, kind, entry.base_model if entry else base_model, target, sha256)
+
+    def fetch(self, version_id: int) -> tuple[Path, str]:
+        """(verified local file, its SHA256) of a version, downloaded unless already stored."""
         url, sha256, file_name, file_format = self._locate(version_id)
         refuse_pickle(file_name, file_format)
         target = self.content_path(sha256)
         if not target.exists():
             self._fetch(url, sha256, target, version_id)
-        return ResolvedModel(version_id, kind, base_model, target, sha256)
+        return target, sha256
 
     def resolve_base(self, base_model: str) -> ResolvedModel:
         """The base model of an architecture from its configured source. Its render-cache key is the

@@ -1,4 +1,4 @@
-"""Tiny SD 1.5- and SDXL-shaped diffusers pipelines with random weights, built from configs.
+"""Tiny SD 1.5-, SDXL- and Flux-shaped diffusers pipelines with random weights, built from configs.
 
 They have the real component classes and folder layout (`save_pretrained`), so the renderer loads
 them exactly like real checkpoints; they are just small (64x64 images in a few steps on a CPU).
@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-# Text encoders: small enough to be instant, big enough to make prompts matter.
+# Text encoders: small enough to be instant, big enough to make prompts matter. SDXL's two
+# encoders get different widths, as in the real model (768 and 1280): diffusers' single-file loader
+# tells them apart by their width, so equal widths would load encoder 1's weights into both.
 TEXT_HIDDEN = 32
+TEXT_HIDDEN_2 = 48
 TINY_SEED = 20240617
 
 
@@ -47,17 +50,18 @@ def write_clip_tokenizer(out: Path) -> Path:
     return out
 
 
-def _text_encoder_config(vocab_size: int, projection: bool):
+def text_encoder_config(vocab_size: int, projection: bool, hidden: int = TEXT_HIDDEN):
     from transformers import CLIPTextConfig
 
     return CLIPTextConfig(
         vocab_size=vocab_size,
-        hidden_size=TEXT_HIDDEN,
-        intermediate_size=64,
-        num_hidden_layers=2,
+        hidden_size=hidden,
+        intermediate_size=2 * hidden,
+        # Three layers, so clip skip 2 (the penultimate layer) is a real, different layer.
+        num_hidden_layers=3,
         num_attention_heads=4,
         max_position_embeddings=77,
-        projection_dim=TEXT_HIDDEN if projection else 512,
+        projection_dim=hidden if projection else 512,
         bos_token_id=vocab_size - 2,
         eos_token_id=vocab_size - 1,
         pad_token_id=vocab_size - 1,
@@ -65,7 +69,7 @@ def _text_encoder_config(vocab_size: int, projection: bool):
     )
 
 
-def _vae():
+def tiny_vae(**flux_options):
     from diffusers import AutoencoderKL
 
     # Four blocks, like SD's VAE, so latents are 1/8 of the image side (vae_scale_factor 8).
@@ -78,6 +82,7 @@ def _vae():
         latent_channels=4,
         norm_num_groups=8,
         sample_size=64,
+        **flux_options,
     )
 
 
@@ -114,10 +119,10 @@ def build_tiny_sd15(tokenizer_dir: Path):
         attention_head_dim=8,
         norm_num_groups=8,
     )
-    text_encoder = CLIPTextModel(_text_encoder_config(len(tokenizer), projection=False))
+    text_encoder = CLIPTextModel(text_encoder_config(len(tokenizer), projection=False))
     return StableDiffusionPipeline(
         unet=unet,
-        vae=_vae(),
+        vae=tiny_vae(),
         text_encoder=text_encoder,
         tokenizer=tokenizer,
         scheduler=_scheduler(),
@@ -149,18 +154,18 @@ def build_tiny_sdxl(tokenizer_dir: Path):
         addition_embed_type="text_time",
         addition_time_embed_dim=8,
         transformer_layers_per_block=(1, 1),
-        # SDXL concatenates both encoders' hidden states; the pooled one (TEXT_HIDDEN) plus
-        # 6 time ids x addition_time_embed_dim feed the added embedding.
-        projection_class_embeddings_input_dim=TEXT_HIDDEN + 6 * 8,
-        cross_attention_dim=2 * TEXT_HIDDEN,
+        # SDXL concatenates both encoders' hidden states; the pooled, projected one of encoder 2
+        # (TEXT_HIDDEN_2) plus 6 time ids x addition_time_embed_dim feed the added embedding.
+        projection_class_embeddings_input_dim=TEXT_HIDDEN_2 + 6 * 8,
+        cross_attention_dim=TEXT_HIDDEN + TEXT_HIDDEN_2,
         norm_num_groups=8,
     )
     vocab = len(tokenizer)
     return StableDiffusionXLPipeline(
         unet=unet,
-        vae=_vae(),
-        text_encoder=CLIPTextModel(_text_encoder_config(vocab, projection=False)),
-        text_encoder_2=CLIPTextModelWithProjection(_text_encoder_config(vocab, projection=True)),
+        vae=tiny_vae(),
+        text_encoder=CLIPTextModel(text_encoder_config(vocab, projection=False)),
+        text_encoder_2=CLIPTextModelWithProjection(text_encoder_config(vocab, True, TEXT_HIDDEN_2)),
         tokenizer=tokenizer,
         tokenizer_2=tokenizer_2,
         scheduler=_scheduler(),
@@ -169,11 +174,13 @@ def build_tiny_sdxl(tokenizer_dir: Path):
 
 
 def write_tiny_pipelines(out: Path) -> dict[str, Path]:
-    """Write `out/sd15` and `out/sdxl` (diffusers `save_pretrained` folders); returns both."""
+    """Write `out/sd15`, `out/sdxl` and `out/flux` (diffusers `save_pretrained` folders)."""
+    from diffagent.tiny.flux import build_tiny_flux
+
     out.mkdir(parents=True, exist_ok=True)
     tokenizer_dir = write_clip_tokenizer(out / "clip-tokenizer")
     written: dict[str, Path] = {}
-    for name, build in (("sd15", build_tiny_sd15), ("sdxl", build_tiny_sdxl)):
+    for name, build in (("sd15", build_tiny_sd15), ("sdxl", build_tiny_sdxl), ("flux", build_tiny_flux)):
         build(tokenizer_dir).save_pretrained(out / name, safe_serialization=True)
         written[name] = out / name
     return written

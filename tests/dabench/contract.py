@@ -13,6 +13,7 @@ from diffagent.dabench.prompts import parse_size, strip_network_tags
 from diffagent.dabench.samplers import normalise_sampler
 from schemas.civitai import Image, Model
 from schemas.dabench import CATALOG_SCHEMA, INSTRUCTION_SCHEMA, REJECT_SCHEMA
+from schemas.t2i import ARCHITECTURE_OF, BASE_MODELS
 
 TAG = re.compile(r"<\s*(?:lora|lyco)\s*:", re.IGNORECASE)
 
@@ -59,18 +60,18 @@ def check_contract(out: Path) -> None:
     assert len(pairs) > 0
     assert catalog["model"].is_unique
     assert (catalog["model_description"].str.strip().str.len() > 0).all()
-    assert set(catalog["type"]) <= {"Checkpoint", "LORA"} and set(catalog["base_model"]) <= {
-        "SD 1.5",
-        "SDXL 1.0",
-    }
+    assert set(catalog["type"]) <= {"Checkpoint", "LORA"} and set(catalog["base_model"]) <= set(BASE_MODELS)
+    assert (catalog["architecture"] == catalog["base_model"].map(ARCHITECTURE_OF)).all()
     names = set(catalog["model"])
     by_name = catalog.set_index("model")
     assert set(pairs["model"]) <= names
     loras = pairs[pairs["type"] == "LORA"]
     assert set(loras["base_checkpoint"]) <= names
     assert (by_name.loc[loras["base_checkpoint"], "type"] == "Checkpoint").all()
+    # A LoRA's base checkpoint shares its architecture (a Pony LoRA may name an SDXL checkpoint).
     assert (
-        by_name.loc[loras["base_checkpoint"], "base_model"].to_numpy() == loras["base_model"].to_numpy()
+        by_name.loc[loras["base_checkpoint"], "architecture"].to_numpy()
+        == loras["base_model"].map(ARCHITECTURE_OF).to_numpy()
     ).all()
     assert pairs.loc[pairs["type"] == "Checkpoint", "base_checkpoint"].isna().all()
     assert not pairs["prompt"].str.contains(TAG).any()

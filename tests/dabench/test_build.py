@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from diffagent.civitai.local_server import CivitaiServer
+from diffagent.civitai.sample_plan import FLUX_SAMPLERS
 from diffagent.dabench.crawl import CrawlParams
 from diffagent.storage import ArtifactStore
 from tests.dabench.conftest import build
@@ -85,3 +86,16 @@ def test_today_stats_give_the_same_models_as_2023_stats(tmp_path):
             build(ArtifactStore(str(out)), server.url)
         outs.append(set(read(out, "catalog.parquet")["model"]))
     assert outs[0] == outs[1]
+
+
+def test_sample_build_takes_every_supported_architecture(sample_build):
+    """The default base models are all of them: Pony / Illustrious go in as sdxl, Flux.1 D as flux,
+    Flux images' samplers (ComfyUI's `euler` + `simple`) are read, clip skip is kept."""
+    out, _ = sample_build
+    catalog, pairs = read(out, "catalog.parquet"), read(out, "instructions.parquet")
+    assert {"sd1", "sdxl", "flux"} <= set(catalog["architecture"])
+    assert {"Pony", "Illustrious", "Flux.1 D"} <= set(catalog["base_model"])
+    flux = pairs[pairs["base_model"] == "Flux.1 D"]
+    comfy = flux[flux["image_id"] % len(FLUX_SAMPLERS) == 1]  # ComfyUI: sampler "euler", scheduler "simple"
+    assert len(comfy) > 0 and set(comfy["sampling_method"]) <= {"Euler", "DPM++ 2M Karras"}
+    assert set(flux["clip_skip"]) == {1} and 2 in set(pairs.loc[pairs["base_model"] == "Pony", "clip_skip"])

@@ -75,7 +75,7 @@ def test_render_and_score_dedups_images_and_normalises_per_prompt(dabench_dir, t
     """The real renderer (tiny profile: each system's own checkpoint and LoRA from the tiny store)
     and the tiny scorers."""
     from diffagent.evaluate.models import load_render_fn
-    from diffagent.score import load_scorers
+    from diffagent.profiles import load_scorers
 
     render_api, _ = load_render_fn("tiny", dabench_dir, tmp_path / "render-cache", INDEX)
     calls = []

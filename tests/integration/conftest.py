@@ -59,7 +59,8 @@ def civitai_url(prefect_stack: PrefectStack) -> Iterator[str]:
     server = start([executable("diffagent"), "civitai", "serve", "--port", str(port)], prefect_stack.env, log)
     url = f"http://127.0.0.1:{port}/api/v1"
     try:
-        wait_until_answers(f"{url}/models?limit=1", server, log, timeout_s=60)
+        # The first start writes the tiny models and the sample's model files before it answers.
+        wait_until_answers(f"{url}/models?limit=1", server, log, timeout_s=900)
         yield url
     finally:
         stop(server)

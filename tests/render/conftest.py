@@ -13,11 +13,24 @@ def _few_threads():
 
 @pytest.fixture(scope="session")
 def tiny_pipelines(tmp_path_factory):
+    """The tiny pipelines, named as every architecture's config folder through the environment
+    (DIFFAGENT_SD15_CONFIG, ...), which is how RenderSettings finds them for single-file loads."""
+    import os
+
     from diffagent.tiny.diffusion import write_tiny_pipelines
 
     out = tmp_path_factory.mktemp("tiny-diffusion")
     write_tiny_pipelines(out)
-    return out
+    names = {"DIFFAGENT_SD15_CONFIG": "sd15", "DIFFAGENT_SDXL_CONFIG": "sdxl"}
+    names["DIFFAGENT_FLUX_CONFIG"] = "flux"
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update({name: str(out / folder) for name, folder in names.items()})
+    yield out
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture

@@ -6,11 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from diffagent.render import RenderSettings, load_renderer
+from diffagent.profiles import load_renderer
+from diffagent.render import RenderSettings
 from diffagent.render.cache import png_bytes
 from diffagent.render.renderer import Renderer
+from diffagent.store.base import file_sha256
 from diffagent.store.civitai_store import CivitaiModelStore
-from diffagent.store.tiny_store import UNET_WEIGHTS, file_sha256
+from diffagent.store.tiny_store import BASE_WEIGHTS
 from schemas.t2i import BASE_MODEL_VERSION_ID
 from tests.render.conftest import make_api
 
@@ -22,7 +24,7 @@ def _base_api(**kw):
 def test_tiny_store_base_is_the_unperturbed_pipeline(tiny_store, tiny_pipelines):
     resolved = tiny_store.resolve(BASE_MODEL_VERSION_ID, "Checkpoint", "SD 1.5")
     assert resolved.path == tiny_pipelines / "sd15"
-    assert resolved.sha256 == file_sha256(tiny_pipelines / "sd15" / UNET_WEIGHTS)
+    assert resolved.sha256 == file_sha256(tiny_pipelines / "sd15" / BASE_WEIGHTS["sd1"])
     assert tiny_store.resolve(1, "Checkpoint", "SD 1.5").sha256 != resolved.sha256
     with pytest.raises(ValueError, match="base model, a Checkpoint; got kind 'LORA'"):
         tiny_store.resolve(BASE_MODEL_VERSION_ID, "LORA", "SD 1.5")
@@ -44,8 +46,13 @@ def test_civitai_store_base_loads_a_diffusers_folder_like_the_tiny_base(tiny_sto
 
 
 def test_base_sources_fall_back_to_the_config_folders():
-    settings = RenderSettings(sd15_config="org/sd15", sdxl_config="org/sdxl", sdxl_base="/models/xl")
-    assert settings.base_sources() == {"SD 1.5": "org/sd15", "SDXL 1.0": "/models/xl"}
+    settings = RenderSettings(
+        sd15_config="org/sd15", sdxl_config="org/sdxl", flux_config="org/flux", sdxl_base="/models/xl"
+    )
+    sources = settings.base_sources()
+    assert (sources["SD 1.5"], sources["SDXL 1.0"]) == ("org/sd15", "/models/xl")
+    assert sources["Pony"] == sources["Illustrious"] == "/models/xl", "SDXL architecture: one base"
+    assert sources["Flux.1 D"] == sources["Flux.1 S"] == "org/flux"
     store = CivitaiModelStore([], base_sources={"SD 1.5": "org/sd15"})
     first = store.resolve(BASE_MODEL_VERSION_ID, "Checkpoint", "SD 1.5")
     assert first.pretrained == "org/sd15" and len(first.sha256) == 64

@@ -21,7 +21,7 @@ def _entry(version_id: int, type_: str) -> CatalogEntry:
         base_model="SD 1.5", model_description="d", description_source="fallback", trained_words=[],
         tags=[], model_name="m", version_name="v", download_count=1, thumbs_up_count=1, rating=5.0,
         rating_count=1, file_name="m.safetensors", sha256="0" * 64,
-        download_url="http://127.0.0.1:9/none", sample_count=1,
+        download_url=f"https://civitai.com/api/download/models/{version_id}", sample_count=1,
     )  # fmt: skip
 
 

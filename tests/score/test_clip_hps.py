@@ -7,9 +7,10 @@ import math
 import pytest
 import torch
 
+from diffagent.profiles import load_scorers
 from diffagent.score.clip_score import ClipScorer, clip_score_from_cosine
 from diffagent.score.hps import HpsV2Scorer
-from diffagent.score.scorers import load_scorers, load_tiny_scorers
+from diffagent.score.scorers import load_tiny_scorers
 from tests.score.conftest import PROMPTS
 
 

@@ -46,3 +46,12 @@ def test_refuse_pickle():
     with pytest.raises(ValueError, match="not a .safetensors"):
         refuse_pickle("model.zip")
     refuse_pickle("model.safetensors", "SafeTensor")
+
+
+def test_the_tiny_profile_downloads_only_from_a_local_civitai_server():
+    from diffagent.store.tiny_store import served_locally
+
+    assert served_locally("http://127.0.0.1:8787/api/download/models/10100")
+    assert served_locally("http://localhost:8787/api/download/models/10100")
+    assert not served_locally("https://civitai.com/api/download/models/10100")
+    assert not served_locally("https://example.invalid/1")

@@ -1,0 +1,80 @@
+"""Per-version model files in the layouts Civitai serves, made from the tiny pipelines.
+
+`write_version_file(tiny_dir, version_id, kind, architecture, path, locon=False)` writes:
+- a Checkpoint (sd1, sdxl): the tiny pipeline with its UNet perturbed by noise seeded from the
+  version id, as one LDM single-file `.safetensors` (`tiny.ldm`);
+- a Checkpoint (flux): the perturbed FluxTransformer2DModel alone (how most Flux checkpoints on
+  Civitai ship, text encoders and VAE left out), in diffusers' key names: diffusers' BFL-layout
+  converter hard-codes Flux.1's widths (inner 3072), which a tiny model cannot have;
+- a LORA: a random kohya-layout LoRA (`tiny.kohya`), or a LyCORIS LoCon with `locon`.
+The same arguments always give the same bytes (seeded CPU noise, sorted keys), so the bundled
+Civitai server and the tiny store agree on every file's SHA256.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+# Folder of each architecture's tiny pipeline inside the tiny-models folder.
+PIPELINE_FOLDERS = {"sd1": "sd15", "sdxl": "sdxl", "flux": "flux"}
+CHECKPOINT_NOISE = 0.3  # relative to each tensor's std: enough to change images visibly
+
+
+def load_tiny_pipeline(tiny_dir: Path, architecture: str):
+    from diffusers import FluxPipeline, StableDiffusionPipeline, StableDiffusionXLPipeline
+
+    if architecture not in PIPELINE_FOLDERS:
+        raise ValueError(f"unknown architecture {architecture!r}; expected one of {tuple(PIPELINE_FOLDERS)}")
+    folder = Path(tiny_dir) / PIPELINE_FOLDERS[architecture]
+    if architecture == "sd1":
+        return StableDiffusionPipeline.from_pretrained(
+            folder, safety_checker=None, requires_safety_checker=False
+        )
+    if architecture == "sdxl":
+        return StableDiffusionXLPipeline.from_pretrained(folder)
+    return FluxPipeline.from_pretrained(folder)
+
+
+def perturb(module: torch.nn.Module, seed: int) -> None:
+    """Add seeded noise (CHECKPOINT_NOISE x each tensor's std) to every float tensor, in name order."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for _, tensor in sorted(module.state_dict(keep_vars=True).items()):
+            if tensor.is_floating_point() and tensor.numel() > 1:
+                noise = torch.randn(tensor.shape, generator=generator, dtype=torch.float32)
+                tensor.add_(CHECKPOINT_NOISE * tensor.float().std() * noise)
+
+
+def version_tensors(
+    tiny_dir: Path, version_id: int, kind: str, architecture: str, locon: bool = False
+) -> dict[str, torch.Tensor]:
+    from diffagent.tiny.kohya import kohya_lora
+    from diffagent.tiny.ldm import pipeline_to_ldm
+
+    pipe = load_tiny_pipeline(tiny_dir, architecture)
+    if kind == "LORA":
+        return kohya_lora(pipe, architecture, seed=version_id, locon=locon)
+    if kind != "Checkpoint":
+        raise ValueError(f"unknown model kind {kind!r}; expected Checkpoint or LORA")
+    if architecture == "flux":
+        perturb(pipe.transformer, version_id)
+        return {key: value.contiguous() for key, value in pipe.transformer.state_dict().items()}
+    perturb(pipe.unet, version_id)
+    return pipeline_to_ldm(pipe)
+
+
+def write_version_file(
+    tiny_dir: Path, version_id: int, kind: str, architecture: str, path: Path, locon: bool = False
+) -> Path:
+    """Write one version's file to `path` atomically (a reader never sees half a file)."""
+    from safetensors.torch import save_file
+
+    tensors = version_tensors(tiny_dir, version_id, kind, architecture, locon)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    save_file(tensors, str(temporary), metadata={"format": "pt"})
+    os.replace(temporary, path)
+    return path
