@@ -17,16 +17,15 @@ def retriever(
     epochs: int = typer.Option(30, "--epochs", help="Head training epochs (0: centroids only)."),
 ) -> None:
     """Train the retriever: per-model vectors over the sentence encoder, lexical signals, fusion."""
+    from diffagent.commands.errors import USER_ERRORS, fail
     from diffagent.retriever.train import RetrieverConfig, train_retriever
 
     if epochs < 0:
-        typer.echo(f"error: --epochs must be 0 or more, got {epochs}", err=True)
-        raise typer.Exit(code=2)
+        fail(f"--epochs must be 0 or more, got {epochs}")
     try:
         manifest = train_retriever(data, out, base_embedder, RetrieverConfig(epochs=epochs))
-    except (ValueError, FileNotFoundError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(code=2) from None
+    except USER_ERRORS as error:
+        fail(error)
     shown = {k: manifest[k] for k in ("validation", "weights", "pairs", "train_seconds")}
     typer.echo(json.dumps(shown, indent=2))
 
