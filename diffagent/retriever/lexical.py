@@ -60,8 +60,21 @@ def tfidf(matrix: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
 class CharCentroids:
     """Per-model unit centroids of the TF-IDF vectors of [prompt | negative prompt]."""
 
-    def __init__(self, idf_prompt: np.ndarray, idf_negative: np.ndarray, centroids: sparse.csr_matrix):
-        self.idf_prompt, self.idf_negative, self.centroids = idf_prompt, idf_negative, centroids
+    def __init__(
+        self, idf_prompt: np.ndarray, idf_negative: np.ndarray, centroids: sparse.csr_matrix | None
+    ) -> None:
+        self.idf_prompt, self.idf_negative = idf_prompt, idf_negative
+        self.centroids = centroids
+
+    @property
+    def centroids(self) -> sparse.csr_matrix | None:
+        return self._centroids
+
+    @centroids.setter
+    def centroids(self, value: sparse.csr_matrix | None) -> None:
+        # Queries multiply by the transpose: keep it in row-major form once, not per query.
+        self._centroids = value
+        self._by_feature = value.T.tocsr() if value is not None else None
 
     @classmethod
     def fit(
@@ -89,7 +102,7 @@ class CharCentroids:
     def scores(self, prompts: Sequence[str], negatives: Sequence[str]) -> np.ndarray:
         """(queries, models) cosine of each query's TF-IDF vector with each model's centroid."""
         features = self._features(counts(prompts), counts(negatives))
-        return (features @ self.centroids.T).toarray().astype(np.float32)
+        return (features @ self._by_feature).toarray().astype(np.float32)
 
     def save(self, folder) -> None:
         np.save(folder / "lexical_idf_prompt.npy", self.idf_prompt)
