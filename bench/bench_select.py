@@ -172,9 +172,9 @@ def selector_rows(agent, prompts: list[str]) -> list[dict]:
     for name, selector, fast in [*modes, ("hybrid", "hybrid", True)]:
         if agent.backend is not None:
             agent.backend.fast_forward = fast
-        agent.index.embedder.clear_cache()  # every method embeds its queries cold
+        agent.retriever.embedder.clear_cache()  # every method embeds its queries cold
         latencies, outputs = timed(lambda p, s=selector: agent.select([p], selector=s)[0][0], prompts)
-        agent.index.embedder.clear_cache()
+        agent.retriever.embedder.clear_cache()
         start = time.perf_counter()
         agent.select(prompts, selector=selector)
         rows.append(summary(name, latencies, outputs, time.perf_counter() - start, len(prompts)))
@@ -211,8 +211,8 @@ def paper_row(agent, prompts: list[str]) -> dict:
 def big_retrieval_row(agent, prompts: list[str], size: int) -> dict:
     """Retrieval-only at `size` entries: cold queries (never-seen prompts), split into embedding and
     search, then cached queries; baselines in the same run: a float32 embedder, a float32 scan."""
-    embedder = agent.index.embedder
-    dim = agent.index.matrix.shape[1]
+    embedder = agent.retriever.embedder
+    dim = agent.retriever.dense.shape[1]
     matrix = np.random.default_rng(0).standard_normal((size, dim), dtype=np.float32)
     matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
     big = RetrievalIndex([f"m{i}" for i in range(size)], matrix, embedder)
@@ -284,7 +284,7 @@ def main() -> None:
     agent = load_agent(agent_dir, data)
     rng = random.Random(1)
     prompts = [", ".join(rng.sample(WORDS, 6)) for _ in range(args.prompts)]
-    _ = agent.index  # build (and cache) the embeddings outside the timings
+    _ = agent.retriever  # build (and cache) the embeddings outside the timings
     agent.select(prompts[:2])  # warm-up
     results = selector_rows(agent, prompts)
     paper = paper_row(agent, prompts)

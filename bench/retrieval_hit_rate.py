@@ -1,19 +1,78 @@
-"""How often the retrieval-only selector's top-k holds the model that actually made the image,
-next to the k most-downloaded models and the k most frequent training models (the baselines a
-selector has to beat), on a DABench split.
+"""Selection quality side by side on one DABench split: popularity baselines, the plain centroid of
+sft prompt embeddings, the untrained retriever, the trained retriever signal by signal and fused;
+top-1 / top-5 hit of the model that made the image, top-1 parameter agreement, training time, and
+per-query latency on a synthetic catalog of `--latency-models` entries.
 
-    python bench/retrieval_hit_rate.py --data runs/dabench [--split eval] [--k 5]
+    python bench/retrieval_hit_rate.py --data runs/dabench --retriever runs/retriever [--split eval]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
-import pandas as pd
+import numpy as np
+import scipy.sparse as sparse
 
 from diffagent.agent import load_agent, load_catalog
-from schemas.t2i import Instruction
+from diffagent.retriever.fusion import fuse, hit_rates
+from diffagent.retriever.lexical import CharCentroids
+from diffagent.retriever.metrics import selection_summary
+from diffagent.retriever.model import Retriever
+from diffagent.retriever.train import split_rows
+
+
+def row(name: str, rates: dict, extra: str = "") -> str:
+    cells = [
+        f"{100 * rates.get(k, float('nan')):5.1f}"
+        for k in ("top1", "top5", "sampler", "steps", "cfg", "size")
+    ]
+    return f"| {name:<52} | " + " | ".join(cells) + f" | {extra}"
+
+
+def selector_rates(agent, rows: list[dict], k: int) -> dict:
+    answers = agent.select(
+        [{"prompt": r["prompt"], "negative_prompt": r["negative_prompt"]} for r in rows],
+        top_k=k,
+        selector="retrieval",
+    )
+    return selection_summary([[s.api for s in ranked] for ranked in answers], rows, k)
+
+
+def synthetic(retriever: Retriever, models: int) -> Retriever:
+    """The same retriever kind over `models` entries: its own vectors, centroids and cards tiled."""
+    reps = -(-models // len(retriever.models))
+    entries = [
+        {**retriever_entry, "model": f"{retriever_entry['model']}#{i}"}
+        for i in range(reps)
+        for retriever_entry in retriever.entries
+    ][:models]
+    lexical = None
+    if retriever.lexical is not None:
+        tiled = sparse.vstack([retriever.lexical.centroids] * reps).tocsr()[:models]
+        lexical = CharCentroids(retriever.lexical.idf_prompt, retriever.lexical.idf_negative, tiled)
+    return Retriever(
+        [e["model"] for e in entries],
+        np.tile(retriever.dense, (reps, 1))[:models],
+        np.tile(retriever.bias, reps)[:models],
+        retriever.weights,
+        retriever.samples,
+        retriever.embedder,
+        entries,
+        lexical,
+    )
+
+
+def latency(retriever: Retriever, queries: int = 40) -> str:
+    """p50/p95 of one cold query (embedding included) through `rank`."""
+    times = []
+    for i in range(queries):
+        retriever.embedder.clear_cache()
+        started = time.perf_counter()
+        retriever.rank([f"a synthetic prompt number {i}, detailed, 8k"], ["lowres, blurry"], 5)
+        times.append(time.perf_counter() - started)
+    return f"p50 {1000 * np.median(times):.1f} ms, p95 {1000 * np.percentile(times, 95):.1f} ms"
 
 
 def main() -> None:
@@ -21,33 +80,110 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data", required=True, help="DABench folder")
+    parser.add_argument("--retriever", help="trained retriever folder (diffagent train retriever)")
     parser.add_argument("--split", default="eval")
     parser.add_argument("--k", type=int, default=5)
+    parser.add_argument("--latency-models", type=int, default=100_000)
     args = parser.parse_args()
 
-    catalog = pd.read_parquet(f"{args.data}/catalog.parquet")
-    pairs = pd.read_parquet(f"{args.data}/splits/{args.split}.parquet")
-    train = pd.read_parquet(f"{args.data}/splits/sft.parquet")
-    agent = load_agent(None, catalog=load_catalog(args.data))
-    instructions = [
-        Instruction(prompt=p, negative_prompt=n)
-        for p, n in zip(pairs.prompt, pairs.negative_prompt, strict=True)
-    ]
-    started = time.perf_counter()
-    answers = agent.select(instructions, top_k=args.k, selector="retrieval")
-    seconds = time.perf_counter() - started
-    hits = sum(
-        any(s.api is not None and s.api.model == truth for s in row)
-        for row, truth in zip(answers, pairs.model, strict=True)
-    )
-    most_downloaded = set(catalog.sort_values("download_count", ascending=False).model.head(args.k))
-    most_trained = set(train.model.value_counts().head(args.k).index)
+    catalog = load_catalog(args.data)
+    rows = [r for r in split_rows(args.data, args.split) if r["model"] in catalog]
+    sft = split_rows(args.data, "sft")
+    truth = [r["model"] for r in rows]
     print(
-        f"{len(pairs)} {args.split} pairs: retrieval top-{args.k} holds the true model for "
-        f"{hits / len(pairs):.1%}; "
-        f"the {args.k} most-downloaded models {pairs.model.isin(most_downloaded).mean():.1%}; "
-        f"the {args.k} most frequent training models {pairs.model.isin(most_trained).mean():.1%} "
-        f"({seconds / len(pairs) * 1000:.1f} ms per prompt)"
+        f"{len(rows)} {args.split} pairs, {len(catalog.selectable)} selectable models, {len(sft)} sft pairs"
+    )
+    print("| selector | top-1 | top-5 | sampler | steps±5 | CFG±1 | size | notes")
+    print("|---|---|---|---|---|---|---|---|")
+    by_downloads = sorted(catalog.entries, key=lambda e: -int(e.get("download_count") or 0))
+    popular = [e["model"] for e in by_downloads[: args.k]]
+    counts: dict[str, int] = {}
+    for r in sft:
+        counts[r["model"]] = counts.get(r["model"], 0) + 1
+    frequent = sorted(counts, key=lambda m: -counts[m])[: args.k]
+    for name, chosen in (("most downloaded", popular), ("most frequent in sft", frequent)):
+        print(
+            row(
+                name,
+                {
+                    "top1": np.mean([t == chosen[0] for t in truth]),
+                    "top5": np.mean([t in chosen for t in truth]),
+                },
+            )
+        )
+
+    base = load_agent(None, catalog=catalog)
+    embed = base.retriever.embedder
+    prompts, negatives = [r["prompt"] for r in rows], [r["negative_prompt"] for r in rows]
+    q_prompt = embed.embed(prompts)
+    sft_in = [r for r in sft if r["model"] in base.retriever.position]
+    centroid = np.zeros((len(base.retriever.models), q_prompt.shape[1]), np.float32)
+    np.add.at(
+        centroid,
+        [base.retriever.position[r["model"]] for r in sft_in],
+        embed.embed([r["prompt"] for r in sft_in]),
+    )
+    labels = [base.retriever.position[t] for t in truth]
+    rates = hit_rates(q_prompt @ centroid.T, labels)
+    print(row("centroid of sft prompt embeddings (no negative)", {"top1": rates[1], "top5": rates[5]}))
+    started = time.perf_counter()
+    base_rates = selector_rates(base, rows, args.k)
+    print(
+        row(
+            "retrieval, untrained (centroid of prompt + negative)",
+            base_rates,
+            f"{(time.perf_counter() - started) / len(rows) * 1000:.1f} ms/prompt batched",
+        )
+    )
+
+    if args.retriever:
+        trained = load_agent(None, catalog=catalog, retriever=args.retriever, embedder=embed)
+        retriever = trained.retriever
+        features = retriever.features(prompts, negatives)
+        signals = {
+            "dense": features @ retriever.dense.T + retriever.bias,
+            "lexical": retriever.lexical.scores(prompts, negatives) if retriever.lexical else None,
+        }
+        signals = {k: v for k, v in signals.items() if v is not None}
+        if retriever.triggers:
+            signals["triggers"] = retriever.triggers.scores(prompts)
+        if retriever.bm25:
+            signals["bm25"] = retriever.bm25.scores(prompts)
+        labels_t = [retriever.position[t] for t in truth]
+        for name in signals:
+            weights = {"dense": 1.0} if name == "dense" else {"dense": 1.0, name: retriever.weights[name]}
+            rates = hit_rates(fuse(signals, weights), labels_t)
+            print(
+                row(
+                    f"trained: dense head{'' if name == 'dense' else ' + ' + name}",
+                    {"top1": rates[1], "top5": rates[5]},
+                    f"weight {retriever.weights.get(name, 0)}",
+                )
+            )
+        started = time.perf_counter()
+        fused = selector_rates(trained, rows, args.k)
+        manifest = retriever.manifest
+        print(
+            row(
+                "trained retriever, fused (select --retriever)",
+                fused,
+                f"{(time.perf_counter() - started) / len(rows) * 1000:.1f} ms/prompt batched; "
+            f"trained in {manifest.get('train_seconds')} s",
+            )
+        )
+        print(
+            "weights",
+            json.dumps(retriever.weights),
+            "validation (rrhf)",
+            json.dumps(manifest.get("validation")),
+        )
+        print(
+            f"latency at {args.latency_models} models, trained:",
+            latency(synthetic(retriever, args.latency_models)),
+        )
+    print(
+        f"latency at {args.latency_models} models, untrained:",
+        latency(synthetic(base.retriever, args.latency_models)),
     )
 
 

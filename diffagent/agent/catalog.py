@@ -91,6 +91,9 @@ class Catalog(Mapping[str, CatalogEntry]):
     sample_prompts: dict[str, list[str]] = field(default_factory=dict)
     sample_settings: dict[str, SampleSettings] = field(default_factory=dict)
     source: str = ""
+    # The sft rows behind sample_prompts: prompt, negative_prompt and SETTING_COLUMNS (retrieval
+    # builds model vectors and prompt-conditioned parameters from them).
+    sample_rows: list[dict] = field(default_factory=list)
 
     @classmethod
     def from_entries(cls, entries: Iterable[CatalogEntry | Mapping[str, Any]], source: str = "") -> Catalog:
@@ -237,9 +240,13 @@ def load_catalog(
         validate_columns(
             rows_table.schema, INSTRUCTION_SCHEMA, ("prompt", *SETTING_COLUMNS), f"instructions {rows_file}"
         )
-        rows = [
-            r for r in rows_table.select(["prompt", *SETTING_COLUMNS]).to_pylist() if r["model"] in catalog
-        ]
+        columns = ["prompt", *SETTING_COLUMNS]
+        if "negative_prompt" in rows_table.schema.names:
+            columns.append("negative_prompt")
+        rows = [r for r in rows_table.select(columns).to_pylist() if r["model"] in catalog]
+        for row in rows:
+            row["negative_prompt"] = row.get("negative_prompt") or ""
+        catalog.sample_rows = rows
         for row in rows:
             catalog.sample_prompts.setdefault(row["model"], []).append(row["prompt"])
         catalog.sample_settings = most_common_settings(rows)

@@ -1,9 +1,7 @@
-"""Retrieval: sentence embeddings of the catalog, a shortlist for a prompt in milliseconds.
+"""Retrieval primitives: the sentence embedder and an exact top-n search over model vectors.
 
-Each catalog model is one unit vector: the normalised sum of its description's embedding and the
-mean embedding of its sample prompts (prompts say how people actually use a model; descriptions
-cover models with no samples yet). Matrices are cached on disk under the catalog fingerprint and
-the embedder's key (model name and precision).
+The model vectors themselves (what each catalog model is, in the embedder's space) are built by
+`diffagent.retriever` (untrained: centroids of sft samples; trained: a head and fused signals).
 
 Where a query's time goes (100,000 entries, one loaded CPU core): the MiniLM forward pass was most
 of it, the float32 scan of a 150 MB matrix most of the rest (memory-bound). So:
@@ -18,7 +16,6 @@ of it, the float32 scan of a 150 MB matrix most of the rest (memory-bound). So:
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import threading
@@ -163,21 +160,6 @@ class Embedder:
             return found
 
 
-def combine(description: np.ndarray, prompts: np.ndarray | None) -> np.ndarray:
-    """A model's vector: normalize(unit(description) + unit(mean of prompt vectors)).
-
-    With no prompts it is the description's unit vector.
-    """
-    if prompts is None or len(prompts) == 0:
-        return normalize(description[None])[0]
-    return normalize((normalize(description[None])[0] + normalize(prompts.mean(0)[None])[0])[None])[0]
-
-
-def catalog_texts(entry: dict) -> str:
-    tags = ", ".join(entry.get("tags") or [])
-    return f"{entry['model']}. {entry['model_description']} {tags}".strip()
-
-
 def scan_error_bound(query_norm: float, max_row_norm: float, dim: int) -> float:
     """Largest |float16 scan score - exact score| for one query.
 
@@ -214,27 +196,6 @@ class RetrievalIndex:
             self._scan = torch.from_numpy(self.matrix).half()  # (N, d), half the bytes to stream
             self._max_row_norm = float(np.linalg.norm(self.matrix, axis=1).max())
 
-    @classmethod
-    def build(cls, catalog: Any, embedder: Embedder, cache_dir: str | Path | None = None) -> RetrievalIndex:
-        models = list(catalog.selectable)
-        cache = cache_path(catalog.fingerprint, embedder.key, cache_dir)
-        if cache.exists():
-            return cls(models, np.load(cache), embedder)
-        descriptions = embedder.embed([catalog_texts(catalog.by_model[m]) for m in models], progress=True)
-        prompts = [p for m in models for p in catalog.sample_prompts.get(m, [])]
-        prompt_vectors = embedder.embed(prompts, progress=True)
-        rows, offset = [], 0
-        for i, model in enumerate(models):
-            count = len(catalog.sample_prompts.get(model, []))
-            rows.append(combine(descriptions[i], prompt_vectors[offset : offset + count]))
-            offset += count
-        matrix = np.stack(rows)
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp.npy")
-        np.save(tmp, matrix)
-        tmp.replace(cache)  # atomic: a concurrent reader never sees half a file
-        return cls(models, matrix, embedder)
-
     def scores(self, queries: np.ndarray, n: int) -> list[list[tuple[str, float]]]:
         """Top-n (model, cosine) per query vector, best first, exact float32 cosines."""
         if n < 1:
@@ -269,9 +230,3 @@ class RetrievalIndex:
         if self.embedder is None:
             raise ValueError("this index has no embedder to embed prompts with")
         return self.scores(self.embedder.query(prompts), n)
-
-
-def cache_path(fingerprint: str, embedder_name: str, cache_dir: str | Path | None = None) -> Path:
-    root = Path(cache_dir or os.environ.get("DIFFAGENT_CACHE_DIR", "~/.cache/diffagent")).expanduser()
-    model_key = hashlib.sha256(str(embedder_name).encode()).hexdigest()[:12]
-    return root / "embeddings" / f"{fingerprint}-{model_key}.npy"

@@ -74,21 +74,37 @@ class Agent:
         embedder: Any = None,
         manifest: dict | None = None,
         shortlist_size: int = 20,
+        retriever: Any = None,
     ) -> None:
         self.catalog, self.backend, self.manifest = catalog, backend, manifest or {}
         self.shortlist_size = shortlist_size
-        self._embedder, self._index = embedder, None
+        self._embedder, self._retriever = embedder, retriever
 
     @property
-    def index(self) -> Any:
-        if self._index is None:
-            from diffagent.agent.retrieval import Embedder, RetrievalIndex
+    def retriever(self) -> Any:
+        """The trained retriever given at load (a folder or a `Retriever`), else the untrained one
+        built from the catalog's sft samples."""
+        if self._retriever is None or isinstance(self._retriever, str | Path):
+            from diffagent.agent.retrieval import Embedder
+            from diffagent.retriever import load_retriever
+            from diffagent.retriever.build import untrained_retriever
 
-            embedder = self._embedder if self._embedder is not None else Embedder()
+            embedder = self._embedder
             if isinstance(embedder, str):
                 embedder = Embedder(embedder)
-            self._index = RetrievalIndex.build(self.catalog, embedder)
-        return self._index
+            if self._retriever is None:
+                self._retriever = untrained_retriever(self.catalog, embedder or Embedder())
+            else:
+                self._retriever = load_retriever(self._retriever, self.catalog, embedder)
+        return self._retriever
+
+    def ranked(self, items: list[Instruction], n: int) -> tuple[list[list[tuple[str, float]]], Any]:
+        """Top-n (model, score) per instruction from the retriever, and the query features."""
+        rows, features = self.retriever.rank(
+            [i.prompt for i in items], [i.negative_prompt or "" for i in items], n
+        )
+        names = self.retriever.models
+        return [[(names[j], score) for j, score in row] for row in rows], features
 
     def select(
         self,
@@ -121,7 +137,7 @@ class Agent:
             return [[self._parse(generation)] for generation in self.backend.unconstrained(prompts)]
         shortlists = None
         if selector == "hybrid":
-            found = self.index.shortlist([i.prompt for i in items], max(self.shortlist_size, top_k))
+            found, _ = self.ranked(items, max(self.shortlist_size, top_k))
             shortlists = [[m for m, _ in row] for row in found]
         results = self.backend.constrained(prompts, top_k=top_k, shortlists=shortlists)
         return [
@@ -151,15 +167,31 @@ class Agent:
         )
 
     def _retrieval(self, items: list[Instruction], top_k: int) -> list[list[Selection]]:
-        answers = []
-        for row in self.index.shortlist([i.prompt for i in items], top_k):
-            answers.append([self.retrieval_answer(model, score) for model, score in row])
-        return answers
+        found, features = self.ranked(items, top_k)
+        return [
+            [self.retrieval_answer(model, score, feature) for model, score in row]
+            for row, feature in zip(found, features, strict=True)
+        ]
 
-    def retrieval_answer(self, model: str, score: float) -> Selection:
-        settings = self.catalog.settings_for(model)
-        fields = {"model": model, **settings.__dict__}
-        return Selection(api=assemble_api(fields, self.catalog), score=score, selector="retrieval")
+    def retrieval_answer(self, model: str, score: float, feature: Any = None) -> Selection:
+        """The API for a retrieved model: settings of its sft samples nearest to the query (when
+        `feature` is given and it has samples), else its most common settings, else the defaults."""
+        fields = {"model": model, **self.catalog.settings_for(model).__dict__}
+        if feature is not None:
+            conditioned = self.retriever.settings(feature, self.retriever.position[model])
+            if conditioned is not None:
+                base = conditioned["base_checkpoint"]
+                if base not in self.catalog.base_checkpoints_for(model):
+                    conditioned["base_checkpoint"] = fields["base_checkpoint"]
+                fields.update(conditioned)
+        api = assemble_api(fields, self.catalog, repair=True)
+        return Selection(api=api, score=score, selector="retrieval")
+
+
+def sibling_retriever(agent_dir: Path) -> Path | None:
+    """RUN/retriever for an agent folder RUN/<stage> (what sftA-train writes), if it exists."""
+    candidate = Path(agent_dir).parent / "retriever"
+    return candidate if (candidate / MANIFEST).exists() else None
 
 
 def load_agent(
@@ -168,6 +200,7 @@ def load_agent(
     embedder: Any = None,
     device: str | None = None,
     backend: str = "transformers",
+    retriever: str | Path | None = None,
 ) -> Agent:
     """Load a trained agent folder (`train_sft`'s output) against a catalog.
 
@@ -176,6 +209,8 @@ def load_agent(
     defaults to the data folder the agent was trained on. Raises ValueError when the catalog is
     not the training one (or a superset of it).
     `backend`: "transformers" (CPU or GPU; the tested path) or "vllm" (GPU serving, optional extra).
+    `retriever`: a folder from `diffagent train retriever`; for an agent in RUN/sft or RUN/rrhf,
+    RUN/retriever is used when it exists; else the untrained retriever.
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
@@ -183,7 +218,7 @@ def load_agent(
         if catalog is None:
             raise ValueError("a retrieval-only agent needs a catalog")
         loaded = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
-        return Agent(loaded, None, embedder)
+        return Agent(loaded, None, embedder, retriever=retriever)
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -191,6 +226,7 @@ def load_agent(
     from diffagent.storage import ArtifactStore
 
     path = ArtifactStore(str(path)).local_copy()
+    retriever = retriever or sibling_retriever(path)
     manifest_file = path / MANIFEST
     if not manifest_file.exists():
         raise ValueError(f"{path} is not an agent folder: no {MANIFEST}")
@@ -211,7 +247,13 @@ def load_agent(
         full = bool(manifest.get("full"))
         model_path = str(path / "model") if full else manifest["base_model"]
         adapter = None if full else str(path / "adapter")
-        return Agent(loaded, VLLMBackend(model_path, tokenizer, loaded, adapter), embedder, manifest)
+        return Agent(
+            loaded,
+            VLLMBackend(model_path, tokenizer, loaded, adapter),
+            embedder,
+            manifest,
+            retriever=retriever,
+        )
     if manifest.get("full"):
         model = AutoModelForCausalLM.from_pretrained(path / "model", dtype=dtype)
     else:
@@ -221,7 +263,9 @@ def load_agent(
         # Merged once at load: decoding then runs at the plain model's speed.
         model = PeftModel.from_pretrained(base, path / "adapter").merge_and_unload()
     model.to(device)
-    return Agent(loaded, TransformersBackend(model, tokenizer, loaded), embedder, manifest)
+    return Agent(
+        loaded, TransformersBackend(model, tokenizer, loaded), embedder, manifest, retriever=retriever
+    )
 
 
 def hallucination_rate(answers: list[Any], catalog: Catalog) -> float:

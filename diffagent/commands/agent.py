@@ -30,6 +30,9 @@ def select(
         False, help="Plain generation (the paper's path), to measure hallucination."
     ),
     backend: str = typer.Option("transformers", help="transformers, or vllm (GPU, `diffagent[vllm]`)."),
+    retriever: Path = typer.Option(
+        None, help="Trained retriever folder (`diffagent train retriever`; default: RUN/retriever)."
+    ),
 ) -> None:
     """Answer a prompt (or a JSONL batch, one answer per line in input order) with a catalog T2I API."""
     from diffagent.agent.selector import SELECTORS, load_agent
@@ -62,7 +65,9 @@ def select(
     if selector != "retrieval" and agent is None:
         fail(f"--selector {selector} needs --agent; only --selector retrieval works without one")
     try:
-        loaded = load_agent(agent if selector != "retrieval" else None, catalog, backend=backend)
+        loaded = load_agent(
+            agent if selector != "retrieval" else None, catalog, backend=backend, retriever=retriever
+        )
         results = loaded.select(
             instructions, top_k=top_k or 1, constrained=not unconstrained, selector=selector
         )
@@ -81,6 +86,7 @@ def serve(
         5.0, help="How long to collect concurrent requests into one batch."
     ),
     backend: str = typer.Option("transformers", help="transformers, or vllm (GPU, `diffagent[vllm]`)."),
+    retriever: Path = typer.Option(None, help="Trained retriever folder (default: RUN/retriever)."),
 ) -> None:
     """Serve POST /v1/select and GET /health over HTTP (OpenAPI at /docs)."""
     import uvicorn
@@ -89,7 +95,7 @@ def serve(
     from diffagent.agent.server import create_app
 
     try:
-        loaded = load_agent(agent, catalog, backend=backend)
+        loaded = load_agent(agent, catalog, backend=backend, retriever=retriever)
     except USER_ERRORS as error:
         fail(error)
     uvicorn.run(create_app(loaded, batch_window_s=batch_window_ms / 1000), host=host, port=port)

@@ -1,0 +1,34 @@
+"""`diffagent train retriever`: the trained retrieval selector (sft split -> model), validated on rrhf."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+
+def retriever(
+    data: Path = typer.Option(..., "--data", help="DABench folder (catalog.parquet, splits/)."),
+    out: Path = typer.Option(..., "--out", help="Retriever folder to write."),
+    base_embedder: str = typer.Option(
+        None, "--base-embedder", help="Sentence encoder: hub id or folder (default all-MiniLM-L6-v2)."
+    ),
+    epochs: int = typer.Option(30, "--epochs", help="Head training epochs (0: centroids only)."),
+) -> None:
+    """Train the retriever: per-model vectors over the sentence encoder, lexical signals, fusion."""
+    from diffagent.commands.errors import USER_ERRORS, fail
+    from diffagent.retriever.train import RetrieverConfig, train_retriever
+
+    if epochs < 0:
+        fail(f"--epochs must be 0 or more, got {epochs}")
+    try:
+        manifest = train_retriever(data, out, base_embedder, RetrieverConfig(epochs=epochs))
+    except USER_ERRORS as error:
+        fail(error)
+    shown = {k: manifest[k] for k in ("validation", "weights", "pairs", "train_seconds")}
+    typer.echo(json.dumps(shown, indent=2))
+
+
+def register(app: typer.Typer, train_app: typer.Typer) -> None:
+    train_app.command("retriever")(retriever)

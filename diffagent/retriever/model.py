@@ -1,0 +1,144 @@
+"""`Retriever`: fused ranking of catalog models for instructions, and its saved folder.
+
+Folder layout (`save_pretrained` / `load_retriever`):
+  manifest.json          base embedder, catalog fingerprint, models, signal weights, training
+                         settings, validation hit rates
+  model_matrix.npy       (models, 2d) dense model vectors; model_bias.npy (models,)
+  samples.npz + samples.json   sft sample features, owners and settings (prompt-conditioned parameters)
+  lexical_*.npy/.npz     character n-gram idf and model centroids (when the lexical signal is kept)
+Trigger words and BM25 are rebuilt from the catalog at load (they need no training).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from diffagent.agent.retrieval import Embedder, RetrievalIndex
+from diffagent.retriever.dense import instruction_features
+from diffagent.retriever.fusion import fuse, top_k
+from diffagent.retriever.lexical import CardBM25, CharCentroids, TriggerWords
+from diffagent.retriever.params import SampleTable, conditioned_settings
+
+MANIFEST = "manifest.json"
+FORMAT = "diffagent-retriever/1"
+QUERY_CHUNK = 64  # queries scored at once: bounds the (queries, models) matrices in memory
+
+
+def card_text(entry: dict) -> str:
+    """What a model's card says: name, trained words, tags, description."""
+    words = ", ".join(entry.get("trained_words") or [])
+    tags = ", ".join(entry.get("tags") or [])
+    return f"{entry['model']}. {words}. {tags}. {entry.get('model_description') or ''}"
+
+
+class Retriever:
+    def __init__(
+        self,
+        models: list[str],
+        dense: np.ndarray,
+        bias: np.ndarray,
+        weights: dict[str, float],
+        samples: SampleTable,
+        embedder: Embedder,
+        entries: Sequence[dict],
+        lexical: CharCentroids | None = None,
+        manifest: dict | None = None,
+    ) -> None:
+        if not (len(models) == len(dense) == len(bias) == len(entries)):
+            raise ValueError(f"{len(models)} models, {len(dense)} vectors, {len(bias)} biases")
+        self.models, self.dense, self.bias = models, np.ascontiguousarray(dense, np.float32), bias
+        self.weights, self.samples, self.embedder = dict(weights), samples, embedder
+        self.lexical, self.manifest, self.entries = lexical, manifest or {}, list(entries)
+        self.position = {m: i for i, m in enumerate(models)}
+        self.triggers = (
+            TriggerWords([e.get("trained_words") or [] for e in entries]) if weights.get("triggers") else None
+        )
+        self.bm25 = CardBM25([card_text(e) for e in entries]) if weights.get("bm25") else None
+        dense_only = set(k for k, w in self.weights.items() if w) == {"dense"} and not np.any(bias)
+        # Dense-only ranking is exact top-n through the float16 scan (fast to 100k models).
+        self._index = RetrievalIndex(models, self.dense, None) if dense_only else None
+
+    def features(self, prompts: Sequence[str], negatives: Sequence[str]) -> np.ndarray:
+        return instruction_features(self.embedder.query(list(prompts)), self.embedder.query(list(negatives)))
+
+    def signals(self, prompts: Sequence[str], negatives: Sequence[str], features: np.ndarray) -> dict:
+        """Each kept signal's (queries, models) scores."""
+        out = {"dense": features @ self.dense.T + self.bias}
+        if self.lexical is not None and self.weights.get("lexical"):
+            out["lexical"] = self.lexical.scores(prompts, negatives)
+        if self.triggers is not None:
+            out["triggers"] = self.triggers.scores(prompts)
+        if self.bm25 is not None:
+            out["bm25"] = self.bm25.scores(prompts)
+        return out
+
+    def rank(self, prompts: Sequence[str], negatives: Sequence[str], n: int) -> tuple[list, np.ndarray]:
+        """Top-n (catalog row, fused score) per instruction, best first; and the query features."""
+        if n < 1:
+            raise ValueError(f"a shortlist needs n >= 1, got {n}")
+        features = self.features(prompts, negatives)
+        if self._index is not None:
+            found = self._index.scores(features, n)
+            return [[(self.position[m], s) for m, s in row] for row in found], features
+        ranked = []
+        for start in range(0, len(prompts), QUERY_CHUNK):
+            part = slice(start, start + QUERY_CHUNK)
+            fused = fuse(self.signals(prompts[part], negatives[part], features[part]), self.weights)
+            best = top_k(fused, n)
+            ranked += [[(int(j), float(row[j])) for j in cols] for row, cols in zip(fused, best, strict=True)]
+        return ranked, features
+
+    def settings(self, feature: np.ndarray, row: int) -> dict | None:
+        """Prompt-conditioned settings for catalog row `row`, None when it has no sft sample."""
+        return conditioned_settings(feature, row, self.samples)
+
+    def save_pretrained(self, folder: str | Path) -> Path:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        np.save(folder / "model_matrix.npy", self.dense)
+        np.save(folder / "model_bias.npy", self.bias)
+        np.savez(folder / "samples.npz", vectors=self.samples.vectors, model_index=self.samples.model_index)
+        (folder / "samples.json").write_text(json.dumps(self.samples.settings))
+        if self.lexical is not None and self.weights.get("lexical"):
+            self.lexical.save(folder)
+        manifest = {**self.manifest, "format": FORMAT, "models": self.models, "weights": self.weights}
+        (folder / MANIFEST).write_text(json.dumps(manifest, indent=2))
+        return folder
+
+
+def load_retriever(folder: str | Path, catalog: Any, embedder: Embedder | None = None) -> Retriever:
+    """A saved retriever against `catalog` (the one it was trained on, or a superset of it)."""
+    folder = Path(folder)
+    if not (folder / MANIFEST).exists():
+        raise ValueError(f"{folder} is not a retriever folder: no {MANIFEST}")
+    manifest = json.loads((folder / MANIFEST).read_text())
+    if manifest.get("format") != FORMAT:
+        raise ValueError(f"{folder} has format {manifest.get('format')!r}, expected {FORMAT!r}")
+    missing = [m for m in manifest["models"] if m not in catalog]
+    if missing:
+        raise ValueError(
+            f"retriever {folder} was trained on catalog {manifest.get('catalog_fingerprint')}; "
+            f"{len(missing)} of its models are not in catalog {catalog.fingerprint}, e.g. {missing[:3]}"
+        )
+    embedder = embedder or Embedder(manifest.get("base_embedder"))
+    samples = np.load(folder / "samples.npz")
+    table = SampleTable(
+        samples["vectors"], samples["model_index"], json.loads((folder / "samples.json").read_text())
+    )
+    lexical = CharCentroids.load(folder) if manifest["weights"].get("lexical") else None
+    return Retriever(
+        manifest["models"],
+        np.load(folder / "model_matrix.npy"),
+        np.load(folder / "model_bias.npy"),
+        manifest["weights"],
+        table,
+        embedder,
+        [catalog.by_model[m] for m in manifest["models"]],
+        lexical,
+        manifest,
+    )

@@ -1,0 +1,131 @@
+"""Training a retriever on a small DABench with the real MiniLM, saving, loading and selecting."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from diffagent.agent import load_agent
+from diffagent.retriever import load_retriever
+from diffagent.retriever.train import RetrieverConfig, train_retriever
+from tests.agent.conftest import write_dabench
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return write_dabench(tmp_path_factory.mktemp("dabench"))
+
+
+@pytest.fixture(scope="module")
+def trained(data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("retriever") / "retriever"
+    manifest = train_retriever(data, out, config=RetrieverConfig(epochs=3))
+    return out, manifest
+
+
+def test_manifest_records_what_the_choices_rest_on(trained, data):
+    out, manifest = trained
+    saved = json.loads((out / "manifest.json").read_text())
+    assert saved["catalog_fingerprint"] == load_agent(None, catalog=data).catalog.fingerprint
+    assert saved["config"]["epochs"] == 3 and saved["pairs"] == {"sft": 18, "rrhf": 18}
+    assert len(saved["head"]["valid_objective"]) == 4  # epoch 0 (the centroids) + 3
+    assert set(saved["validation"]) >= {"dense", "lexical", "triggers", "bm25", "centroids", "fused"}
+    assert saved["weights"]["dense"] == 1.0
+    assert (out / "model_matrix.npy").exists() and (out / "samples.npz").exists()
+    # The fused ranking never scores below the anchor signal on validation (weights start at 0).
+    fused, dense = saved["validation"]["fused"], saved["validation"]["dense"]
+    assert fused["top1"] + fused["top5"] >= dense["top1"] + dense["top5"]
+
+
+def test_trained_selector_names_the_theme_model_with_its_settings(trained, data):
+    out, _ = trained
+    agent = load_agent(None, catalog=data, retriever=out)
+    (first, second), (pixel, *_) = agent.select(
+        [
+            {"prompt": "a photo of a woman, cinematic lighting", "negative_prompt": "lowres, blurry"},
+            "pixel art sprite of a knight, 8-bit retro",
+        ],
+        top_k=2,
+        selector="retrieval",
+    )[0:2]
+    assert first.api.model == "Realistic Vision" and first.score >= second.score
+    assert pixel.api.model == "Pixel Art XL"
+    # Settings from its nearest sft samples: SDXL size, its sampler/steps/CFG, a catalog SDXL base.
+    assert (pixel.api.width, pixel.api.sampling_steps, pixel.api.base_checkpoint) == (
+        1024,
+        28,
+        "Juggernaut XL",
+    )
+    assert pixel.api.sampling_method == "DPM++ 2M Karras" and pixel.api.cfg_scale == 7.0
+
+
+def test_saved_folder_round_trips(trained, data):
+    out, _ = trained
+    agent = load_agent(None, catalog=data)
+    first = load_retriever(out, agent.catalog)
+    again = load_retriever(out, agent.catalog, embedder=first.embedder)
+    prompts, negatives = ["watercolor flowers", "neon city"], ["", "blurry"]
+    assert first.rank(prompts, negatives, 3)[0] == again.rank(prompts, negatives, 3)[0]
+    assert np.array_equal(first.dense, again.dense) and first.weights == again.weights
+
+
+def test_a_catalog_without_the_trained_models_is_refused(trained, tmp_path):
+    out, _ = trained
+    other = write_dabench(tmp_path / "other", models=[("Only One", "Checkpoint", "SD 1.5", "a cat")])
+    with pytest.raises(ValueError, match="not in catalog"):
+        load_agent(None, catalog=other, retriever=out).select(["a cat"], selector="retrieval")
+
+
+def test_untrained_retriever_uses_prompt_and_negative(data):
+    agent = load_agent(None, catalog=data)
+    ((top,),) = agent.select(
+        [{"prompt": "cyberpunk city at night, neon signs", "negative_prompt": "lowres, blurry"}],
+        selector="retrieval",
+    )
+    assert top.api.model == "Cyber Neon, v2.0"
+    assert agent.retriever.manifest["trained"] is False and agent.retriever.dense.shape[1] == 2 * 384
+
+
+def test_cli_trains_then_selects_and_finds_the_run_retriever(trained, data, tmp_path):
+    """`select --retriever DIR` answers from the trained folder; an agent in RUN/sft finds
+    RUN/retriever on its own (what sftA-train writes)."""
+    out, _ = trained
+    command = [sys.executable, "-m", "diffagent.cli"]
+    result = subprocess.run(
+        [
+            *command,
+            "select",
+            "pixel art sprite, 8-bit",
+            "--catalog",
+            str(data),
+            "--selector",
+            "retrieval",
+            "--retriever",
+            str(out),
+            "--top-k",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    answers = json.loads(result.stdout)
+    assert [a["api"]["model"] for a in answers][0] == "Pixel Art XL"
+    bad = subprocess.run(
+        [*command, "train", "retriever", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "r")],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "missing" in bad.stderr
+    from diffagent.agent.selector import sibling_retriever
+
+    run = tmp_path / "run"
+    shutil.copytree(out, run / "retriever")
+    (run / "sft").mkdir()
+    assert sibling_retriever(run / "sft") == run / "retriever"
+    assert sibling_retriever(tmp_path / "elsewhere" / "sft") is None
