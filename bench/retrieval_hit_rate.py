@@ -168,7 +168,7 @@ def main() -> None:
                 "trained retriever, fused (select --retriever)",
                 fused,
                 f"{(time.perf_counter() - started) / len(rows) * 1000:.1f} ms/prompt batched; "
-            f"trained in {manifest.get('train_seconds')} s",
+                f"trained in {manifest.get('train_seconds')} s",
             )
         )
         print(
