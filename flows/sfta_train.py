@@ -1,4 +1,5 @@
-"""The `sftA-train` flow: SFT -> candidates -> reward rollouts -> RRHF (paper section 3.2).
+"""The `sftA-train` flow: the retriever, then SFT -> candidates -> reward rollouts -> RRHF
+(paper section 3.2).
 
 Wiring only: the stages, their keys and the run folder's layout are `diffagent.rrhf.pipeline`;
 where rollout batches run is `diffagent.rrhf.dispatch`. Every stage is Cached when its inputs and
@@ -16,7 +17,7 @@ from diffagent.rrhf import pipeline
 from diffagent.rrhf.candidates import CandidateParams
 from diffagent.rrhf.train import RRHFParams
 from diffagent.stagecache import run_stage
-from tasks.sfta import candidates_task, rollouts_task, rrhf_task, sft_task
+from tasks.sfta import candidates_task, retriever_task, rollouts_task, rrhf_task, sft_task
 
 
 @flow(name="sftA-train", log_prints=True)
@@ -37,11 +38,16 @@ def sfta_train(
     workers: int = 0,
     work_pool: str | None = None,
     rrhf: dict[str, Any] | None = None,
+    retriever: dict[str, Any] | None = None,
     refresh_cache: bool = False,
 ) -> dict[str, Any]:
     """Train DiffAgent-SFT and DiffAgent-RRHF on the DABench `data` into the run folder `out`
     (each a local path or an fsspec URL); returns each stage's record."""
     results: dict[str, Any] = {}
+    # The trained retriever (RUN/retriever): the retrieval selector and the hybrid's shortlist.
+    stage = pipeline.retriever_stage(out, data, retriever)
+    results["retriever"] = run_stage(retriever_task, stage, refresh_cache)
+
     stage = pipeline.sft_stage(out, data, base_model, sft)
     results["sft"] = run_stage(sft_task, stage, refresh_cache)
 

@@ -1,6 +1,6 @@
 """Prefect tasks of the sftA-train flow: thin wrappers over `diffagent.rrhf.pipeline`.
 
-The four stages are stage-cache tasks (`diffagent.stagecache`): run them with
+The five stages are stage-cache tasks (`diffagent.stagecache`): run them with
 `stagecache.run_stage`, so a stage whose inputs and settings are unchanged shows as Cached.
 No retries: a failed generation or training run needs a person, not a loop.
 """
@@ -23,6 +23,12 @@ from diffagent.stagecache import STAGE_TASK, record_stage
 def sft_task(stage: pipeline.SFTStage) -> dict[str, Any]:
     started = time.perf_counter()
     return record_stage(stage, pipeline.run_sft(stage), started)
+
+
+@task(name="retriever-train", **STAGE_TASK)
+def retriever_task(stage: pipeline.RetrieverStage) -> dict[str, Any]:
+    started = time.perf_counter()
+    return record_stage(stage, pipeline.run_retriever(stage), started)
 
 
 @task(name="rrhf-candidates", **STAGE_TASK)

@@ -21,12 +21,20 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from diffagent.answers.repair import default_parameters, repair_base
-from diffagent.answers.validity import PARAMETER_KEYS, same_architecture, valid_parameters
+from diffagent.answers.validity import (
+    PARAMETER_KEYS,
+    REQUIRED_PARAMETER_KEYS,
+    same_architecture,
+    valid_parameters,
+)
 from schemas.dabench import CATALOG_SCHEMA, INSTRUCTION_SCHEMA, CatalogEntry
+from schemas.t2i import DEFAULT_CLIP_SKIP
 
 # Columns a CatalogEntry cannot do without (published_at may be absent).
 REQUIRED_CATALOG_COLUMNS = tuple(name for name, f in CatalogEntry.model_fields.items() if f.is_required())
-SETTING_COLUMNS = ("model", "base_checkpoint", *PARAMETER_KEYS)
+SETTING_COLUMNS = ("model", "base_checkpoint", *REQUIRED_PARAMETER_KEYS)
+# Read when the instructions have them (older DABench versions do not).
+OPTIONAL_COLUMNS = ("negative_prompt", *(k for k in PARAMETER_KEYS if k not in REQUIRED_PARAMETER_KEYS))
 
 
 def _compatible(actual: pa.DataType, expected: pa.DataType) -> bool:
@@ -77,6 +85,7 @@ class SampleSettings:
     sampling_steps: int
     cfg_scale: float
     base_checkpoint: str | None = None
+    clip_skip: int = DEFAULT_CLIP_SKIP
 
     def parameters(self) -> dict[str, Any]:
         return {key: getattr(self, key) for key in PARAMETER_KEYS}
@@ -184,6 +193,7 @@ def most_common_settings(rows: list[dict]) -> dict[str, SampleSettings]:
             sampling_steps=int(mode([r["sampling_steps"] for r in group])),
             cfg_scale=float(mode([round(float(r["cfg_scale"]), 1) for r in group])),
             base_checkpoint=str(mode(bases)) if bases else None,
+            clip_skip=int(mode([r.get("clip_skip") or DEFAULT_CLIP_SKIP for r in group])),
         )
     return settings
 
@@ -241,8 +251,7 @@ def load_catalog(
             rows_table.schema, INSTRUCTION_SCHEMA, ("prompt", *SETTING_COLUMNS), f"instructions {rows_file}"
         )
         columns = ["prompt", *SETTING_COLUMNS]
-        if "negative_prompt" in rows_table.schema.names:
-            columns.append("negative_prompt")
+        columns += [name for name in OPTIONAL_COLUMNS if name in rows_table.schema.names]
         rows = [r for r in rows_table.select(columns).to_pylist() if r["model"] in catalog]
         for row in rows:
             row["negative_prompt"] = row.get("negative_prompt") or ""

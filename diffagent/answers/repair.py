@@ -18,7 +18,13 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from diffagent.answers.validity import NUMERIC_BOUNDS, PARAMETER_KEYS, SAMPLERS, invalid_parameters
+from diffagent.answers.validity import (
+    NUMERIC_BOUNDS,
+    PARAMETER_KEYS,
+    REQUIRED_PARAMETER_KEYS,
+    SAMPLERS,
+    invalid_parameters,
+)
 from schemas.t2i import DEFAULT_CFG, DEFAULT_SAMPLER, DEFAULT_SIZE, DEFAULT_STEPS
 
 if TYPE_CHECKING:  # the catalog imports this module at run time; only the type goes the other way
@@ -80,6 +86,12 @@ def repair_parameters(
     clamped = defaulted = 0
     for key in PARAMETER_KEYS:
         value = fields.get(key)
+        if key not in fields and key not in REQUIRED_PARAMETER_KEYS:
+            # An optional parameter the answer leaves out (clip skip): the model's usual value,
+            # else the schema's default.
+            if key in defaults:
+                params[key] = defaults[key]
+            continue
         if key not in bad:
             params[key] = value
             continue

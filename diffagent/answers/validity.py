@@ -17,6 +17,10 @@ from pydantic import ValidationError
 from schemas.t2i import SAMPLERS, GenerationParameters, ModelInformation, architecture_of
 
 PARAMETER_KEYS: tuple[str, ...] = tuple(GenerationParameters.model_fields)
+# Parameters every sample row and answer carries; the others (clip skip) have a default.
+REQUIRED_PARAMETER_KEYS: tuple[str, ...] = tuple(
+    key for key, info in GenerationParameters.model_fields.items() if info.is_required()
+)
 # The generated answer, in the order the agent writes it: the trained format, so written out
 # (a field added to the schema must not silently change what the agent was trained on).
 ANSWER_KEYS: tuple[str, ...] = (
@@ -119,6 +123,7 @@ __all__ = [
     "ANSWER_KEYS",
     "NUMERIC_BOUNDS",
     "PARAMETER_KEYS",
+    "REQUIRED_PARAMETER_KEYS",
     "SAMPLERS",
     "Bounds",
     "answer_json_schema",

@@ -7,7 +7,9 @@ Where the work runs (workers, work pool) and where the data lives are not part o
 
 Layout of the run folder (a local path or an fsspec URL):
   sft/ (DiffAgent-SFT), candidates.parquet, rollouts/ (parts), render-cache/ (PNGs),
-  rollouts.parquet, rrhf/ (DiffAgent-RRHF), stages/<stage>.json (records), stages/results/.
+  rollouts.parquet, rrhf/ (DiffAgent-RRHF), retriever/ (the trained retriever, which the
+  retrieval and hybrid selectors of RUN/sft and RUN/rrhf use), stages/<stage>.json (records),
+  stages/results/.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from diffagent.agent.sft import SFTParams
+from diffagent.retriever.train import RetrieverConfig
 from diffagent.rrhf.candidates import CandidateParams
 from diffagent.rrhf.rollout_models import RolloutModelsSpec, rollout_spec
 from diffagent.rrhf.stages import local_data
@@ -32,6 +35,7 @@ TINY_SETTINGS: dict[str, Any] = {
     "max_prompts": 4,
     "k": 2,
     "batch_size": 2,
+    "retriever": {"epochs": 3},
     "rrhf": {
         "max_steps": 12,
         "learning_rate": 2e-3,
@@ -126,6 +130,27 @@ class RRHFStage(Stage):
     outputs: ClassVar[tuple[str, ...]] = ("rrhf",)
 
 
+@dataclass(frozen=True)
+class RetrieverStage(Stage):
+    data: str
+    base_embedder: str | None = None  # hub id or folder; None: the shipped all-MiniLM-L6-v2
+    config: RetrieverConfig = field(default_factory=RetrieverConfig)
+    name: ClassVar[str] = "retriever"
+    outputs: ClassVar[tuple[str, ...]] = ("retriever",)
+    unkeyed: ClassVar[tuple[str, ...]] = ("root", "data")
+
+    def input_files(self) -> dict[str, str]:
+        return data_files(self.data, ("catalog.parquet", "splits/sft.parquet", "splits/rrhf.parquet"))
+
+
+def retriever_stage(root: str, data: str, settings: dict[str, Any] | None) -> RetrieverStage:
+    """The retriever stage from the flow's `retriever` settings (RetrieverConfig fields and
+    `base_embedder`)."""
+    settings = dict(settings or {})
+    base_embedder = settings.pop("base_embedder", None)
+    return RetrieverStage(root, data, base_embedder, RetrieverConfig(**settings))
+
+
 def sft_stage(root: str, data: str, base_model: str, settings: dict[str, Any] | None) -> SFTStage:
     """The SFT stage from the flow's `sft` settings (SFTParams fields and `full`)."""
     settings = dict(settings or {})
@@ -154,6 +179,18 @@ def run_sft(stage: SFTStage) -> dict[str, Any]:
         manifest["data"] = absolute(stage.data)
         (folder / MANIFEST).write_text(json.dumps(manifest, indent=2))
     return {"agent": stage.store.url("sft"), "train_loss": manifest["train_loss"]}
+
+
+def run_retriever(stage: RetrieverStage) -> dict[str, Any]:
+    from diffagent.retriever.train import train_retriever
+
+    with stage.store.local_folder("retriever") as folder:
+        manifest = train_retriever(local_data(stage.data), folder, stage.base_embedder, stage.config)
+    return {
+        "retriever": stage.store.url("retriever"),
+        "validation": manifest["validation"]["fused"],
+        "weights": manifest["weights"],
+    }
 
 
 def run_candidates(stage: CandidatesStage) -> dict[str, Any]:

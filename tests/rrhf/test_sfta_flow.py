@@ -17,7 +17,7 @@ import pytest
 from diffagent.rrhf.pipeline import profile_settings
 from tests.rrhf.conftest import quick_sfta_settings, train_sfta, train_sfta_cli, write_dabench
 
-STAGES = ("sft", "candidates", "rollouts", "rrhf")
+STAGES = ("retriever", "sft", "candidates", "rollouts", "rrhf")
 
 
 def renders_per_response(run: Path) -> set[int]:
@@ -45,13 +45,34 @@ def test_first_run_trains_every_stage(tiny_sfta_run) -> None:
     assert manifest["stage"] == "rrhf" and len(manifest["losses"]) == 4
 
 
+def test_the_run_trains_a_retriever_that_its_agents_use(tiny_sfta_run) -> None:
+    """RUN/retriever is a trained retriever (validated on the rrhf split), and an agent loaded
+    from RUN/rrhf ranks with it rather than with the untrained one."""
+    from diffagent.agent import load_agent
+
+    data, run, printed = tiny_sfta_run
+    manifest = json.loads((run / "retriever" / "manifest.json").read_text())
+    assert manifest["trained"] is True and manifest["config"]["epochs"] == 3
+    assert printed["retriever"]["counts"]["weights"]["dense"] == 1.0
+    agent = load_agent(run / "rrhf", catalog=data, device="cpu")
+    assert agent.retriever.manifest["trained"] is True
+    [[answer]] = agent.select(["a watercolor painting of a cat"], selector="retrieval")
+    assert answer.api is not None and answer.api.model in agent.catalog
+
+
 def test_k2_then_k3_reuses_sft_and_candidates_then_nothing_recomputes(tiny_sfta_run, tmp_path) -> None:
     data, trained, first = tiny_sfta_run
     run = tmp_path / "run"
     shutil.copytree(trained, run)  # the stage cache lives in the run folder and travels with it
 
     second = train_sfta(data, run, **quick_sfta_settings(k=3))
-    assert cached(second) == {"sft": True, "candidates": True, "rollouts": False, "rrhf": False}
+    assert cached(second) == {
+        "retriever": True,
+        "sft": True,
+        "candidates": True,
+        "rollouts": False,
+        "rrhf": False,
+    }
     assert renders_per_response(run) == {3}
     assert second["sft"]["fingerprint"] == first["sft"]["fingerprint"]
     assert pq.read_table(run / "rollouts.parquet").num_rows == first["rollouts"]["counts"]["rows"]
@@ -64,7 +85,13 @@ def test_k2_then_k3_reuses_sft_and_candidates_then_nothing_recomputes(tiny_sfta_
     # Back to k=2 (whose cache entry exists) with other candidate settings: k=2's entry must not
     # be served over the k=3 files now on disk, and new candidates recompute what follows.
     fourth = train_sfta(data, run, **quick_sfta_settings(k=2, num_samples=1))
-    assert cached(fourth) == {"sft": True, "candidates": False, "rollouts": False, "rrhf": False}
+    assert cached(fourth) == {
+        "retriever": True,
+        "sft": True,
+        "candidates": False,
+        "rollouts": False,
+        "rrhf": False,
+    }
     assert renders_per_response(run) == {2}
     assert fourth["candidates"]["counts"]["params"]["num_samples"] == 1
 
@@ -76,7 +103,13 @@ def test_a_deleted_output_recomputes_its_stage_only(tiny_sfta_run, tmp_path) -> 
     (run / "candidates.parquet").unlink()
     again = train_sfta(data, run, **quick_sfta_settings(k=2))
     # Seeded generation writes the same bytes again, so everything after candidates stays Cached.
-    assert cached(again) == {"sft": True, "candidates": False, "rollouts": True, "rrhf": True}
+    assert cached(again) == {
+        "retriever": True,
+        "sft": True,
+        "candidates": False,
+        "rollouts": True,
+        "rrhf": True,
+    }
     assert records(run)["rrhf"] == (trained / "stages" / "rrhf.json").read_bytes()
 
 
@@ -92,6 +125,12 @@ def test_train_sfta_cli_k2_then_k3(tmp_path) -> None:
     first = train_sfta_cli(data, run, "--k", "2")
     assert cached(first) == dict.fromkeys(STAGES, False) and renders_per_response(run) == {2}
     second = train_sfta_cli(data, run, "--k", "3")
-    assert cached(second) == {"sft": True, "candidates": True, "rollouts": False, "rrhf": False}
+    assert cached(second) == {
+        "retriever": True,
+        "sft": True,
+        "candidates": True,
+        "rollouts": False,
+        "rrhf": False,
+    }
     assert renders_per_response(run) == {3}
     assert cached(train_sfta_cli(data, run, "--k", "3")) == dict.fromkeys(STAGES, True)
