@@ -7,7 +7,7 @@ A1111 sampler (diffagent.render.samplers.SAMPLER_MAP), so the script and `diffag
 
 from __future__ import annotations
 
-from diffagent.exports.inputs import ExportInputs, number
+from diffagent.exports.inputs import ExportInputs, civitai_page, number
 from diffagent.render.samplers import SAMPLER_MAP
 
 # Architecture -> diffusers pipeline class: one line per architecture.
@@ -36,8 +36,7 @@ def snippet(inputs: ExportInputs) -> str:
     sampler = SAMPLER_MAP[api.sampling_method]
     title = " ".join(api.model.split())  # a comment line must stay one line
     lines = [
-        f"# {title} ({api.type}, {api.base_model}): https://civitai.com/models/{api.model_id}"
-        f"?modelVersionId={api.version_id}",
+        f"# {title} ({api.type}, {api.base_model}): {civitai_page(api.model_id, api.version_id)}",
         "# Download the files named below from Civitai into this folder, then run this script.",
         "import torch",
         f"from diffusers import {pipeline}, {sampler.scheduler}",

@@ -55,6 +55,11 @@ def export_inputs(
     )
 
 
+def civitai_page(model_id: int, version_id: int) -> str:
+    """The Civitai page of one model version."""
+    return f"https://civitai.com/models/{model_id}?modelVersionId={version_id}"
+
+
 def file_stem(file_name: str) -> str:
     """`realisticVision_v51.safetensors` -> `realisticVision_v51`: how A1111 names models and LoRAs."""
     return file_name.rsplit(".", 1)[0] if "." in file_name else file_name
