@@ -62,3 +62,26 @@ def serve_process(catalog: Path, log: Path, *args: str) -> Iterator[tuple[str, o
         yield url, process
     finally:
         stop(process)
+
+
+@contextlib.contextmanager
+def running_app(app) -> Iterator[str]:
+    """`app` under a real uvicorn server on a free loopback port, in a thread: yields its URL."""
+    import threading
+    import time
+
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(400):
+            if server.started:
+                break
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
