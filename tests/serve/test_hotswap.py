@@ -29,7 +29,8 @@ def test_swap_under_load_drops_nothing(tmp_path, embeddings_cache):
     publish(tmp_path, "v0001")
     folder, version = resolve_catalog(tmp_path)
     assert (folder, version) == (tmp_path / "versions" / "v0001", "v0001")
-    app = create_app(load_agent(None, folder), follow=tmp_path, follow_interval_s=0.05, catalog_version=version)
+    agent = load_agent(None, folder)
+    app = create_app(agent, follow=tmp_path, follow_interval_s=0.05, catalog_version=version)
     statuses: list[int] = []
     stop = threading.Event()
 
