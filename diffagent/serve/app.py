@@ -77,6 +77,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        # Build the retrieval index before the first request (uvicorn reports startup after this).
+        await asyncio.to_thread(lambda: serving.agent.index)
         tasks = [asyncio.create_task(batcher.run())]
         if follower is not None:
             tasks.append(asyncio.create_task(follower.run()))
