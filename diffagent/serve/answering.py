@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from diffagent.agent.selector import SELECTORS
 from diffagent.exports import FORMATS, export, export_inputs
 from diffagent.serve.batching import Job, MicroBatcher
 from diffagent.serve.hotswap import Serving
@@ -25,7 +26,7 @@ def default_selector(agent: Any) -> str:
 
 
 def available_selectors(agent: Any) -> list[str]:
-    return ["llm", "retrieval", "hybrid"] if agent.backend is not None else ["retrieval"]
+    return list(SELECTORS) if agent.backend is not None else ["retrieval"]
 
 
 def exports_for(format: str, batched: Any, request: SelectRequest) -> list[str] | None:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 
 import httpx
 import pytest
@@ -114,32 +111,15 @@ def test_http_validation_and_answers(agent):
 
 
 def test_real_uvicorn_server(agent):
-    import uvicorn
-
     from diffagent.serve import create_app
+    from tests.serve.servers import running_app
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(agent), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        for _ in range(100):
-            if server.started:
-                break
-            time.sleep(0.05)
-        url = f"http://127.0.0.1:{port}"
+    with running_app(create_app(agent)) as url:
         assert httpx.get(f"{url}/health").status_code == 200
         response = httpx.post(
             f"{url}/v1/select", json={"prompt": "夜の東京", "selector": "hybrid"}, timeout=30
         )
         assert response.status_code == 200 and response.json()["answers"][0]["api"]["model"] in agent.catalog
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def test_vllm_backend_without_vllm_says_how_to_get_it(agent_dir, dabench):

@@ -13,7 +13,7 @@ from diffagent.agent import load_agent
 from diffagent.serve import create_app
 from diffagent.serve.hotswap import rebuild_agent, resolve_catalog
 from tests.agent.conftest import MODELS, write_dabench
-from tests.serve.conftest import running_app
+from tests.serve.servers import running_app
 
 NEW_MODEL = ("Clay Figures", "LORA", "SD 1.5", "claymation figurine, plasticine stop motion")
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.serve.conftest import serve_process
+from tests.serve.servers import serve_process
 
 PROMPTS = ["a castle at dawn", "pixel art knight", "anime girl, pastel", "neon city in the rain"]
 BAD = [

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.processes import REPO
-from tests.serve.conftest import serve_process
+from tests.serve.servers import serve_process
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 # Flags that run here: no sandbox (root in a container), no GPU, nothing phoning home.
