@@ -115,7 +115,7 @@ def test_real_uvicorn_server(agent):
     from tests.serve.servers import running_app
 
     with running_app(create_app(agent)) as url:
-        assert httpx.get(f"{url}/health").status_code == 200
+        assert httpx.get(f"{url}/health", timeout=60).status_code == 200
         response = httpx.post(
             f"{url}/v1/select", json={"prompt": "夜の東京", "selector": "hybrid"}, timeout=30
         )

@@ -47,7 +47,7 @@ def test_swap_under_load_drops_nothing(tmp_path, embeddings_cache):
             time.sleep(0.05)
         publish(tmp_path, "v0002", [*MODELS, NEW_MODEL])
         deadline = time.monotonic() + 120
-        while httpx.get(f"{url}/health").json()["catalog_version"] != "v0002":
+        while httpx.get(f"{url}/health", timeout=60).json()["catalog_version"] != "v0002":
             assert time.monotonic() < deadline, "v0002 was not swapped in"
             time.sleep(0.1)
         swapped_at = len(statuses)
@@ -56,14 +56,15 @@ def test_swap_under_load_drops_nothing(tmp_path, embeddings_cache):
         stop.set()
         for worker in workers:
             worker.join()
-        answer = httpx.post(f"{url}/v1/select", json={"prompt": "claymation plasticine figurine"}).json()
+        answer = httpx.post(f"{url}/v1/select", json={"prompt": "claymation plasticine figurine"}, timeout=60)
+        answer = answer.json()
         assert answer["answers"][0]["api"]["model"] == "Clay Figures"
         publish(tmp_path, "v0003", None)  # latest.json names a folder that is not there
         failed = 'diffagent_catalog_swaps_total{outcome="failed"} 1.0'
-        while failed not in httpx.get(f"{url}/metrics").text:
+        while failed not in httpx.get(f"{url}/metrics", timeout=60).text:
             assert time.monotonic() < deadline, "the broken v0003 was never tried"
             time.sleep(0.1)
-        health = httpx.get(f"{url}/health").json()
+        health = httpx.get(f"{url}/health", timeout=60).json()
     assert set(statuses) == {200} and len(statuses) > 40
     assert health["catalog_version"] == "v0002" and health["catalog_swaps"] == ["v0002"]
     assert health["catalog_size"] == len(MODELS) + 1

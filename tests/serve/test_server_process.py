@@ -72,9 +72,9 @@ def test_acceptance_battery(server):
         )
         assert 400 <= response.status_code < 500, (body[:60], response.status_code, response.text[:200])
         assert message in response.json()["detail"], (body[:60], response.text[:300])
-    metrics = httpx.get(f"{url}/metrics").text
+    metrics = httpx.get(f"{url}/metrics", timeout=60).text
     assert 'status="5' not in metrics
-    assert httpx.get(f"{url}/health").status_code == 200
+    assert httpx.get(f"{url}/health", timeout=60).status_code == 200
 
 
 def _vanish(url: str, body: bytes, send_all: bool) -> None:
@@ -96,7 +96,7 @@ def test_vanishing_clients_do_not_break_their_batch_mates(server):
     for thread in vanishers:
         thread.join()
     assert [r.status_code for r in responses] == [200] * 64
-    assert httpx.get(f"{url}/health").status_code == 200
+    assert httpx.get(f"{url}/health", timeout=60).status_code == 200
 
 
 def test_sigterm_drains_requests_in_flight(catalog, embeddings_cache, tmp_path):
@@ -109,7 +109,7 @@ def test_sigterm_drains_requests_in_flight(catalog, embeddings_cache, tmp_path):
 
         thread = threading.Thread(target=ask)
         thread.start()
-        while httpx.get(f"{url}/health").json()["in_flight"] < 2:  # this health request and `ask`
+        while httpx.get(f"{url}/health", timeout=60).json()["in_flight"] < 2:  # this health request and `ask`
             assert thread.is_alive()
         process.send_signal(signal.SIGTERM)
         thread.join(timeout=60)
