@@ -54,7 +54,7 @@ def publish(folder: Path, version: str) -> None:
 def start_server(catalog: Path, log: Path, agent: Path | None) -> tuple[subprocess.Popen, str]:
     port = free_port()
     command = [sys.executable, "-m", "diffagent.cli", "serve", "--catalog", str(catalog), "--port", str(port)]
-    command += ["--follow-interval-s", "0.5", "--max-batch", "64"]
+    command += ["--follow-interval-s", "0.5", "--max-batch", "64", "--no-access-log"]
     if agent is not None:
         command += ["--agent", str(agent)]
     env = {**os.environ, "TOKENIZERS_PARALLELISM": "false"}

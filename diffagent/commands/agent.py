@@ -123,6 +123,7 @@ def serve(
     graceful_timeout_s: float = typer.Option(
         30.0, help="On SIGTERM, how long in-flight requests may finish."
     ),
+    access_log: bool = typer.Option(True, help="Log one line per request (uvicorn's access log)."),
 ) -> None:
     """Serve the page at /, POST /v1/select, /health and /metrics over HTTP (OpenAPI at /docs).
 
@@ -149,7 +150,9 @@ def serve(
         catalog_version=version,
         agent_dir=agent,
     )
-    uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=graceful_timeout_s)
+    uvicorn.run(
+        app, host=host, port=port, timeout_graceful_shutdown=graceful_timeout_s, access_log=access_log
+    )
 
 
 def sft(
