@@ -16,7 +16,7 @@ class FailsOnBoom:
 
     def __init__(self, agent) -> None:
         self.agent, self.catalog, self.backend = agent, agent.catalog, agent.backend
-        self.manifest = agent.manifest
+        self.manifest, self.index = agent.manifest, agent.index
 
     def select(self, instructions, **kwargs):
         if any("boom" in i["prompt"] for i in instructions):
