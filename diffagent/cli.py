@@ -10,7 +10,12 @@ import importlib
 
 import typer
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0])
+from diffagent.commands.errors import OneLineErrorGroup
+
+# Every error a user can cause ends as one line and exit 2 (`commands/errors.py`).
+app = typer.Typer(
+    cls=OneLineErrorGroup, no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0]
+)
 train_app = typer.Typer(no_args_is_help=True, help="Train agents: SFT, and SFT + RRHF alignment.")
 app.add_typer(train_app, name="train")
 

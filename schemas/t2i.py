@@ -69,7 +69,8 @@ class GenerationParameters(BaseModel):
 
     width: int = Field(ge=MIN_SIDE, le=MAX_SIDE, multiple_of=SIDE_MULTIPLE)
     height: int = Field(ge=MIN_SIDE, le=MAX_SIDE, multiple_of=SIDE_MULTIPLE)
-    sampling_method: str
+    # The enum is for JSON schemas (vLLM's guided decoding); the validator below enforces it.
+    sampling_method: str = Field(json_schema_extra={"enum": list(SAMPLERS)})
     sampling_steps: int = Field(ge=MIN_STEPS, le=MAX_STEPS)
     cfg_scale: float = Field(ge=MIN_CFG, le=MAX_CFG)
 

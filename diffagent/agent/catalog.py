@@ -1,47 +1,32 @@
-"""The catalog the agent chooses from: loading with validation, a fingerprint, and look-ups.
+"""The catalog the agent chooses from: the one loader, a fingerprint, and look-ups.
 
 A catalog is a DABench folder (catalog.parquet, plus instructions for sample settings) or a
-catalog.parquet file. Validation compares the file against `schemas.dabench.CATALOG_SCHEMA` and
-names every missing column or wrong type, so a stale or foreign file fails at load, not mid-request.
+catalog.parquet file, at a local path or any fsspec URL (`s3://bucket/dabench`). Validation
+compares the file against `schemas.dabench.CATALOG_SCHEMA` and names every missing column or wrong
+type, so a stale or foreign file fails at load, not mid-request. `Catalog` is a read-only mapping
+`model -> CatalogEntry` (typed access), keeping the Parquet rows as dicts in `entries`/`by_model`.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from schemas.dabench import CATALOG_SCHEMA, INSTRUCTION_SCHEMA
-from schemas.t2i import (
-    DEFAULT_CFG,
-    DEFAULT_SAMPLER,
-    DEFAULT_SIZE,
-    DEFAULT_STEPS,
-    MAX_CFG,
-    MAX_SIDE,
-    MAX_STEPS,
-    MIN_CFG,
-    MIN_SIDE,
-    MIN_STEPS,
-    SAMPLERS,
-    SIDE_MULTIPLE,
-)
+from diffagent.answers.repair import default_parameters, repair_base
+from diffagent.answers.validity import PARAMETER_KEYS, same_architecture, valid_parameters
+from schemas.dabench import CATALOG_SCHEMA, INSTRUCTION_SCHEMA, CatalogEntry
 
-# Columns the agent reads; the rest of CatalogEntry may be absent without harm.
-REQUIRED_CATALOG_COLUMNS = ("model", "model_id", "version_id", "type", "base_model", "model_description")
-SETTING_COLUMNS = (
-    "model",
-    "base_checkpoint",
-    "width",
-    "height",
-    "sampling_method",
-    "sampling_steps",
-    "cfg_scale",
-)
+# Columns a CatalogEntry cannot do without (published_at may be absent).
+REQUIRED_CATALOG_COLUMNS = tuple(name for name, f in CatalogEntry.model_fields.items() if f.is_required())
+SETTING_COLUMNS = ("model", "base_checkpoint", *PARAMETER_KEYS)
 
 
 def _compatible(actual: pa.DataType, expected: pa.DataType) -> bool:
@@ -53,6 +38,8 @@ def _compatible(actual: pa.DataType, expected: pa.DataType) -> bool:
         return pa.types.is_floating(actual) or pa.types.is_integer(actual)
     if pa.types.is_string(expected):
         return pa.types.is_string(actual) or pa.types.is_large_string(actual)
+    if pa.types.is_list(expected):
+        return pa.types.is_list(actual) or pa.types.is_large_list(actual)
     return False
 
 
@@ -91,76 +78,93 @@ class SampleSettings:
     cfg_scale: float
     base_checkpoint: str | None = None
 
+    def parameters(self) -> dict[str, Any]:
+        return {key: getattr(self, key) for key in PARAMETER_KEYS}
 
-@dataclass
-class Catalog:
+
+@dataclass(eq=False)
+class Catalog(Mapping[str, CatalogEntry]):
+    """The models an agent chooses from: `catalog[model]` is its typed `CatalogEntry`."""
+
     entries: list[dict]
     fingerprint: str
     sample_prompts: dict[str, list[str]] = field(default_factory=dict)
     sample_settings: dict[str, SampleSettings] = field(default_factory=dict)
     source: str = ""
 
+    @classmethod
+    def from_entries(cls, entries: Iterable[CatalogEntry | Mapping[str, Any]], source: str = "") -> Catalog:
+        """A catalog (without sample settings) from entries, e.g. a filtered part of another one."""
+        rows = [e.model_dump() if isinstance(e, CatalogEntry) else dict(e) for e in entries]
+        fingerprint = catalog_fingerprint([r["model"] for r in rows], [r["version_id"] for r in rows])
+        return cls(entries=rows, fingerprint=fingerprint, source=source)
+
     def __post_init__(self) -> None:
         self.by_model = {e["model"]: e for e in self.entries}
         if len(self.by_model) != len(self.entries):
             dupes = [m for m, n in Counter(e["model"] for e in self.entries).items() if n > 1]
             raise ValueError(f"catalog {self.source} has duplicate model identifiers: {dupes[:5]}")
-        popular = sorted(self.entries, key=lambda e: -int(e.get("download_count") or 0))
-        self.checkpoints: dict[str, list[str]] = {}
-        for entry in popular:
-            if entry["type"] == "Checkpoint":
-                self.checkpoints.setdefault(entry["base_model"], []).append(entry["model"])
+        self._typed = {model: CatalogEntry.model_validate(row) for model, row in self.by_model.items()}
+        popular = sorted(self._typed.values(), key=lambda e: -e.download_count)  # stable: ties keep order
+        # Every Checkpoint, most downloaded first: a LoRA's bases are the ones of its architecture.
+        self.checkpoint_models = [e.model for e in popular if e.type == "Checkpoint"]
+        self._bases: dict[str, list[str]] = {}
         # A LoRA is selectable only if its architecture has a Checkpoint to run it on.
         self.selectable = [
-            e["model"]
-            for e in self.entries
-            if e["type"] == "Checkpoint" or self.checkpoints.get(e["base_model"])
+            e.model
+            for e in self._typed.values()
+            if e.type == "Checkpoint" or self.base_checkpoints_for(e.model)
         ]
 
+    def __getitem__(self, model: str) -> CatalogEntry:
+        return self._typed[model]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._typed)
+
     def __len__(self) -> int:
-        return len(self.entries)
+        return len(self._typed)
 
     def __contains__(self, model: object) -> bool:
-        return model in self.by_model
+        return model in self._typed
+
+    def __repr__(self) -> str:
+        return f"Catalog({self.source!r}, {len(self)} models, fingerprint {self.fingerprint})"
+
+    def part(self, keep: Iterable[str], source: str) -> Catalog:
+        """The catalog of the `keep` models only, with their sample prompts and settings."""
+        models = set(keep)
+        part = Catalog.from_entries([row for row in self.entries if row["model"] in models], source)
+        part.sample_prompts = {m: p for m, p in self.sample_prompts.items() if m in models}
+        part.sample_settings = {m: s for m, s in self.sample_settings.items() if m in models}
+        return part
 
     def base_checkpoints_for(self, model: str) -> list[str]:
-        """Checkpoints a LoRA may run on (same base_model, most downloaded first); [] for a Checkpoint."""
-        entry = self.by_model[model]
-        if entry["type"] != "LORA":
+        """Checkpoints a LoRA may run on (same architecture, most downloaded first); [] for a Checkpoint."""
+        entry = self._typed[model]
+        if entry.type != "LORA":
             return []
-        return self.checkpoints.get(entry["base_model"], [])
+        if entry.base_model not in self._bases:
+            self._bases[entry.base_model] = [
+                m
+                for m in self.checkpoint_models
+                if same_architecture(self._typed[m].base_model, entry.base_model)
+            ]
+        return self._bases[entry.base_model]
 
     def settings_for(self, model: str) -> SampleSettings:
-        """The model's most common sample settings, or the paper's defaults for its architecture."""
-        entry = self.by_model[model]
+        """The model's most common sample settings, or the paper's defaults for its architecture;
+        a LoRA's base by `answers.repair_base` (its samples' base, else the most downloaded)."""
         found = self.sample_settings.get(model)
-        bases = self.base_checkpoints_for(model)
-        if found is None:
-            width, height = DEFAULT_SIZE.get(entry["base_model"], (512, 512))
-            found = SampleSettings(width, height, DEFAULT_SAMPLER, DEFAULT_STEPS, DEFAULT_CFG)
-        base = found.base_checkpoint if found.base_checkpoint in bases else (bases[0] if bases else None)
-        return SampleSettings(
-            found.width, found.height, found.sampling_method, found.sampling_steps, found.cfg_scale, base
-        )
-
-
-def _valid_setting(row: dict) -> bool:
-    return (
-        MIN_SIDE <= row["width"] <= MAX_SIDE
-        and MIN_SIDE <= row["height"] <= MAX_SIDE
-        and row["width"] % SIDE_MULTIPLE == 0
-        and row["height"] % SIDE_MULTIPLE == 0
-        and row["sampling_method"] in SAMPLERS
-        and MIN_STEPS <= row["sampling_steps"] <= MAX_STEPS
-        and MIN_CFG <= row["cfg_scale"] <= MAX_CFG
-    )
+        params = found.parameters() if found else default_parameters(self._typed[model].base_model)
+        return SampleSettings(**params, base_checkpoint=repair_base(self, model, None)[0])
 
 
 def most_common_settings(rows: list[dict]) -> dict[str, SampleSettings]:
     """Per model, the mode of each setting over its valid sample rows (ties: first seen wins)."""
     grouped: dict[str, list[dict]] = {}
     for row in rows:
-        if _valid_setting(row):
+        if valid_parameters(row):
             grouped.setdefault(row["model"], []).append(row)
 
     def mode(values: list) -> object:
@@ -181,40 +185,57 @@ def most_common_settings(rows: list[dict]) -> dict[str, SampleSettings]:
     return settings
 
 
-def _instructions_file(folder: Path) -> Path | None:
+def _read_table(fs: Any, file: str) -> pa.Table:
+    # Through Arrow, not pandas: pandas would turn a null string into NaN.
+    with fs.open(file, "rb") as handle:
+        return pq.read_table(handle)
+
+
+def _instructions_file(fs: Any, folder: str) -> str | None:
     # The SFT split only: eval prompts must not leak into retrieval's sample prompts.
-    for candidate in (folder / "splits" / "sft.parquet", folder / "instructions.parquet"):
-        if candidate.exists():
+    for candidate in (f"{folder}/splits/sft.parquet", f"{folder}/instructions.parquet"):
+        if fs.isfile(candidate):
             return candidate
     return None
 
 
-def load_catalog(path: str | Path, instructions: str | Path | None = None) -> Catalog:
-    """Load and validate a catalog from a DABench folder or a catalog.parquet file.
+def load_catalog(
+    path: str | Path,
+    instructions: str | Path | None = None,
+    samples: bool = True,
+    storage_options: dict[str, Any] | None = None,
+) -> Catalog:
+    """Load and validate a catalog from a DABench folder or a catalog.parquet file (path or URL).
 
     Sample prompts and settings come from `instructions` if given, else from the folder's
-    splits/sft.parquet (or instructions.parquet); a bare catalog file works without them.
+    splits/sft.parquet (or instructions.parquet); a bare catalog file works without them, and
+    `samples=False` skips them (the renderer needs the entries only).
     """
-    path = Path(path)
-    file = path / "catalog.parquet" if path.is_dir() else path
-    if not file.exists():
-        raise FileNotFoundError(f"no catalog at {file}")
-    table = pq.read_table(file)
-    validate_columns(table.schema, CATALOG_SCHEMA, REQUIRED_CATALOG_COLUMNS, f"catalog {file}")
+    url = str(path).rstrip("/")
+    fs, root = fsspec.core.url_to_fs(url, **(storage_options or {}))
+    folder_given = fs.isdir(root)
+    file = f"{root}/catalog.parquet" if folder_given else root
+    where = f"{url}/catalog.parquet" if folder_given else url
+    if not fs.isfile(file):
+        raise FileNotFoundError(
+            f"no catalog at {where} (expected a DABench folder or a catalog.parquet file)"
+        )
+    table = _read_table(fs, file)
+    validate_columns(table.schema, CATALOG_SCHEMA, REQUIRED_CATALOG_COLUMNS, f"catalog {where}")
     entries = table.to_pylist()
     if not entries:
-        raise ValueError(f"catalog {file} is empty")
-    fingerprint = catalog_fingerprint([e["model"] for e in entries], [e["version_id"] for e in entries])
-    catalog = Catalog(entries=entries, fingerprint=fingerprint, source=str(file))
-
-    instructions_file = Path(instructions) if instructions else _instructions_file(file.parent)
-    if instructions_file is not None:
-        rows_table = pq.read_table(instructions_file)
+        raise ValueError(f"catalog {where} is empty")
+    catalog = Catalog.from_entries(entries, source=where)
+    if not samples:
+        return catalog
+    if instructions is not None:
+        rows_fs, rows_file = fsspec.core.url_to_fs(str(instructions), **(storage_options or {}))
+    else:
+        rows_fs, rows_file = fs, _instructions_file(fs, file.rsplit("/", 1)[0])
+    if rows_file is not None:
+        rows_table = _read_table(rows_fs, rows_file)
         validate_columns(
-            rows_table.schema,
-            INSTRUCTION_SCHEMA,
-            ("prompt", *SETTING_COLUMNS),
-            f"instructions {instructions_file}",
+            rows_table.schema, INSTRUCTION_SCHEMA, ("prompt", *SETTING_COLUMNS), f"instructions {rows_file}"
         )
         rows = [
             r for r in rows_table.select(["prompt", *SETTING_COLUMNS]).to_pylist() if r["model"] in catalog

@@ -5,7 +5,7 @@ values, and every value is a choice from a token trie:
   model           -> the catalog's selectable models (or a per-row shortlist, for the hybrid)
   type/base_model -> forced to the chosen model's catalog facts
   base_checkpoint -> Checkpoints of the LoRA's base_model, `null` for a Checkpoint
-  width/height    -> multiples of 8 in [MIN_SIDE, MAX_SIDE]; steps and cfg (0.1 steps) in range
+  width/height    -> the valid sides; steps and cfg (0.1 steps) in range (`answers.validity`)
   sampling_method -> `schemas.t2i.SAMPLERS`
 then `}` and EOS. `allowed(row, generated)` is a pure function of the row and its generated tokens
 (memoised by prefix), so it stays right when beam search reorders rows: this is what
@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from diffagent.agent.conversation import ANSWER_KEYS, CLOSING, json_value, key_segment
-from schemas.t2i import MAX_CFG, MAX_SIDE, MAX_STEPS, MIN_CFG, MIN_SIDE, MIN_STEPS, SAMPLERS, SIDE_MULTIPLE
+from diffagent.agent.conversation import CLOSING, json_value, key_segment
+from diffagent.answers.validity import ANSWER_KEYS, NUMERIC_BOUNDS, SAMPLERS
 
 LEAF = None  # trie key under which a finished choice stores its value
 
@@ -38,9 +38,10 @@ def build_trie(choices: dict[Any, list[int]]) -> dict:
     return root
 
 
-SIZES = list(range(MIN_SIDE, MAX_SIDE + 1, SIDE_MULTIPLE))
-STEPS = list(range(MIN_STEPS, MAX_STEPS + 1))
-CFGS = [round(tenths / 10, 1) for tenths in range(int(MIN_CFG * 10), int(MAX_CFG * 10) + 1)]
+# Every valid value, from the schema's bounds (CFG in tenths: what the answer format writes).
+SIZES = NUMERIC_BOUNDS["width"].values()
+STEPS = NUMERIC_BOUNDS["sampling_steps"].values()
+CFGS = NUMERIC_BOUNDS["cfg_scale"].values(step=0.1)
 
 
 @dataclass(frozen=True)
@@ -113,9 +114,10 @@ class AnswerConstraint:
         if slot == 3:
             if entry["type"] != "LORA":
                 return self.forced(None)
-            base = entry["base_model"]
+            base = entry["base_model"]  # LoRAs of one base model share their Checkpoints
             if base not in self._bases:
-                self._bases[base] = build_trie({m: self.model_ids(m) for m in self.catalog.checkpoints[base]})
+                bases = self.catalog.base_checkpoints_for(values[0])
+                self._bases[base] = build_trie({m: self.model_ids(m) for m in bases})
             return self._bases[base]
         return {4: self.size_trie, 5: self.size_trie, 6: self.sampler_trie, 7: self.steps_trie}.get(
             slot, self.cfg_trie
@@ -198,13 +200,15 @@ class AnswerConstraint:
         def depth(node: dict) -> int:
             return 1 + max((depth(c) for t, c in node.items() if t is not LEAF), default=0)
 
-        bases = [depth(self.models_trie(ms)) for ms in self.catalog.checkpoints.values()] or [2]
+        # Every LoRA's bases are some of the catalog's Checkpoints: their trie bounds them all.
+        checkpoints = self.catalog.checkpoint_models
+        bases = [depth(self.models_trie(checkpoints))] if checkpoints else [2]
         longest_model = max([depth(t) for t in [self.model_trie, *self.row_tries.values()]])
         values = [
             longest_model,
             8,
             8,
-            max(bases),
+            *bases,
             *(
                 depth(t)
                 for t in (self.size_trie, self.size_trie, self.sampler_trie, self.steps_trie, self.cfg_trie)

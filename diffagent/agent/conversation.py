@@ -1,8 +1,8 @@
 """The conversation the agent is trained on and asked with, and the answer's JSON text.
 
 Prompt side: a system message plus a user message carrying the prompt and negative prompt.
-Answer side: one JSON object with fixed keys in a fixed order (`ANSWER_KEYS`); no description:
-`assemble_api` copies `model_description` (and the Civitai ids) from the catalog.
+Answer side: one JSON object with fixed keys in a fixed order (`answers.ANSWER_KEYS`); no
+description: `answers.assemble_api` copies `model_description` (and the Civitai ids) from the catalog.
 
 The answer is tokenized segment by segment (`answer_segments`): each fixed key run and each value
 is encoded on its own and the ids concatenated. Training and constrained decoding use the same
@@ -16,24 +16,12 @@ import json
 import re
 from typing import Any
 
-from pydantic import ValidationError
-
+from diffagent.answers.validity import ANSWER_KEYS
 from schemas.t2i import Instruction, T2IApi
 
 SYSTEM_PROMPT = (
     "You are DiffAgent. Given a text-to-image prompt, choose the community Stable Diffusion model "
     "from the catalog and the generation parameters that render it best. Answer with one JSON object."
-)
-ANSWER_KEYS = (
-    "model",
-    "type",
-    "base_model",
-    "base_checkpoint",
-    "width",
-    "height",
-    "sampling_method",
-    "sampling_steps",
-    "cfg_scale",
 )
 # Long inputs are cut so that latency and memory stay bounded; the head of a prompt carries its style.
 MAX_PROMPT_CHARS = 1000
@@ -101,58 +89,3 @@ def answer_segments(api: T2IApi | dict[str, Any]) -> list[str]:
 def format_answer(api: T2IApi | dict[str, Any]) -> str:
     """The assistant's answer text: compact JSON with the keys of `ANSWER_KEYS`, no description."""
     return "".join(answer_segments(api))
-
-
-def parse_answer(text: str) -> dict[str, Any] | None:
-    """The first JSON object in `text`, or None when there is none (the unconstrained path)."""
-    start = text.find("{")
-    while start != -1:
-        try:
-            value, _ = json.JSONDecoder().raw_decode(text[start:])
-        except json.JSONDecodeError:
-            start = text.find("{", start + 1)
-            continue
-        return value if isinstance(value, dict) else None
-    return None
-
-
-def assemble_api(fields: dict[str, Any], catalog: Any, repair: bool = False) -> T2IApi:
-    """The full T2I API for generated `fields`: model facts and description come from the catalog.
-
-    Raises ValueError when the model is not in the catalog (a hallucination) or, unless `repair`,
-    when a parameter is invalid. With `repair`, missing or invalid parameters and base checkpoints
-    are replaced by the model's most common sample settings (RRHF's response reconstruction).
-    """
-    model = fields.get("model")
-    if not isinstance(model, str) or model not in catalog:
-        raise ValueError(f"model {model!r} is not in the catalog")
-    entry = catalog.by_model[model]
-    defaults = catalog.settings_for(model)
-    base = fields.get("base_checkpoint") if entry["type"] == "LORA" else None
-    if entry["type"] == "LORA" and base not in catalog.base_checkpoints_for(model):
-        if not repair:
-            raise ValueError(
-                f"base_checkpoint {base!r} is not a {entry['base_model']} Checkpoint of the catalog"
-            )
-        base = defaults.base_checkpoint
-    data = {
-        "model": model,
-        "type": entry["type"],
-        "base_model": entry["base_model"],
-        "base_checkpoint": base,
-        "model_id": entry["model_id"],
-        "version_id": entry["version_id"],
-        "base_checkpoint_version_id": catalog.by_model[base]["version_id"] if base else None,
-        "model_description": entry["model_description"],
-    }
-    for key in ("width", "height", "sampling_method", "sampling_steps", "cfg_scale"):
-        data[key] = fields.get(key)
-    try:
-        return T2IApi(**data)
-    except ValidationError as error:
-        if not repair:
-            raise
-        bad = {str(e["loc"][0]) for e in error.errors() if e["loc"]}
-    for key in bad & {"width", "height", "sampling_method", "sampling_steps", "cfg_scale"}:
-        data[key] = getattr(defaults, key)
-    return T2IApi(**data)

@@ -1,11 +1,14 @@
-"""The transformers backend: batched constrained (greedy or top-k) and unconstrained generation."""
+"""The transformers backend: batched constrained (greedy or top-k) and free generation (greedy,
+sampled, diverse beams), implementing `backend.Backend`."""
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 
+from diffagent.agent.backend import Answer, DiverseBeams, Generation, Sampling
 from diffagent.agent.constrained import AnswerConstraint, values_to_fields
 from diffagent.agent.conversation import build_messages
 from diffagent.agent.fastforward import fast_forward_greedy
@@ -32,25 +35,21 @@ def encode_prompt(tokenizer: Any, instruction: Any) -> list[int]:
     return ids
 
 
-def left_pad(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+def left_pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Left-padded ids and attention mask [N, L] (decoder-only generation continues at the right)."""
     width = max(len(r) for r in rows)
     ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(rows), width), dtype=torch.long)
     for i, row in enumerate(rows):
-        ids[i, width - len(row) :] = torch.tensor(row)
+        ids[i, width - len(row) :] = torch.tensor(list(row), dtype=torch.long)
         mask[i, width - len(row) :] = 1
     return ids, mask
 
 
-class Answer(NamedTuple):
-    """One constrained answer: fields, score, answer tokens (EOS included), model decisions
-    (tokens chosen by argmax among two or more) and forward passes it took part in."""
-
-    fields: dict
-    score: float
-    tokens: int
-    decisions: int
-    forward_passes: int
+def until_eos(generated: Sequence[int], eos_id: int | None) -> list[int]:
+    """The generated tokens up to and including the first EOS."""
+    tokens = list(generated)
+    return tokens[: tokens.index(eos_id) + 1] if eos_id is not None and eos_id in tokens else tokens
 
 
 class TransformersBackend:
@@ -210,19 +209,63 @@ class TransformersBackend:
         logprobs = torch.log_softmax(logits[:, :-1], -1).gather(-1, ids[:, 1:, None].to(self.device))[..., 0]
         return [logprobs[i, -tail:].mean().item() for i, tail in enumerate(tails)]
 
+    def _text(self, generated: Sequence[int]) -> str:
+        return self.tokenizer.decode(
+            until_eos(generated, self.tokenizer.eos_token_id), skip_special_tokens=True
+        )
+
     def unconstrained(
         self, prompts: list[list[int]], max_new_tokens: int = 256, min_new_tokens: int = 0
-    ) -> list[tuple[str, int]]:
-        """Plain greedy generation: (text, tokens generated) per prompt (the paper's path)."""
+    ) -> list[Generation]:
+        """Plain greedy generation (the paper's path). With the KV cache each token is one forward
+        pass and one argmax over the whole vocabulary: decisions = forward passes = tokens."""
         width = max(len(p) for p in prompts)
         out = self._generate(
             prompts, None, do_sample=False, max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens
         )
         results = []
         for row in range(len(prompts)):
-            generated = out.sequences[row, width:].tolist()
-            eos = self.tokenizer.eos_token_id
-            if eos in generated:
-                generated = generated[: generated.index(eos) + 1]
-            results.append((self.tokenizer.decode(generated, skip_special_tokens=True), len(generated)))
+            generated = until_eos(out.sequences[row, width:].tolist(), self.tokenizer.eos_token_id)
+            n = len(generated)
+            results.append(Generation(self.tokenizer.decode(generated, skip_special_tokens=True), n, n, n))
         return results
+
+    def sample(self, prompts: list[list[int]], spec: Sampling) -> list[list[str]]:
+        torch.manual_seed(spec.seed)
+        width, n = max(len(p) for p in prompts), spec.num_samples
+        out = self._generate(
+            prompts,
+            None,
+            do_sample=True,
+            temperature=spec.temperature,
+            top_p=spec.top_p,
+            top_k=0,
+            num_return_sequences=n,
+            max_new_tokens=spec.max_new_tokens,
+        )
+        texts = [self._text(sequence[width:]) for sequence in out.sequences.tolist()]
+        return [texts[row * n : (row + 1) * n] for row in range(len(prompts))]
+
+    def diverse_beams(self, prompts: list[list[int]], spec: DiverseBeams) -> list[list[str]]:
+        """Group-diverse beam search (the paper's candidates), `rrhf.diverse_beam`'s own algorithm:
+        transformers 5 removed it from `generate`."""
+        from diffagent.rrhf.diverse_beam import diverse_beam_search
+
+        ids, mask = left_pad(prompts, self.pad)
+        with torch.inference_mode():
+            beams = diverse_beam_search(
+                self.model,
+                ids.to(self.device),
+                mask.to(self.device),
+                num_beam_groups=spec.num_beam_groups,
+                beams_per_group=spec.beams_per_group,
+                diversity_penalty=spec.diversity_penalty,
+                max_new_tokens=spec.max_new_tokens,
+                eos_token_id=self.tokenizer.eos_token_id,
+                pad_token_id=self.pad,
+            )
+        width = ids.shape[1]
+        return [[self._text(s[width:]) for s in beams.sequences[row].tolist()] for row in range(len(prompts))]
+
+    def for_catalog(self, catalog: Any) -> TransformersBackend:
+        return TransformersBackend(self.model, self.tokenizer, catalog, self.fast_forward)

@@ -17,8 +17,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from diffagent.agent.backend import Backend
 from diffagent.agent.catalog import Catalog, load_catalog
-from diffagent.agent.conversation import as_instruction, assemble_api, parse_answer
+from diffagent.agent.conversation import as_instruction
+from diffagent.answers import assemble_api, classify_answer, parse_answer, reconstruct
 from schemas.t2i import Instruction, T2IApi
 
 log = logging.getLogger(__name__)
@@ -36,8 +38,9 @@ class Selection(BaseModel):
     tokens_generated: int = 0  # answer tokens, EOS included
     # Tokens the model chose (argmax among two or more allowed) and model calls for this answer;
     # with fast-forward both are far below tokens_generated (forced tokens cost no decision).
-    model_decisions: int = 0
-    forward_passes: int = 0
+    # None when the backend cannot tell (vLLM schedules its forward passes itself).
+    model_decisions: int | None = 0
+    forward_passes: int | None = 0
     text: str | None = None  # the raw generated text, unconstrained path only
 
 
@@ -67,7 +70,7 @@ class Agent:
     def __init__(
         self,
         catalog: Catalog,
-        backend: Any = None,
+        backend: Backend | None = None,
         embedder: Any = None,
         manifest: dict | None = None,
         shortlist_size: int = 20,
@@ -115,7 +118,7 @@ class Agent:
 
         prompts = [encode_prompt(self.backend.tokenizer, i) for i in items]
         if not constrained:
-            return [[self._parse(text, n)] for text, n in self.backend.unconstrained(prompts)]
+            return [[self._parse(generation)] for generation in self.backend.unconstrained(prompts)]
         shortlists = None
         if selector == "hybrid":
             found = self.index.shortlist([i.prompt for i in items], max(self.shortlist_size, top_k))
@@ -136,20 +139,15 @@ class Agent:
             for row in results
         ]
 
-    def _parse(self, text: str, tokens: int) -> Selection:
-        fields = parse_answer(text)
-        try:
-            api = assemble_api(fields, self.catalog, repair=True) if fields else None
-        except ValueError:
-            api = None
-        # Plain generation: every token is one model decision and one forward pass.
+    def _parse(self, generation: Any) -> Selection:
+        """A free answer, reconstructed as RRHF does (`answers.reconstruct`); api None when hallucinated."""
         return Selection(
-            api=api,
+            api=reconstruct(parse_answer(generation.text), self.catalog).api,
             selector="llm-unconstrained",
-            tokens_generated=tokens,
-            model_decisions=tokens,
-            forward_passes=tokens,
-            text=text,
+            tokens_generated=generation.tokens,
+            model_decisions=generation.decisions,
+            forward_passes=generation.forward_passes,
+            text=generation.text,
         )
 
     def _retrieval(self, items: list[Instruction], top_k: int) -> list[list[Selection]]:
@@ -224,19 +222,18 @@ def load_agent(
 
 
 def hallucination_rate(answers: list[Any], catalog: Catalog) -> float:
-    """Share of answers that name no catalog model (paper Table 1). An answer may be a Selection,
-    a T2IApi, a dict with `model`, raw text (parsed as JSON), or None (counted as a miss)."""
+    """Share of hallucinated answers (paper Table 1; `answers.classify_answer`, the metric RRHF's
+    candidate statistics and the evaluation report). An answer may be a Selection, a T2IApi, a
+    dict of fields, raw text (parsed as JSON), or None (unparseable)."""
     if not answers:
         raise ValueError("hallucination_rate needs at least one answer")
 
-    def model_of(answer: Any) -> Any:
+    def fields_of(answer: Any) -> dict[str, Any] | None:
         if isinstance(answer, Selection):
-            return answer.api.model if answer.api else model_of(answer.text or "")
+            return answer.api.model_dump() if answer.api else parse_answer(answer.text)
         if isinstance(answer, T2IApi):
-            return answer.model
-        if isinstance(answer, str):
-            answer = parse_answer(answer)
-        return answer.get("model") if isinstance(answer, dict) else None
+            return answer.model_dump()
+        return parse_answer(answer)
 
-    misses = sum(1 for a in answers if model_of(a) not in catalog)
+    misses = sum(classify_answer(fields_of(a), catalog) is not None for a in answers)
     return misses / len(answers)

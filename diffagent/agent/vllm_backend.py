@@ -1,59 +1,38 @@
 """vLLM backend with structured output, for GPU serving (optional extra `diffagent[vllm]`).
 
 UNTESTED HERE: no GPU and no vllm on the development machines; the transformers backend is the
-tested path. vLLM's JSON-schema guided decoding enforces the same skeleton: `model` is an enum of
-the catalog's selectable identifiers (or a row's shortlist), the sampler an enum, numbers in range.
-Unlike the trie it cannot tie `base_checkpoint` to the LoRA's architecture inside the grammar, so
-`assemble_api(..., repair=True)` replaces a mismatched base with the model's usual one.
+tested path (tests cover the schema and the interface). vLLM's JSON-schema guided decoding enforces
+the answer's skeleton (`answers.answer_json_schema`, generated from the pydantic models): `model`
+an enum of the catalog's selectable identifiers (or a row's shortlist), the sampler an enum,
+numbers in range. Unlike the trie it cannot tie `type`, `base_model` and `base_checkpoint` to the
+chosen model, so every answer is rebuilt here with `answers.reconstruct` (catalog facts, the one
+base repair policy) before it is returned: callers get valid fields, as from the trie.
+
+Implements `backend.Backend`. vLLM schedules forward passes itself, so decisions and forward
+passes are reported as None. It has no group-diverse beam search: `diverse_beams` runs plain beam
+search of the same width (the diversity penalty is not applied, and a warning says so).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
-from diffagent.agent.conversation import ANSWER_KEYS, parse_answer
-from schemas.t2i import (
-    BASE_MODELS,
-    MAX_CFG,
-    MAX_SIDE,
-    MAX_STEPS,
-    MIN_CFG,
-    MIN_SIDE,
-    MIN_STEPS,
-    MODEL_TYPES,
-    SAMPLERS,
-    SIDE_MULTIPLE,
-)
+from diffagent.agent.backend import Answer, DiverseBeams, Generation, Sampling
+from diffagent.answers import ANSWER_KEYS, answer_json_schema, parse_answer, reconstruct
 
-
-def answer_schema(models: list[str], checkpoints: list[str]) -> dict[str, Any]:
-    side = {"type": "integer", "minimum": MIN_SIDE, "maximum": MAX_SIDE, "multipleOf": SIDE_MULTIPLE}
-    return {
-        "type": "object",
-        "properties": {
-            "model": {"enum": models},
-            "type": {"enum": list(MODEL_TYPES)},
-            "base_model": {"enum": list(BASE_MODELS)},
-            "base_checkpoint": {"anyOf": [{"enum": checkpoints}, {"type": "null"}]},
-            "width": side,
-            "height": side,
-            "sampling_method": {"enum": list(SAMPLERS)},
-            "sampling_steps": {"type": "integer", "minimum": MIN_STEPS, "maximum": MAX_STEPS},
-            "cfg_scale": {"type": "number", "minimum": MIN_CFG, "maximum": MAX_CFG},
-        },
-        "required": list(ANSWER_KEYS),
-        "additionalProperties": False,
-    }
+log = logging.getLogger(__name__)
+# The vllm API used here: StructuredOutputsParams (0.11 renamed guided decoding), LLM.generate
+# with token-id prompts and a LoRARequest, LLM.beam_search with BeamSearchParams.
+VLLM_REQUIREMENT = "vllm>=0.11,<0.34"
 
 
 class VLLMBackend:
-    """The transformers backend's interface (`constrained`, `unconstrained`) on a vLLM engine.
-
-    Prompts arrive as token ids (`encode_prompt`), so both backends see the same conversation.
-    top_k > 1 samples `4 * top_k` schema-valid answers and keeps the K best distinct models by
-    mean token log-probability (vLLM's guided decoding has no beam search over the trie).
-    A LoRA agent runs as the base model plus its adapter (`enable_lora`), a full one as is.
+    """The `Backend` interface on a vLLM engine. top_k > 1 samples `4 * top_k` schema-valid answers
+    and keeps the K best distinct models by mean token log-probability (guided decoding has no
+    beam search over the trie). A LoRA agent runs as the base model plus its adapter
+    (`enable_lora`), a full one as is; the agent's own tokenizer folder is the engine's tokenizer.
     """
 
     def __init__(
@@ -64,54 +43,99 @@ class VLLMBackend:
             from vllm.lora.request import LoRARequest
         except ImportError as error:  # an optional extra: say how to get it
             raise ImportError(
-                "the vLLM backend needs `pip install diffagent[vllm]` on a GPU machine"
+                f"the vLLM backend needs `pip install diffagent[vllm]` ({VLLM_REQUIREMENT}) on a GPU machine"
             ) from error
         if adapter:
             engine_args.setdefault("enable_lora", True)
+        # The agent folder keeps its tokenizer apart from the weights (tokenizer/ vs model/):
+        # point the engine at the tokenizer the prompts were encoded with.
+        folder = getattr(tokenizer, "name_or_path", None)
+        if folder:
+            engine_args.setdefault("tokenizer", str(folder))
         self.llm = LLM(model=model_path, **engine_args)
         self.lora = LoRARequest("diffagent", 1, adapter) if adapter else None
         self.tokenizer, self.catalog = tokenizer, catalog
-        self.checkpoints = sorted({m for ms in catalog.checkpoints.values() for m in ms})
+
+    def for_catalog(self, catalog: Any) -> VLLMBackend:
+        """The same engine (no second load) choosing from `catalog`."""
+        other = VLLMBackend.__new__(VLLMBackend)
+        other.llm, other.lora, other.tokenizer, other.catalog = self.llm, self.lora, self.tokenizer, catalog
+        return other
 
     def _run(self, prompts: list[list[int]], params: list[Any]) -> list[Any]:
         inputs = [{"prompt_token_ids": ids} for ids in prompts]
         return self.llm.generate(inputs, params, lora_request=self.lora, use_tqdm=False)
 
+    def _schema(self, models: list[str]) -> str:
+        return json.dumps(answer_json_schema(models, self.catalog.checkpoint_models))
+
     def constrained(
         self, prompts: list[list[int]], top_k: int = 1, shortlists: list[list[str]] | None = None
-    ) -> list[list[Any]]:
+    ) -> list[list[Answer]]:
         from vllm import SamplingParams
         from vllm.sampling_params import StructuredOutputsParams
-
-        from diffagent.agent.generate import Answer
 
         params = []
         for row in range(len(prompts)):
             models = shortlists[row] if shortlists else list(self.catalog.selectable)
-            guided = StructuredOutputsParams(json=json.dumps(answer_schema(models, self.checkpoints)))
+            guided = StructuredOutputsParams(json=self._schema(models))
             sampling = {"temperature": 0.0, "n": 1} if top_k == 1 else {"temperature": 0.8, "n": 4 * top_k}
             params.append(SamplingParams(max_tokens=256, logprobs=0, structured_outputs=guided, **sampling))
         results = []
         for output in self._run(prompts, params):
-            ranked: dict[str, Any] = {}
+            ranked: dict[str, Answer] = {}
             for completion in output.outputs:
-                fields = parse_answer(completion.text)
-                if not fields:
+                api = reconstruct(parse_answer(completion.text), self.catalog).api
+                if api is None:  # the grammar names catalog models only; an unfinished text has none
                     continue
                 tokens = len(completion.token_ids)
                 score = (completion.cumulative_logprob or 0.0) / max(tokens, 1)
-                if fields["model"] not in ranked or score > ranked[fields["model"]].score:
-                    ranked[fields["model"]] = Answer(fields, score, tokens, tokens, tokens)
+                if api.model not in ranked or score > ranked[api.model].score:
+                    fields = {key: getattr(api, key) for key in ANSWER_KEYS}
+                    ranked[api.model] = Answer(fields, score, tokens, None, None)
             results.append(sorted(ranked.values(), key=lambda a: -a.score)[:top_k])
         return results
 
     def unconstrained(
         self, prompts: list[list[int]], max_new_tokens: int = 256, min_new_tokens: int = 0
-    ) -> list[tuple[str, int]]:
+    ) -> list[Generation]:
         from vllm import SamplingParams
 
         params = SamplingParams(temperature=0.0, max_tokens=max_new_tokens, min_tokens=min_new_tokens)
+        outputs = self._run(prompts, [params] * len(prompts))
+        return [Generation(o.outputs[0].text, len(o.outputs[0].token_ids), None, None) for o in outputs]
+
+    def sample(self, prompts: list[list[int]], spec: Sampling) -> list[list[str]]:
+        from vllm import SamplingParams
+
+        params = SamplingParams(
+            n=spec.num_samples,
+            temperature=spec.temperature,
+            top_p=spec.top_p,
+            max_tokens=spec.max_new_tokens,
+            seed=spec.seed,
+        )
+        return [[c.text for c in o.outputs] for o in self._run(prompts, [params] * len(prompts))]
+
+    def diverse_beams(self, prompts: list[list[int]], spec: DiverseBeams) -> list[list[str]]:
+        from vllm.sampling_params import BeamSearchParams
+
+        width = spec.num_beam_groups * spec.beams_per_group
+        if spec.diversity_penalty and spec.num_beam_groups > 1:
+            log.warning(
+                "vLLM has no group-diverse beam search: running plain beam search of width %d "
+                "(diversity_penalty %.2f not applied)",
+                width,
+                spec.diversity_penalty,
+            )
+        inputs = [{"prompt_token_ids": ids} for ids in prompts]
+        outputs = self.llm.beam_search(
+            inputs, BeamSearchParams(beam_width=width, max_tokens=spec.max_new_tokens), lora_request=self.lora
+        )
         return [
-            (o.outputs[0].text, len(o.outputs[0].token_ids))
-            for o in self._run(prompts, [params] * len(prompts))
+            [
+                self.tokenizer.decode(beam.tokens[len(ids) :], skip_special_tokens=True)
+                for beam in output.sequences[:width]
+            ]
+            for ids, output in zip(prompts, outputs, strict=True)
         ]

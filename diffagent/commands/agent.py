@@ -8,10 +8,7 @@ from pathlib import Path
 
 import typer
 
-
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code=2)
+from diffagent.commands.errors import USER_ERRORS, fail
 
 
 def _dump(answers: list, top_k: int | None) -> str:
@@ -42,7 +39,7 @@ def select(
     agent: Path = typer.Option(
         None, help="Agent folder from `diffagent train sft` (not needed for retrieval)."
     ),
-    catalog: Path = typer.Option(..., help="DABench folder or catalog.parquet."),
+    catalog: str = typer.Option(..., help="DABench folder or catalog.parquet: a path or fsspec URL."),
     selector: str = typer.Option("llm", help="llm | retrieval | hybrid"),
     top_k: int = typer.Option(None, "--top-k", help="Return K ranked answers (a JSON list, best first)."),
     negative_prompt: str = typer.Option("", "--negative-prompt", help="What the image should not show."),
@@ -61,13 +58,13 @@ def select(
     from diffagent.exports import FORMATS
 
     if format not in FORMATS:
-        _fail(f"unknown --format {format!r}; expected one of {FORMATS}")
+        fail(f"unknown --format {format!r}; expected one of {FORMATS}")
     if selector not in SELECTORS:
-        _fail(f"unknown selector {selector!r}; expected one of {SELECTORS}")
+        fail(f"unknown selector {selector!r}; expected one of {SELECTORS}")
     if (prompt is None) == (batch is None):
-        _fail("give either a PROMPT or --batch FILE")
+        fail("give either a PROMPT or --batch FILE")
     if top_k is not None and top_k < 1:
-        _fail(f"--top-k must be at least 1, got {top_k}")
+        fail(f"--top-k must be at least 1, got {top_k}")
     instructions = []
     if batch is not None:
         for number, line in enumerate(batch.read_text(encoding="utf-8").splitlines(), start=1):
@@ -76,9 +73,9 @@ def select(
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as error:
-                _fail(f"{batch}:{number} is not JSON: {error}")
+                fail(f"{batch}:{number} is not JSON: {error}")
             if not isinstance(row, dict) or not isinstance(row.get("prompt"), str):
-                _fail(f"{batch}:{number} needs a string `prompt`")
+                fail(f"{batch}:{number} needs a string `prompt`")
             instructions.append(
                 {"prompt": row["prompt"], "negative_prompt": row.get("negative_prompt") or ""}
             )
@@ -86,28 +83,28 @@ def select(
         instructions.append({"prompt": prompt, "negative_prompt": negative_prompt})
     for number, item in enumerate(instructions, start=1):
         if not item["prompt"].strip():
-            _fail(f"prompt {number} is empty or only whitespace")
+            fail(f"prompt {number} is empty or only whitespace")
     if selector != "retrieval" and agent is None:
-        _fail(f"--selector {selector} needs --agent; only --selector retrieval works without one")
+        fail(f"--selector {selector} needs --agent; only --selector retrieval works without one")
     try:
         loaded = load_agent(agent if selector != "retrieval" else None, catalog, backend=backend)
         results = loaded.select(
             instructions, top_k=top_k or 1, constrained=not unconstrained, selector=selector
         )
-    except (ValueError, FileNotFoundError, ImportError) as error:
-        _fail(str(error))
+    except USER_ERRORS as error:
+        fail(error)
     if format != "json":
         try:
             _write_exports(format, instructions, results, loaded.catalog, seed)
         except ValueError as error:
-            _fail(str(error))
+            fail(error)
         return
     for answers in results:
         sys.stdout.write(_dump(answers, top_k) + "\n")
 
 
 def serve(
-    catalog: Path = typer.Option(..., help="DABench folder or catalog.parquet."),
+    catalog: str = typer.Option(..., help="DABench folder or catalog.parquet: a path or fsspec URL."),
     agent: Path = typer.Option(None, help="Agent folder; without it only the retrieval selector is served."),
     port: int = typer.Option(8000),
     host: str = typer.Option("127.0.0.1"),
@@ -138,8 +135,8 @@ def serve(
     try:
         catalog_path, version = resolve_catalog(catalog)
         loaded = load_agent(agent, catalog_path, backend=backend)
-    except (ValueError, FileNotFoundError, ImportError, KeyError) as error:
-        _fail(str(error))
+    except (*USER_ERRORS, KeyError) as error:  # KeyError: a latest.json without version/path
+        fail(error)
     app = create_app(
         loaded,
         batch_window_s=batch_window_ms / 1000,
@@ -171,8 +168,8 @@ def sft(
     params = SFTParams(max_steps=max_steps, epochs=epochs, learning_rate=learning_rate, batch_size=batch_size)
     try:
         written = train_sft(data, base_model, out, full=full, params=params)
-    except (ValueError, FileNotFoundError) as error:
-        _fail(str(error))
+    except USER_ERRORS as error:
+        fail(error)
     typer.echo(json.dumps(json.loads((written / "manifest.json").read_text()), indent=2))
 
 

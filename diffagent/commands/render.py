@@ -7,6 +7,10 @@ from pathlib import Path
 
 import typer
 
+from diffagent.agent.catalog import Catalog, load_catalog
+from diffagent.answers import assemble_api
+from schemas.t2i import BASE_MODEL_VERSION_ID, T2IApi
+
 
 def _parse_seeds(text: str) -> list[int]:
     try:
@@ -18,12 +22,48 @@ def _parse_seeds(text: str) -> list[int]:
     return seeds
 
 
+def read_api(text: str, catalog: Catalog, where: str) -> T2IApi:
+    """The API to render from `--api`'s JSON: what `diffagent select` prints (one answer
+    `{"api": ..., "score": ...}`, or a ranked list of them: the first is rendered), a bare T2I API
+    with Civitai ids (checked against the catalog), or a paper-style API without ids, whose model
+    facts and ids come from the catalog by `model`."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"--api {where} is not JSON: {error}") from error
+    if isinstance(value, list):
+        if not value:
+            raise ValueError(f"--api {where} is an empty list")
+        value = value[0]
+    if isinstance(value, dict) and "api" in value:
+        if value["api"] is None:
+            raise ValueError(f"--api {where}: the answer names no catalog model (text {value.get('text')!r})")
+        value = value["api"]
+    if not isinstance(value, dict):
+        raise ValueError(f"--api {where} must hold a JSON object, got {type(value).__name__}")
+    if "version_id" not in value:
+        return assemble_api(value, catalog)
+    api = T2IApi.model_validate(value)
+    if api.version_id != BASE_MODEL_VERSION_ID and not any(
+        e.version_id == api.version_id for e in catalog.values()
+    ):
+        raise ValueError(
+            f"the API names version {api.version_id} ({api.model!r}), which is not in {catalog.source}"
+        )
+    return api
+
+
 def render(
     prompt: str = typer.Argument(..., help="The text-to-image prompt."),
     api: Path = typer.Option(
-        ..., "--api", help="T2I API as JSON (schemas.t2i.T2IApi); version_id 0 is the base model."
+        ...,
+        "--api",
+        help="JSON: `diffagent select`'s output (one answer or a list), a T2I API (version_id 0 is "
+        "the base model), or an API without ids (resolved by `model` in the catalog).",
     ),
-    catalog: Path = typer.Option(..., "--catalog", help="DABench directory or catalog.parquet."),
+    catalog: str = typer.Option(
+        ..., "--catalog", help="DABench directory or catalog.parquet: a path or fsspec URL."
+    ),
     seeds: str = typer.Option("0", "--seeds", help="Comma-separated seeds, one image each."),
     out: Path = typer.Option(..., "--out", help="Folder for seed-<seed>.png files."),
     negative_prompt: str = typer.Option("", "--negative-prompt"),
@@ -35,17 +75,13 @@ def render(
     """Render a T2I API for a prompt, one PNG per seed (byte-identical across runs)."""
     from diffagent.render import load_renderer
     from diffagent.render.cache import png_bytes
-    from diffagent.store.catalog import find_entry, load_catalog
-    from schemas.t2i import BASE_MODEL_VERSION_ID, T2IApi
 
     seed_list = _parse_seeds(seeds)
-    t2i = T2IApi.model_validate_json(api.read_text())
-    entries = load_catalog(catalog)
-    if t2i.version_id != BASE_MODEL_VERSION_ID and find_entry(entries, t2i.version_id) is None:
-        raise typer.BadParameter(
-            f"the API names version {t2i.version_id} ({t2i.model!r}), which is not in {catalog}"
-        )
-    renderer = load_renderer(profile, catalog=entries, artifact_root=artifact_root)
+    if not api.is_file():
+        raise typer.BadParameter(f"no such file: {str(api)!r}", param_hint="--api")
+    entries = load_catalog(catalog, samples=False)
+    t2i = read_api(api.read_text(encoding="utf-8"), entries, str(api))
+    renderer = load_renderer(profile, catalog=list(entries.values()), artifact_root=artifact_root)
     images = renderer.render(t2i, prompt, negative_prompt, seed_list)
     out.mkdir(parents=True, exist_ok=True)
     written = []

@@ -15,22 +15,13 @@ from typing import Any
 
 import pyarrow as pa
 
+from diffagent.answers.validity import invalid_parameters
 from diffagent.dabench.prompts import parse_size, strip_network_tags
 from diffagent.dabench.quality import QualityThresholds, quality_reject_reason
 from diffagent.dabench.samplers import normalise_sampler
 from schemas.civitai import Image, Model, ModelVersion
 from schemas.dabench import INSTRUCTION_SCHEMA, REJECT_SCHEMA
-from schemas.t2i import (
-    BASE_MODELS,
-    MAX_CFG,
-    MAX_SIDE,
-    MAX_STEPS,
-    MIN_CFG,
-    MIN_SIDE,
-    MIN_STEPS,
-    MODEL_TYPES,
-    SIDE_MULTIPLE,
-)
+from schemas.t2i import BASE_MODELS, MODEL_TYPES
 
 
 @dataclass(frozen=True)
@@ -185,17 +176,18 @@ def image_pair(
     if sampler is None:
         reason = "missing_sampler" if not meta.sampler else "unknown_sampler"
         raise _Reject("metadata", reason, f"{meta.sampler} {meta.scheduler or ''}".strip())
-    steps = meta.steps
-    if steps is None or not MIN_STEPS <= steps <= MAX_STEPS:
-        raise _Reject("metadata", "invalid_steps", steps)
-    cfg = meta.cfg_scale
-    if cfg is None or not MIN_CFG <= cfg <= MAX_CFG:
-        raise _Reject("metadata", "invalid_cfg_scale", cfg)
+    steps, cfg = meta.steps, meta.cfg_scale
     size = parse_size(meta.size)
+    width, height = size or (None, None)
+    values = {"width": width, "height": height, "sampling_method": sampler}
+    bad = invalid_parameters({**values, "sampling_steps": steps, "cfg_scale": cfg})  # schemas.t2i's rules
+    if "sampling_steps" in bad:
+        raise _Reject("metadata", "invalid_steps", steps)
+    if "cfg_scale" in bad:
+        raise _Reject("metadata", "invalid_cfg_scale", cfg)
     if size is None:
         raise _Reject("metadata", "invalid_size", meta.size)
-    width, height = size
-    if not all(MIN_SIDE <= side <= MAX_SIDE and side % SIDE_MULTIPLE == 0 for side in size):
+    if bad & {"width", "height"}:
         raise _Reject("metadata", "size_out_of_range", meta.size)
     base = None
     if model.type == "LORA":

@@ -15,9 +15,9 @@ import logging
 import re
 from dataclasses import asdict, dataclass
 
-from pydantic import SecretStr
 from tqdm.auto import tqdm
 
+from diffagent.llm_config import LLMConfig
 from diffagent.storage import ArtifactStore
 
 log = logging.getLogger(__name__)
@@ -85,16 +85,6 @@ def clean_llm_text(text: str | None) -> str:
 
 
 @dataclass
-class LLMConfig:
-    base_url: str
-    model: str
-    api_key: SecretStr | None = None
-    concurrency: int = 4
-    max_attempts: int = 3
-    timeout: float = 60.0
-
-
-@dataclass
 class DescribeReport:
     llm_calls: int = 0
     cache_hits: int = 0
@@ -116,8 +106,9 @@ class Describer:
             return [(fallback_description(i), "fallback") for i in inputs]
         from openai import AsyncOpenAI
 
-        key = self.llm.api_key.get_secret_value() if self.llm.api_key else "not-needed"
-        client = AsyncOpenAI(base_url=self.llm.base_url, api_key=key, timeout=self.llm.timeout, max_retries=0)
+        client = AsyncOpenAI(
+            base_url=self.llm.base_url, api_key=self.llm.key(), timeout=self.llm.timeout, max_retries=0
+        )
         semaphore = asyncio.Semaphore(self.llm.concurrency)
         progress = tqdm(total=len(inputs), desc="describe models", unit="model", disable=not show_progress)
 

@@ -14,8 +14,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from diffagent.answers import parse_answer
 from diffagent.evaluate.pipeline import SelectFn
-from diffagent.evaluate.systems import parse_answer
 from schemas.t2i import Instruction
 
 RUN_AGENTS: tuple[str, ...] = ("sft", "rrhf")
@@ -35,30 +35,18 @@ def load_run_agents(run_dir: str | Path, data_dir: str | Path) -> dict[str, Any]
 
 
 def architecture_agent(agent: Any, architecture: str) -> Any:
-    """The same agent (same weights) choosing only among `architecture`'s catalog entries.
-
-    Returns None when the catalog has no entry of that architecture.
+    """The same agent (same weights, through `Backend.for_catalog`) choosing only among
+    `architecture`'s catalog entries. Returns None when the catalog has no entry of that architecture.
     """
-    from diffagent.agent.catalog import Catalog, catalog_fingerprint
     from diffagent.agent.selector import Agent
+    from diffagent.answers import same_architecture
 
     full = agent.catalog
-    entries = [e for e in full.entries if e["base_model"] == architecture]
-    if not entries:
+    models = [m for m, entry in full.items() if same_architecture(entry.base_model, architecture)]
+    if not models:
         return None
-    models = {e["model"] for e in entries}
-    part = Catalog(
-        entries=entries,
-        fingerprint=catalog_fingerprint([e["model"] for e in entries], [e["version_id"] for e in entries]),
-        sample_prompts={m: p for m, p in full.sample_prompts.items() if m in models},
-        sample_settings={m: s for m, s in full.sample_settings.items() if m in models},
-        source=f"{full.source} [{architecture}]",
-    )
-    backend = None
-    if agent.backend is not None:
-        from diffagent.agent.generate import TransformersBackend
-
-        backend = TransformersBackend(agent.backend.model, agent.backend.tokenizer, part)
+    part = full.part(models, source=f"{full.source} [{architecture}]")
+    backend = agent.backend.for_catalog(part) if agent.backend is not None else None
     return Agent(part, backend, agent._embedder, agent.manifest, agent.shortlist_size)
 
 

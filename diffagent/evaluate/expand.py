@@ -17,6 +17,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from diffagent.llm_config import LLMConfig
 from schemas.evaluation import EvalPrompt
 
 INSTRUCTIONS = (
@@ -25,18 +26,6 @@ INSTRUCTIONS = (
     "style, medium, lighting, composition and quality keywords in the manner of the examples. "
     "Answer with the prompt only, on one line, without quotes or explanations."
 )
-
-
-@dataclass(frozen=True)
-class LLMConfig:
-    """Where the expanding LLM lives. The key comes from the environment, never from a file."""
-
-    base_url: str
-    model: str
-    api_key: str = "not-needed"
-    temperature: float = 0.0
-    max_tokens: int = 200
-    timeout_s: float = 60.0
 
 
 @dataclass
@@ -88,7 +77,7 @@ def expand_prompts(
         return ExpansionResult([p.model_copy() for p in prompts], mode="none", calls=0, cached=0, failed=0)
     from openai import OpenAI
 
-    client = OpenAI(base_url=config.base_url, api_key=config.api_key, timeout=config.timeout_s)
+    client = OpenAI(base_url=config.base_url, api_key=config.key(), timeout=config.timeout)
     cache_dir.mkdir(parents=True, exist_ok=True)
     expanded, calls, cached, failed = [], 0, 0, 0
     for prompt in tqdm(prompts, desc="expand prompts", unit="prompt", leave=False):

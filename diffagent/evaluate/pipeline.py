@@ -17,6 +17,7 @@ from typing import Any
 from PIL import Image
 from tqdm.auto import tqdm
 
+from diffagent.agent.catalog import Catalog
 from diffagent.evaluate.systems import (
     SYSTEMS,
     RenderPlan,
@@ -26,7 +27,6 @@ from diffagent.evaluate.systems import (
     plan_render,
 )
 from diffagent.score.unified import METRICS, unified_image_scores
-from schemas.dabench import CatalogEntry
 from schemas.evaluation import AnswerRow, EvalPrompt, ScoreRow
 from schemas.t2i import Instruction, T2IApi
 
@@ -77,12 +77,12 @@ def answer_rows(
     answers: Sequence[tuple[Answer, str]],
     selector: str,
     constrained: bool,
-    catalog: Mapping[str, CatalogEntry],
+    catalog: Catalog,
 ) -> list[AnswerRow]:
     """Table 1's rows: each answer checked against the catalog for `architecture`."""
     rows = []
     for prompt, (answer, raw) in zip(prompts, answers, strict=True):
-        reason = check_answer(answer.fields, dict(catalog), architecture)
+        reason = check_answer(answer.fields, catalog, architecture)
         model = (answer.fields or {}).get("model")
         rows.append(
             AnswerRow(
@@ -116,7 +116,7 @@ def plan_systems(
     prompts: Sequence[EvalPrompt],
     answers: Mapping[AnswerKey, Answer],
     systems: Sequence[str],
-    catalog: Mapping[str, CatalogEntry],
+    catalog: Catalog,
     baseline: T2IApi,
     size: tuple[int, int],
 ) -> list[PlannedRender]:
@@ -131,7 +131,7 @@ def plan_systems(
                 if key not in answers:
                     raise ValueError(f"system {name!r} needs the {system.selector} answers; none for {key}")
                 answer = answers[key]
-            plan = plan_render(system, answer.fields if answer else None, dict(catalog), baseline, size)
+            plan = plan_render(system, answer.fields if answer else None, catalog, baseline, size)
             planned.append(
                 PlannedRender(architecture, prompt, name, plan, answer.latency_s if answer else 0.0)
             )

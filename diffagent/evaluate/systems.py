@@ -9,34 +9,46 @@ Per architecture (SD 1.5, SDXL 1.0):
 Every system renders at the architecture's default size, because size changes the scores (the
 paper fixes it too). An answer that cannot be rendered on the architecture (hallucinated) renders
 the baseline instead, and the row says so (`fallback`). An answer's invalid sampler, steps or CFG
-(or a LoRA's unusable base checkpoint) is replaced by the default and counted (`params_fixed`), as
-RRHF's response reconstruction does: the model choice is what is judged.
+is replaced by the paper's default, a LoRA's unusable base checkpoint by the one policy of
+`diffagent.answers.repair_base`, and the row counts it (`params_fixed`): the model choice is what
+is judged. Hallucination is `diffagent.answers.classify_answer`, the metric RRHF's statistics use.
 """
 
 from __future__ import annotations
 
-import json
-import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
-from diffagent.rrhf.reconstruct import api_from_entry, lora_base
-from schemas.dabench import CatalogEntry
-from schemas.t2i import (
-    DEFAULT_CFG,
-    DEFAULT_SAMPLER,
-    DEFAULT_SIZE,
-    DEFAULT_STEPS,
-    MAX_CFG,
-    MAX_STEPS,
-    MIN_CFG,
-    MIN_STEPS,
-    SAMPLERS,
-    T2IApi,
+from diffagent.agent.catalog import Catalog, load_catalog
+from diffagent.answers import (
+    DEFAULT_SETTINGS,
+    api_from_entry,
+    classify_answer,
+    default_api,
+    default_parameters,
+    invalid_parameters,
+    parse_answer,
+    repair_base,
 )
+from schemas.t2i import T2IApi
+
+__all__ = [
+    "PAPER_SYSTEMS",
+    "SYSTEMS",
+    "RenderPlan",
+    "System",
+    "answer_parameters",
+    "catalog_index",
+    "check_answer",
+    "default_api",
+    "default_size",
+    "parse_answer",
+    "plan_render",
+]
+# The evaluate tasks and pipeline import these names from here: the one loader, parser, default API.
+catalog_index = load_catalog
+JUDGED_PARAMETERS = ("sampling_method", "sampling_steps", "cfg_scale")  # the order answer_parameters returns
 
 
 @dataclass(frozen=True)
@@ -77,92 +89,40 @@ class RenderPlan:
     params_fixed: bool  # an invalid sampler/steps/CFG or LoRA base was replaced by the default
 
 
-def catalog_index(catalog: str | Path | list[CatalogEntry]) -> dict[str, CatalogEntry]:
-    """Catalog entries by their unique `model` string, from entries or a catalog.parquet / DABench folder."""
-    if isinstance(catalog, str | Path):
-        path = Path(catalog) / "catalog.parquet" if Path(catalog).is_dir() else Path(catalog)
-        # Through Arrow, not pandas: pandas would turn a null string into NaN.
-        entries = [CatalogEntry.model_validate(row) for row in pq.read_table(path).to_pylist()]
-    else:
-        entries = list(catalog)
-    index: dict[str, CatalogEntry] = {}
-    for entry in entries:
-        if entry.model in index:
-            raise ValueError(f"catalog names model {entry.model!r} twice")
-        index[entry.model] = entry
-    return index
+def check_answer(fields: Mapping[str, Any] | None, catalog: Catalog, architecture: str) -> str:
+    """ "" when the answer names a catalog model renderable on `architecture`; else why not (the
+    `HallucinationReason` value, as Table 1's `reason` column stores it). All reasons count as
+    hallucination; a LoRA whose named base is unusable is not one: `repair_base` fixes it."""
+    reason = classify_answer(fields, catalog, architecture)
+    return reason.value if reason else ""
 
 
-def parse_answer(raw: str | dict[str, Any] | None) -> dict[str, Any] | None:
-    """The answer's fields from its JSON text (the first {...} in it), or None when unreadable."""
-    if isinstance(raw, dict):
-        return raw
-    if not raw:
-        return None
-    for candidate in (raw, *re.findall(r"\{.*\}", raw, flags=re.DOTALL)):
-        try:
-            value = json.loads(candidate)
-        except (json.JSONDecodeError, TypeError):
-            continue
-        if isinstance(value, dict):
-            return value
-    return None
-
-
-def check_answer(fields: dict[str, Any] | None, catalog: dict[str, CatalogEntry], architecture: str) -> str:
-    """ "" when the answer names a catalog model renderable on `architecture`; else why not.
-
-    Reasons: unparseable, unknown_model (the paper's hallucination: no such catalog model),
-    wrong_architecture (the paper's agents were per architecture, so a model of the other one is
-    outside that agent's catalog), no_base_checkpoint (a LoRA, and the catalog has no Checkpoint of
-    its architecture to run it on). All count as hallucination: none can be rendered. A LoRA whose
-    named base is not usable is not a hallucination: `lora_base` repairs it, as RRHF does.
-    """
-    model = fields.get("model") if fields else None
-    if not isinstance(model, str) or not model:
-        return "unparseable"
-    entry = catalog.get(model)
-    if entry is None:
-        return "unknown_model"
-    if entry.base_model != architecture:
-        return "wrong_architecture"
-    if entry.type == "LORA" and lora_base(fields, catalog, architecture)[0] is None:
-        return "no_base_checkpoint"
-    return ""
-
-
-def answer_parameters(fields: dict[str, Any] | None) -> tuple[str, int, float, bool]:
-    """(sampler, steps, cfg) of the answer, any invalid one replaced by its default; whether one was."""
+def answer_parameters(fields: Mapping[str, Any] | None) -> tuple[str, int, float, bool]:
+    """(sampler, steps, cfg) of the answer, any invalid one replaced by the paper's default; whether
+    one was. Unlike RRHF's repair nothing is clamped: an invalid value is the agent's error, the
+    paper's default stands in for it and the row counts it (`params_fixed`)."""
     fields = fields or {}
-    sampler, steps, cfg = fields.get("sampling_method"), fields.get("sampling_steps"), fields.get("cfg_scale")
-    fixed = False
-    if sampler not in SAMPLERS:
-        sampler, fixed = DEFAULT_SAMPLER, True
-    numeric_steps = isinstance(steps, int | float) and not isinstance(steps, bool)
-    if not numeric_steps or steps != int(steps) or not MIN_STEPS <= steps <= MAX_STEPS:
-        steps, fixed = DEFAULT_STEPS, True
-    if isinstance(cfg, bool) or not isinstance(cfg, int | float) or not MIN_CFG <= cfg <= MAX_CFG:
-        cfg, fixed = DEFAULT_CFG, True
-    return str(sampler), int(steps), float(cfg), fixed
+    bad = invalid_parameters(fields) & set(DEFAULT_SETTINGS)
+    sampler, steps, cfg = (DEFAULT_SETTINGS[k] if k in bad else fields[k] for k in JUDGED_PARAMETERS)
+    return str(sampler), int(steps), float(cfg), bool(bad)
 
 
 def default_size(architecture: str) -> tuple[int, int]:
-    if architecture not in DEFAULT_SIZE:
-        raise ValueError(f"unknown architecture {architecture!r}; expected one of {tuple(DEFAULT_SIZE)}")
-    return DEFAULT_SIZE[architecture]
+    params = default_parameters(architecture)
+    return params["width"], params["height"]
 
 
 def plan_render(
     system: System,
     fields: dict[str, Any] | None,
-    catalog: dict[str, CatalogEntry],
+    catalog: Catalog,
     baseline: T2IApi,
     size: tuple[int, int],
 ) -> RenderPlan:
     """The API `system` renders, given the answer its selector gave (ignored by Baseline)."""
     architecture = baseline.base_model
     width, height = size
-    defaults = {"sampling_method": DEFAULT_SAMPLER, "sampling_steps": DEFAULT_STEPS, "cfg_scale": DEFAULT_CFG}
+    defaults = dict(DEFAULT_SETTINGS)
     base = baseline.model_copy(update={**defaults, "width": width, "height": height})
     if system.selector is None:
         return RenderPlan(base, fallback=False, reason="", params_fixed=False)
@@ -175,9 +135,8 @@ def plan_render(
     reason = check_answer(fields, catalog, architecture)
     if reason:
         return RenderPlan(base, fallback=True, reason=reason, params_fixed=False)
-    entry = catalog[fields["model"]]
-    base_checkpoint, base_replaced = (
-        lora_base(fields, catalog, architecture) if entry.type == "LORA" else (None, False)
-    )
-    api = api_from_entry(entry, base_checkpoint, width=width, height=height, **params)
+    model = str((fields or {})["model"])  # check_answer rejects an answer without one
+    base_name, base_replaced = repair_base(catalog, model, (fields or {}).get("base_checkpoint"))
+    lora_base = catalog[base_name] if base_name else None
+    api = api_from_entry(catalog[model], lora_base, width=width, height=height, **params)
     return RenderPlan(api, fallback=False, reason="", params_fixed=fixed or base_replaced)

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from diffagent.rrhf.candidates import CandidateParams, generate_candidates
-from diffagent.rrhf.reconstruct import ReconstructionStats, api_key, catalog_by_model, reconstruct_candidates
+from diffagent.rrhf.reconstruct import ReconstructionStats, api_key, reconstruct_candidates
 from diffagent.rrhf.rollout import PromptResponses
 from schemas.t2i import T2IApi
 
@@ -55,21 +55,22 @@ def make_candidates(
     min_responses: int = 3,
     include_reference: bool = True,
     base_models: dict[str, str] | None = None,
+    backend: str = "transformers",
 ) -> dict[str, Any]:
-    """Write `out` (candidates.parquet) and return the counts, hallucination rate included."""
+    """Write `out` (candidates.parquet) and return the counts, hallucination rate included.
+    `backend`: how the SFT agent decodes (`load_agent`'s transformers or vllm)."""
     from diffagent.agent import conversation
     from diffagent.agent.generate import encode_prompt
     from diffagent.agent.selector import load_agent
 
     params = params or CandidateParams()
-    agent = load_agent(sft_dir, catalog=data)
-    tokenizer, model = agent.backend.tokenizer, agent.backend.model
-    catalog = catalog_by_model(agent.catalog.entries)
+    agent = load_agent(sft_dir, catalog=data, backend=backend)
+    catalog = agent.catalog
     rows = rrhf_rows(data, max_prompts)
     if not rows:
         raise ValueError(f"the rrhf split of {data} has no prompts")
-    prompts = [encode_prompt(tokenizer, r) for r in rows]
-    raw = generate_candidates(model, tokenizer, prompts, params)
+    prompts = [encode_prompt(agent.backend.tokenizer, r) for r in rows]
+    raw = generate_candidates(agent.backend, prompts, params)
     stats, filled, records = ReconstructionStats(), 0, []
     for index, (row, candidates) in enumerate(zip(rows, raw, strict=True)):
         texts = [text for _, text in candidates]

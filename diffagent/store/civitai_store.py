@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 from pydantic import SecretStr
 
-from diffagent.store.base import Kind, ResolvedModel, is_base_model, refuse_pickle
+from diffagent.store.base import Kind, ResolvedModel, file_sha256, is_base_model, refuse_pickle
 from diffagent.store.download import DownloadError, download
 from schemas.dabench import CatalogEntry
 
@@ -22,14 +22,6 @@ log = logging.getLogger(__name__)
 
 class HashMismatch(ValueError):
     """The downloaded bytes are not the file the catalog names."""
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_safetensors_header(path: Path) -> None:
@@ -134,7 +126,7 @@ class CivitaiModelStore:
         served_name = download(url, partial, self._key, attempts=self.attempts, backoff=self.backoff)
         if served_name:
             refuse_pickle(served_name)  # the server's name counts too: a .ckpt behind a safetensors entry
-        actual = sha256_of(partial)
+        actual = file_sha256(partial)
         if actual != sha256:
             partial.unlink()
             raise HashMismatch(
@@ -146,4 +138,4 @@ class CivitaiModelStore:
         log.info("stored version %s as %s (served as %s)", version_id, target, served_name)
 
 
-__all__ = ["CivitaiModelStore", "DownloadError", "HashMismatch", "check_safetensors_header", "sha256_of"]
+__all__ = ["CivitaiModelStore", "DownloadError", "HashMismatch", "check_safetensors_header", "file_sha256"]

@@ -10,7 +10,6 @@ pipeline itself, unperturbed.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -18,21 +17,13 @@ from pathlib import Path
 
 import torch
 
-from diffagent.store.base import Kind, ResolvedModel, is_base_model
+from diffagent.store.base import Kind, ResolvedModel, file_sha256, is_base_model
 
 ARCH = {"SD 1.5": "sd15", "SDXL 1.0": "sdxl"}
 UNET_WEIGHTS = Path("unet") / "diffusion_pytorch_model.safetensors"
 CHECKPOINT_NOISE = 0.3  # relative to each tensor's std: enough to change images visibly
 LORA_RANK = 4
 LORA_TARGETS = ("to_q", "to_k", "to_v", "to_out.0")
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _arch(base_model: str) -> str:

@@ -108,6 +108,8 @@ def test_assemble_rejects_hallucinations_and_repairs_parameters(dabench):
     with pytest.raises(ValueError):
         assemble_api(bad, catalog)
     api = assemble_api(bad, catalog, repair=True)
-    # Pixel Art XL's samples: 1024x1024, DPM++ 2M Karras (index 3 is odd), base Juggernaut XL.
-    assert (api.width, api.sampling_method, api.base_checkpoint) == (1024, "DPM++ 2M Karras", "Juggernaut XL")
+    # 999 is a number: moved to the nearest multiple of 8 (round(999 / 8) * 8 = 1000). "Magic" is
+    # no sampler: Pixel Art XL's samples' mode, DPM++ 2M Karras (index 3 is odd). Realistic Vision
+    # is SD 1.5: the LoRA's samples' base, Juggernaut XL.
+    assert (api.width, api.sampling_method, api.base_checkpoint) == (1000, "DPM++ 2M Karras", "Juggernaut XL")
     assert api.sampling_steps == 30

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
-from diffagent.agent import format_answer, hallucination_rate, load_catalog
+from diffagent.agent import ANSWER_KEYS, format_answer, hallucination_rate, load_catalog
 from diffagent.agent.constrained import AnswerConstraint, build_trie
-from schemas.t2i import SAMPLERS
 from tests.agent.conftest import ADVERSARIAL
 
 
@@ -51,19 +51,51 @@ def test_constraint_walks_a_formatted_answer(tiny_llm, dabench):
     assert constraint.values_of(0, wrong_ids) is None
 
 
-def test_every_answer_is_a_valid_catalog_api(agent):
+def teacher_forced(backend, prompt: list[int], answer: list[int]) -> torch.Tensor:
+    """Log-probabilities [len(answer), vocab] of each answer token's position, from one plain
+    forward pass over prompt + answer (no constraint, no cache): an independent reference."""
+    ids = torch.tensor([prompt + answer], device=backend.device)
+    with torch.inference_mode():
+        logits = backend.model(input_ids=ids).logits[0].float()
+    return torch.log_softmax(logits[len(prompt) - 1 : -1], -1)
+
+
+def test_answers_are_greedy_over_the_allowed_tokens_and_scored_right(agent):
+    """The trie guarantees a catalog answer; what can go wrong is the decoding. Re-derive each
+    answer's tokens from its fields (the segment-wise encoding training uses), then check against
+    one plain forward pass: at every real choice the token taken is the argmax among the allowed
+    ones, and the score is the mean log-probability of the `{"model": "<name>"` tokens."""
+    from diffagent.agent.conversation import answer_segments
+    from diffagent.agent.generate import encode_prompt
+
+    backend = agent.backend
     prompts = ["anime girl", "pixel art hero", *ADVERSARIAL]
     answers = agent.select(prompts)
     assert len(answers) == len(prompts)
-    for (answer,) in answers:
+    constraint = AnswerConstraint(backend.tokenizer, agent.catalog)
+    constraint.prepare([0])
+    choices = 0
+    for prompt, (answer,) in zip(prompts, answers, strict=True):
         api = answer.api
-        assert api.model in agent.catalog
         assert api.model_description == agent.catalog.by_model[api.model]["model_description"]
-        assert api.width % 8 == 0 and api.sampling_method in SAMPLERS
-        if api.type == "LORA":
-            assert api.base_checkpoint in agent.catalog.base_checkpoints_for(api.model)
+        fields = {key: getattr(api, key) for key in ANSWER_KEYS}
+        ids = [t for s in answer_segments(fields) for t in constraint.encode(s)] + [
+            backend.tokenizer.eos_token_id
+        ]
+        assert answer.tokens_generated == len(ids)
+        logprobs = teacher_forced(backend, encode_prompt(backend.tokenizer, prompt), ids)
+        for i, token in enumerate(ids):
+            allowed = constraint.allowed(0, tuple(ids[:i]))
+            assert token in allowed
+            if len(allowed) > 1:
+                choices += 1
+                best = max(allowed, key=lambda t: logprobs[i, t].item())
+                assert logprobs[i, token].item() == pytest.approx(logprobs[i, best].item(), abs=1e-5)
+        n_model = len(constraint.keys[0]) + len(constraint.model_ids(api.model))
+        expected = logprobs[torch.arange(n_model), torch.tensor(ids[:n_model])].mean().item()
+        assert answer.score == pytest.approx(expected, abs=1e-4)
         json.loads(format_answer(api))
-    assert hallucination_rate([a for (a,) in answers], agent.catalog) == 0.0
+    assert choices >= 4 * len(prompts)  # model, width, height, sampler, ... were real choices
 
 
 def test_top_k_gives_distinct_ranked_models(agent):

@@ -50,7 +50,18 @@ def test_full_fine_tuning(tiny_llm, dabench, tmp_path):
     )
     assert (out / "model" / "config.json").exists()
     agent = load_agent(out, dabench)
-    assert agent.select(["a dragon"])[0][0].api.model in agent.catalog
+    # The answer must come from the fine-tuned weights in model/ (not the base model): the same
+    # answer and score as a backend built on those weights directly.
+    from transformers import AutoModelForCausalLM
+
+    from diffagent.agent.generate import TransformersBackend, encode_prompt
+
+    direct = TransformersBackend(
+        AutoModelForCausalLM.from_pretrained(out / "model"), agent.backend.tokenizer, agent.catalog
+    )
+    (answer,) = direct.constrained([encode_prompt(direct.tokenizer, "a dragon")])[0]
+    (selected,) = agent.select(["a dragon"])[0]
+    assert (selected.api.model, selected.score) == (answer.fields["model"], pytest.approx(answer.score))
 
 
 def test_other_catalog_is_refused_grown_catalog_is_accepted(agent_dir, dabench, tmp_path):

@@ -7,14 +7,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from diffagent.agent.catalog import Catalog
+from diffagent.answers import default_api
 from diffagent.evaluate.models import load_render_fn, render_settings_for
-from diffagent.evaluate.systems import SYSTEMS, catalog_index, plan_render
-from diffagent.rrhf.reconstruct import default_api
+from diffagent.evaluate.systems import SYSTEMS, plan_render
 from schemas.t2i import BASE_MODEL_VERSION_ID
 from tests.evaluate.eval_fixtures import CATALOG
 
 torch.set_num_threads(1)
-INDEX = catalog_index(CATALOG)
+INDEX = Catalog.from_entries(CATALOG)
 
 
 def test_settings_cap_tiny_renders_and_take_base_models_outside_the_catalog() -> None:

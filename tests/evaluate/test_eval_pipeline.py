@@ -10,16 +10,17 @@ import pandas as pd
 import pytest
 import torch
 
+from diffagent.agent.catalog import Catalog
+from diffagent.answers import default_api
 from diffagent.evaluate.agents import agent_selector, architecture_agent
 from diffagent.evaluate.pipeline import plan_systems, render_and_score
 from diffagent.evaluate.run import collect_answers, prepare_prompts
-from diffagent.evaluate.systems import PAPER_SYSTEMS, catalog_index
-from diffagent.rrhf.reconstruct import default_api
+from diffagent.evaluate.systems import PAPER_SYSTEMS
 from schemas.evaluation import ScoreRow
 from tests.evaluate.eval_fixtures import CATALOG
 
 torch.set_num_threads(1)
-INDEX = catalog_index(CATALOG)
+INDEX = Catalog.from_entries(CATALOG)
 
 
 def unconstrained_text(instructions):

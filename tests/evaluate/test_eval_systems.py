@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from diffagent.agent.catalog import Catalog
 from diffagent.evaluate.systems import (
     PAPER_SYSTEMS,
     SYSTEMS,
@@ -16,7 +17,7 @@ from diffagent.evaluate.systems import (
 from schemas.t2i import T2IApi
 from tests.evaluate.eval_fixtures import CATALOG
 
-INDEX = catalog_index(CATALOG)
+INDEX = Catalog.from_entries(CATALOG)
 BASE = T2IApi(
     model="stable-diffusion-v1-5",
     type="Checkpoint",
@@ -58,7 +59,7 @@ def test_check_answer_reasons() -> None:
     assert check_answer({"model": "made_up_v2"}, INDEX, "SD 1.5") == "unknown_model"
     assert check_answer(None, INDEX, "SD 1.5") == "unparseable"
     assert check_answer({"model": "juggernautXL_v9"}, INDEX, "SD 1.5") == "wrong_architecture"
-    lora_only = catalog_index(
+    lora_only = Catalog.from_entries(
         [e for e in CATALOG if e.model != "dreamshaper_8" and e.model != "revAnimated_v122"]
     )
     assert check_answer(ANSWER, lora_only, "SD 1.5") == "no_base_checkpoint"

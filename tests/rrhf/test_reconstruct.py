@@ -6,16 +6,12 @@ import json
 
 import pytest
 
-from diffagent.rrhf.reconstruct import (
-    ReconstructionStats,
-    catalog_by_model,
-    default_api,
-    reconstruct_candidates,
-    repair_parameters,
-)
+from diffagent.agent.catalog import Catalog
+from diffagent.answers import default_api, repair_parameters
+from diffagent.rrhf.reconstruct import ReconstructionStats, reconstruct_candidates
 from tests.rrhf.conftest import small_catalog
 
-CATALOG = catalog_by_model(small_catalog())
+CATALOG = Catalog.from_entries(small_catalog())
 
 
 def answer(**fields) -> str:
@@ -116,8 +112,8 @@ def test_default_api_from_catalog_entry_and_errors() -> None:
 
 
 def test_stats_add_up() -> None:
-    total = ReconstructionStats(
-        candidates=2, unknown_model=1, per_reason={"unknown_model": 1}
-    ) + ReconstructionStats(candidates=2, unparseable=1, per_reason={"unparseable": 1})
+    total = ReconstructionStats(candidates=2, per_reason={"unknown_model": 1}) + ReconstructionStats(
+        candidates=2, per_reason={"unparseable": 1}
+    )
     assert (total.candidates, total.hallucinated, total.hallucination_rate) == (4, 2, 0.5)
     assert total.per_reason == {"unknown_model": 1, "unparseable": 1}

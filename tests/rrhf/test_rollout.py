@@ -8,7 +8,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from diffagent.rrhf.reconstruct import catalog_by_model, reconstruct_candidates
+from diffagent.agent.catalog import Catalog
+from diffagent.rrhf.reconstruct import reconstruct_candidates
 from diffagent.rrhf.rollout import (
     PromptResponses,
     collect_parts,
@@ -54,7 +55,7 @@ def _spec(tmp_path: Path) -> dict:
 
 
 def _items() -> list[PromptResponses]:
-    catalog = catalog_by_model(small_catalog())
+    catalog = Catalog.from_entries(small_catalog())
     items = []
     for i, prompt in enumerate(["a cat in pixel art", "a castle at night", "portrait photo"]):
         apis, _ = reconstruct_candidates(['{"model": "dreamshaper_8", "cfg_scale": 5}'], catalog, "SD 1.5")

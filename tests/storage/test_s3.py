@@ -83,3 +83,27 @@ def test_build_writes_and_rereads_artifacts_on_s3(s3_endpoint, sample_build):
     pd.testing.assert_frame_equal(remote, local)
     assert results["split"]["counts"]["instructions"] == len(local)
     assert store.read_json("latest.json")["version"] == "v0001"
+
+
+def test_the_catalog_loads_from_s3_as_from_disk(s3_endpoint, tmp_path):
+    """`agent.catalog.load_catalog` takes a DABench URL: the same entries, fingerprint and sample
+    settings as the local folder; a catalog.parquet URL works too; a missing one is named."""
+    import s3fs
+
+    from diffagent.agent.catalog import load_catalog
+    from tests.rrhf.conftest import write_dabench
+
+    local = write_dabench(tmp_path / "dabench")
+    s3fs.S3FileSystem().put(str(local), "dabench-test/catalog-run", recursive=True)
+    remote = load_catalog("s3://dabench-test/catalog-run")
+    here = load_catalog(local)
+    assert (remote.fingerprint, list(remote), remote.sample_settings) == (
+        here.fingerprint,
+        list(here),
+        here.sample_settings,
+    )
+    assert remote.sample_settings  # read from the bucket's splits/sft.parquet
+    assert remote.source == "s3://dabench-test/catalog-run/catalog.parquet"
+    assert load_catalog("s3://dabench-test/catalog-run/catalog.parquet").fingerprint == here.fingerprint
+    with pytest.raises(FileNotFoundError, match="s3://dabench-test/absent"):
+        load_catalog("s3://dabench-test/absent")
