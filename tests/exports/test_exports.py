@@ -10,22 +10,34 @@ import pytest
 from diffagent.agent.catalog import Catalog
 from diffagent.exports import EXPORTERS, export, export_inputs
 from diffagent.exports.comfyui import COMFY_SAMPLERS
+from schemas.dabench import CatalogEntry
 from schemas.t2i import T2IApi
 
 SHA = "E6BB9EA85B" + "0" * 54
 
 
 def _entry(model: str, kind: str, base: str, version_id: int, file_name: str, sha: str = "") -> dict:
-    return {
-        "model": model,
-        "model_id": version_id // 10,
-        "version_id": version_id,
-        "type": kind,
-        "base_model": base,
-        "model_description": f"{model}.",
-        "file_name": file_name,
-        "sha256": sha,
-    }
+    return CatalogEntry(
+        model=model,
+        model_id=version_id // 10,
+        version_id=version_id,
+        type=kind,
+        base_model=base,
+        model_description=f"{model}.",
+        description_source="fallback",
+        trained_words=[],
+        tags=[],
+        model_name=model,
+        version_name="v1",
+        download_count=1,
+        thumbs_up_count=0,
+        rating=0.0,
+        rating_count=0,
+        file_name=file_name,
+        sha256=sha,
+        download_url="",
+        sample_count=0,
+    ).model_dump()
 
 
 CATALOG = Catalog(
@@ -212,7 +224,7 @@ def test_hostile_prompt_stays_a_string_literal():
 def test_unknown_format_and_missing_file_name_are_named():
     with pytest.raises(ValueError, match="'png'"):
         export("png", _lora_inputs())
-    bare = Catalog(entries=[{**CATALOG.entries[2], "file_name": None}], fingerprint="bare")
+    bare = Catalog(entries=[{**CATALOG.entries[2], "file_name": ""}], fingerprint="bare")
     with pytest.raises(ValueError, match="Realistic Vision.*no file_name"):
         export_inputs(_checkpoint_inputs().api, bare, "a cat")
     assert set(EXPORTERS) == {"a1111", "comfyui", "diffusers"}
