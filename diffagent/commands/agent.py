@@ -133,7 +133,9 @@ def serve(
     from diffagent.serve.hotswap import resolve_catalog
 
     try:
-        catalog_path, version = resolve_catalog(catalog)
+        # Hot swap follows a local DABench folder; a URL catalog is served as loaded.
+        local = None if "://" in catalog else Path(catalog)
+        catalog_path, version = resolve_catalog(local) if local is not None else (catalog, None)
         loaded = load_agent(agent, catalog_path, backend=backend)
     except (*USER_ERRORS, KeyError) as error:  # KeyError: a latest.json without version/path
         fail(error)
@@ -142,7 +144,7 @@ def serve(
         batch_window_s=batch_window_ms / 1000,
         max_batch=max_batch,
         max_body_bytes=max_body_bytes,
-        follow=catalog if catalog.is_dir() and follow_interval_s > 0 else None,
+        follow=local if local is not None and local.is_dir() and follow_interval_s > 0 else None,
         follow_interval_s=follow_interval_s,
         catalog_version=version,
         agent_dir=agent,
