@@ -36,6 +36,8 @@ class CatalogEntry(BaseModel):
     download_url: str
     sample_count: int  # instruction pairs made from this version's images
     published_at: str | None = None
+    # The version's first SFW image on Civitai (the page's preview); absent in catalogs built before it.
+    preview_url: str | None = None
     architecture: str = ""  # schemas.t2i.architecture_of(base_model): sd1 | sdxl | flux
 
     @model_validator(mode="after")

@@ -79,6 +79,8 @@ class Agent:
         self.catalog, self.backend, self.manifest = catalog, backend, manifest or {}
         self.shortlist_size = shortlist_size
         self._embedder, self._retriever = embedder, retriever
+        # A retriever folder (or None: untrained), kept so that a catalog swap can reload it.
+        self.retriever_source = retriever if not hasattr(retriever, "rank") else None
 
     @property
     def retriever(self) -> Any:

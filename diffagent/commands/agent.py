@@ -16,6 +16,24 @@ def _dump(answers: list, top_k: int | None) -> str:
     return json.dumps(items if top_k else items[0], ensure_ascii=False)
 
 
+def _write_exports(format: str, instructions: list[dict], results: list, catalog, seed: int) -> None:
+    """One answer: the export as is. Several: one JSON line per answer, `{"prompt", "rank", "export"}`."""
+    from diffagent.exports import export, export_inputs
+
+    texts = []
+    for item, answers in zip(instructions, results, strict=True):
+        for rank, answer in enumerate(answers, start=1):
+            inputs = export_inputs(answer.api, catalog, item["prompt"], item["negative_prompt"], seed)
+            texts.append((item["prompt"], rank, export(format, inputs)))
+    if len(texts) == 1:
+        sys.stdout.write(texts[0][2].rstrip("\n") + "\n")
+        return
+    for prompt, rank, text in texts:
+        sys.stdout.write(
+            json.dumps({"prompt": prompt, "rank": rank, "export": text}, ensure_ascii=False) + "\n"
+        )
+
+
 def select(
     prompt: str = typer.Argument(None, help="The text-to-image prompt (omit with --batch)."),
     agent: Path = typer.Option(
@@ -33,10 +51,17 @@ def select(
     retriever: Path = typer.Option(
         None, help="Trained retriever folder (`diffagent train retriever`; default: RUN/retriever)."
     ),
+    format: str = typer.Option(
+        "json", "--format", help="json | a1111 (infotext) | comfyui (API workflow) | diffusers (script)."
+    ),
+    seed: int = typer.Option(0, help="The seed written into a1111/comfyui/diffusers exports."),
 ) -> None:
     """Answer a prompt (or a JSONL batch, one answer per line in input order) with a catalog T2I API."""
     from diffagent.agent.selector import SELECTORS, load_agent
+    from diffagent.exports import FORMATS
 
+    if format not in FORMATS:
+        fail(f"unknown --format {format!r}; expected one of {FORMATS}")
     if selector not in SELECTORS:
         fail(f"unknown selector {selector!r}; expected one of {SELECTORS}")
     if (prompt is None) == (batch is None):
@@ -73,6 +98,12 @@ def select(
         )
     except USER_ERRORS as error:
         fail(error)
+    if format != "json":
+        try:
+            _write_exports(format, instructions, results, loaded.catalog, seed)
+        except ValueError as error:
+            fail(error)
+        return
     for answers in results:
         sys.stdout.write(_dump(answers, top_k) + "\n")
 
@@ -87,18 +118,46 @@ def serve(
     ),
     backend: str = typer.Option("transformers", help="transformers, or vllm (GPU, `diffagent[vllm]`)."),
     retriever: Path = typer.Option(None, help="Trained retriever folder (default: RUN/retriever)."),
+    max_batch: int = typer.Option(32, help="Most requests answered by one batched call."),
+    max_body_bytes: int = typer.Option(64 * 1024, help="Larger request bodies get 413 before they are read."),
+    follow_interval_s: float = typer.Option(
+        30.0, help="How often to check DIR/latest.json for a new catalog version (0: never)."
+    ),
+    graceful_timeout_s: float = typer.Option(
+        30.0, help="On SIGTERM, how long in-flight requests may finish."
+    ),
+    access_log: bool = typer.Option(True, help="Log one line per request (uvicorn's access log)."),
 ) -> None:
-    """Serve POST /v1/select and GET /health over HTTP (OpenAPI at /docs)."""
+    """Serve the page at /, POST /v1/select, /health and /metrics over HTTP (OpenAPI at /docs).
+
+    With a DABench folder as --catalog, the server follows its latest.json: a newly published
+    version is loaded in the background and swapped in without failing a request."""
     import uvicorn
 
     from diffagent.agent.selector import load_agent
-    from diffagent.agent.server import create_app
+    from diffagent.serve import create_app
+    from diffagent.serve.hotswap import resolve_catalog
 
     try:
-        loaded = load_agent(agent, catalog, backend=backend, retriever=retriever)
-    except USER_ERRORS as error:
+        # Hot swap follows a local DABench folder; a URL catalog is served as loaded.
+        local = None if "://" in catalog else Path(catalog)
+        catalog_path, version = resolve_catalog(local) if local is not None else (catalog, None)
+        loaded = load_agent(agent, catalog_path, backend=backend, retriever=retriever)
+    except (*USER_ERRORS, KeyError) as error:  # KeyError: a latest.json without version/path
         fail(error)
-    uvicorn.run(create_app(loaded, batch_window_s=batch_window_ms / 1000), host=host, port=port)
+    app = create_app(
+        loaded,
+        batch_window_s=batch_window_ms / 1000,
+        max_batch=max_batch,
+        max_body_bytes=max_body_bytes,
+        follow=local if local is not None and local.is_dir() and follow_interval_s > 0 else None,
+        follow_interval_s=follow_interval_s,
+        catalog_version=version,
+        agent_dir=agent,
+    )
+    uvicorn.run(
+        app, host=host, port=port, timeout_graceful_shutdown=graceful_timeout_s, access_log=access_log
+    )
 
 
 def sft(

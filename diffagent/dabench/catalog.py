@@ -8,6 +8,7 @@ from typing import Any
 from diffagent.dabench.derive import CatalogSeed
 from diffagent.dabench.describe import MAX_SOURCE_CHARS, DescriptionInputs
 from diffagent.dabench.prompts import strip_html
+from schemas.civitai import ModelVersion
 from schemas.t2i import architecture_of
 
 
@@ -47,6 +48,14 @@ def description_inputs(seed: CatalogSeed) -> DescriptionInputs:
     )
 
 
+def preview_url(version: ModelVersion) -> str | None:
+    """The version's first SFW image with a URL: the picture a page shows for the model."""
+    for image in version.images:
+        if image.url and image.is_sfw:
+            return image.url
+    return None
+
+
 def catalog_row(seed: CatalogSeed, name: str, description: str, source: str) -> dict[str, Any]:
     file = seed.version.primary_safetensors()
     assert file is not None, f"catalog seed {seed.version.id} has no safetensors file"
@@ -73,4 +82,5 @@ def catalog_row(seed: CatalogSeed, name: str, description: str, source: str) -> 
         "sample_count": seed.sample_count,
         "published_at": seed.version.published_at or seed.version.created_at,
         "architecture": architecture_of(seed.version.base_model or ""),
+        "preview_url": seed.preview_url,
     }

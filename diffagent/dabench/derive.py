@@ -40,6 +40,7 @@ class CatalogSeed:
     version: ModelVersion
     sample_prompts: list[str] = field(default_factory=list)
     sample_count: int = 0
+    preview_url: str | None = None  # kept from version.images, which seeds.jsonl leaves out
 
 
 class Columns:

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from diffagent.civitai.client import CivitaiClient, RetryPolicy
-from diffagent.dabench.catalog import catalog_row, description_inputs, unique_model_names
+from diffagent.dabench.catalog import catalog_row, description_inputs, preview_url, unique_model_names
 from diffagent.dabench.crawl import CrawlParams, crawl
 from diffagent.dabench.derive import CatalogSeed, FilterParams, derive
 from diffagent.dabench.describe import Describer, LLMConfig
@@ -109,6 +109,7 @@ def run_filter(stage: FilterStage) -> dict[str, Any]:
             "version": s.version.model_dump(mode="json", by_alias=True, exclude={"images"}),
             "sample_prompts": s.sample_prompts,
             "sample_count": s.sample_count,
+            "preview_url": preview_url(s.version),
         }
         for v, s in sorted(derived.seeds.items())
     ]
@@ -126,6 +127,7 @@ def load_seeds(store: ArtifactStore) -> list[tuple[str, CatalogSeed]]:
             ModelVersion.model_validate(item["version"]),
             item["sample_prompts"],
             item["sample_count"],
+            item.get("preview_url"),  # seeds written before previews were kept have none
         )
         out.append((item["name"], seed))
     return out

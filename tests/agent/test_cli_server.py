@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import socket
-import threading
-import time
 
 import httpx
 import pytest
@@ -50,6 +46,38 @@ def test_select_batch_in_input_order(agent_dir, dabench, tmp_path, embeddings_ca
     assert len(answers) == len(prompts) and all(a["api"]["model_description"] for a in answers)
 
 
+def test_select_exports(dabench, embeddings_cache):
+    base = ["select", "--catalog", str(dabench), "--selector", "retrieval", "--seed", "7"]
+    result = runner.invoke(app, [*base, "pixel art knight, 8-bit", "--format", "a1111"])
+    assert result.exit_code == 0, result.output
+    prompt, parameters = result.stdout.rstrip("\n").split("\n")
+    assert prompt == "pixel art knight, 8-bit <lora:3:1>"
+    assert parameters.startswith(
+        "Steps: 28, Sampler: DPM++ 2M Karras, CFG scale: 7, Seed: 7, Size: 1024x1024"
+    )
+    assert parameters.endswith("Model hash: ababababab, Model: 2")
+    result = runner.invoke(app, [*base, "pixel art knight, 8-bit", "--format", "comfyui"])
+    assert result.exit_code == 0, result.output
+    workflow = json.loads(result.stdout)
+    assert [n["class_type"] for n in workflow.values()] == [
+        "CheckpointLoaderSimple",
+        "LoraLoader",
+        "CLIPTextEncode",
+        "CLIPTextEncode",
+        "EmptyLatentImage",
+        "KSampler",
+        "VAEDecode",
+        "SaveImage",
+    ]
+    assert workflow["2"]["inputs"]["lora_name"] == "3.safetensors"
+    result = runner.invoke(app, [*base, "a castle", "--format", "diffusers", "--top-k", "2"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["rank"] for line in lines] == [1, 2] and "from_single_file" in lines[0]["export"]
+    result = runner.invoke(app, [*base, "a castle", "--format", "png"])
+    assert result.exit_code == 2 and "unknown --format 'png'" in result.output
+
+
 def test_select_errors(dabench, tmp_path):
     result = runner.invoke(app, ["select", "  ", "--catalog", str(dabench), "--selector", "retrieval"])
     assert result.exit_code != 0 and "empty" in result.output
@@ -64,7 +92,7 @@ def test_select_errors(dabench, tmp_path):
 def test_http_validation_and_answers(agent):
     from fastapi.testclient import TestClient
 
-    from diffagent.agent.server import create_app
+    from diffagent.serve import create_app
 
     with TestClient(create_app(agent)) as client:
         assert client.get("/health").json()["catalog_fingerprint"] == agent.catalog.fingerprint
@@ -85,50 +113,18 @@ def test_http_validation_and_answers(agent):
         assert [a["api"] for a in response.json()["answers"]] == expected
 
 
-def test_concurrent_requests_are_batched(agent):
-    from diffagent.agent.server import MicroBatcher, SelectRequest
-
-    async def run() -> tuple[list, list[int]]:
-        batcher = MicroBatcher(agent, batch_window_s=0.05)
-        worker = asyncio.create_task(batcher.run())
-        prompts = ["anime girl", "pixel art", "castle", "neon city"]
-        results = await asyncio.gather(*(batcher.submit(SelectRequest(prompt=p)) for p in prompts))
-        worker.cancel()
-        return results, batcher.batches
-
-    results, batches = asyncio.run(run())
-    assert len(results) == 4 and batches == [4]
-
-
 def test_real_uvicorn_server(agent):
-    import uvicorn
+    from diffagent.serve import create_app
+    from tests.serve.servers import running_app
 
-    from diffagent.agent.server import create_app
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(agent), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        for _ in range(100):
-            if server.started:
-                break
-            time.sleep(0.05)
-        url = f"http://127.0.0.1:{port}"
-        assert httpx.get(f"{url}/health").status_code == 200
+    with running_app(create_app(agent)) as url:
+        assert httpx.get(f"{url}/health", timeout=60).status_code == 200
         response = httpx.post(
             f"{url}/v1/select", json={"prompt": "夜の東京", "selector": "hybrid"}, timeout=30
         )
         assert response.status_code == 200
         expected = agent.select(["夜の東京"], selector="hybrid")[0][0].api.model_dump(mode="json")
         assert response.json()["answers"][0]["api"] == expected
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def test_vllm_backend_without_vllm_says_how_to_get_it(agent_dir, dabench):
