@@ -36,8 +36,8 @@ import torch
 
 from diffagent.agent import Selection, format_answer, load_agent
 from diffagent.agent.generate import encode_prompt
-from diffagent.agent.retrieval import Embedder, RetrievalIndex
 from diffagent.agent.sft import SFTParams, train_sft
+from diffagent.retriever.embedder import Embedder, RetrievalIndex
 from diffagent.tiny.llm import write_tiny_llm
 from schemas.dabench import CATALOG_SCHEMA, INSTRUCTION_SCHEMA
 

@@ -146,8 +146,8 @@ def run_selector(url, selector, prompts, concurrencies, swap_folder=None) -> lis
 def warm_embeddings(*folders: Path) -> None:
     """Embed each catalog once here (the matrix cache is keyed by fingerprint): server start-up and
     swaps then load it."""
-    from diffagent.agent.catalog import load_catalog
-    from diffagent.agent.retrieval import Embedder, RetrievalIndex
+    from diffagent.catalog import load_catalog
+    from diffagent.retriever.embedder import Embedder, RetrievalIndex
 
     embedder = Embedder()
     for folder in folders:

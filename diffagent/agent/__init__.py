@@ -20,9 +20,9 @@ Public API (for RRHF, evaluation and serving):
         Constrained greedy decoding fast-forwards forced tokens (`fastforward.py`): a forced run
         costs no model decision and one forward pass; `agent.backend.fast_forward = False` decodes
         token by token with the same answers.
-    retrieval.Embedder(name_or_path=None, precision=None | "fp32" | "bf16" | "auto",
+    retriever.embedder.Embedder(name_or_path=None, precision=None | "fp32" | "bf16" | "auto",
         query_threads=1, cache_size=4096): `.query(texts)` (LRU-cached, for prompts), `.embed(texts)`
-        (bulk); retrieval.RetrievalIndex.shortlist(prompts, n) -> [[(model, cosine)]], exact.
+        (bulk); retriever.embedder.RetrievalIndex.shortlist(prompts, n) -> [[(model, cosine)]], exact.
     build_messages(instruction) -> list[dict]      system + user chat messages
     format_answer(api_or_row) -> str               the assistant's JSON answer (no description)
     parse_answer(text) -> dict | None              first JSON object in generated text
@@ -33,10 +33,10 @@ Public API (for RRHF, evaluation and serving):
     train_sft(data, base_model, out, full=False, params=SFTParams()) -> Path
 """
 
-from diffagent.agent.catalog import Catalog, catalog_fingerprint, load_catalog
 from diffagent.agent.conversation import SYSTEM_PROMPT, answer_segments, build_messages, format_answer
 from diffagent.agent.selector import Agent, Selection, hallucination_rate, load_agent
 from diffagent.answers import ANSWER_KEYS, assemble_api, parse_answer
+from diffagent.catalog import Catalog, catalog_fingerprint, load_catalog
 
 __all__ = [
     "ANSWER_KEYS",

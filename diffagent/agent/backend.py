@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from diffagent.agent.catalog import Catalog
+    from diffagent.catalog import Catalog
 
 
 class Answer(NamedTuple):

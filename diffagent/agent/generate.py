@@ -249,7 +249,7 @@ class TransformersBackend:
     def diverse_beams(self, prompts: list[list[int]], spec: DiverseBeams) -> list[list[str]]:
         """Group-diverse beam search (the paper's candidates), `rrhf.diverse_beam`'s own algorithm:
         transformers 5 removed it from `generate`."""
-        from diffagent.rrhf.diverse_beam import diverse_beam_search
+        from diffagent.agent.diverse_beam import diverse_beam_search
 
         ids, mask = left_pad(prompts, self.pad)
         with torch.inference_mode():

@@ -18,9 +18,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from diffagent.agent.backend import Backend
-from diffagent.agent.catalog import Catalog, load_catalog
 from diffagent.agent.conversation import as_instruction
 from diffagent.answers import assemble_api, classify_answer, parse_answer, reconstruct
+from diffagent.catalog import Catalog, load_catalog
 from schemas.t2i import Instruction, T2IApi
 
 log = logging.getLogger(__name__)
@@ -87,9 +87,9 @@ class Agent:
         """The trained retriever given at load (a folder or a `Retriever`), else the untrained one
         built from the catalog's sft samples."""
         if self._retriever is None or isinstance(self._retriever, str | Path):
-            from diffagent.agent.retrieval import Embedder
             from diffagent.retriever import load_retriever
             from diffagent.retriever.build import untrained_retriever
+            from diffagent.retriever.embedder import Embedder
 
             embedder = self._embedder
             if isinstance(embedder, str):

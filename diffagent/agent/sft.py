@@ -16,9 +16,9 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from diffagent.agent.catalog import load_catalog
 from diffagent.agent.conversation import answer_segments
 from diffagent.agent.selector import CATALOG_MODELS, MANIFEST
+from diffagent.catalog import load_catalog
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from schemas.dabench import CatalogEntry
 from schemas.t2i import BASE_MODEL_VERSION_ID, T2IApi
 
 if TYPE_CHECKING:
-    from diffagent.agent.catalog import Catalog
+    from diffagent.catalog import Catalog
 
 # Each architecture's own base model, for the default API: a catalog Checkpoint's `model`, or a
 # hub id / local folder (then version_id BASE_MODEL_VERSION_ID: "not a Civitai model").

@@ -16,7 +16,7 @@ from diffagent.answers.repair import repair_base
 from diffagent.answers.validity import same_architecture
 
 if TYPE_CHECKING:
-    from diffagent.agent.catalog import Catalog
+    from diffagent.catalog import Catalog
 
 
 class HallucinationReason(StrEnum):

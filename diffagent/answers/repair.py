@@ -28,7 +28,7 @@ from diffagent.answers.validity import (
 from schemas.t2i import DEFAULT_CFG, DEFAULT_SAMPLER, DEFAULT_SIZE, DEFAULT_STEPS
 
 if TYPE_CHECKING:  # the catalog imports this module at run time; only the type goes the other way
-    from diffagent.agent.catalog import Catalog
+    from diffagent.catalog import Catalog
 
 
 # The paper's default sampler, steps and CFG (the same for every architecture).

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from diffagent.agent.catalog import Catalog, load_catalog
 from diffagent.answers import assemble_api
+from diffagent.catalog import Catalog, load_catalog
 from schemas.t2i import BASE_MODEL_VERSION_ID, T2IApi
 
 

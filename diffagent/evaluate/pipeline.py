@@ -18,7 +18,7 @@ from typing import Any
 from PIL import Image
 from tqdm.auto import tqdm
 
-from diffagent.agent.catalog import Catalog
+from diffagent.catalog import Catalog
 from diffagent.evaluate.systems import (
     SYSTEMS,
     RenderPlan,

@@ -20,7 +20,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from diffagent.agent.catalog import Catalog, load_catalog
 from diffagent.answers import (
     DEFAULT_SETTINGS,
     api_from_entry,
@@ -31,6 +30,7 @@ from diffagent.answers import (
     parse_answer,
     repair_base,
 )
+from diffagent.catalog import Catalog, load_catalog
 from schemas.t2i import T2IApi
 
 __all__ = [

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from diffagent.agent.retrieval import Embedder
 from diffagent.retriever.dense import centroids, instruction_features
+from diffagent.retriever.embedder import Embedder
 from diffagent.retriever.model import Retriever, card_text
 from diffagent.retriever.params import SETTING_KEYS, SampleTable
 

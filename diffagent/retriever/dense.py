@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from diffagent.agent.retrieval import normalize
+from diffagent.retriever.embedder import normalize
 
 NEGATIVE_WEIGHT = 1.5  # measured on the dev capture's rrhf split: 1.0 -> 76.0 %, 1.5 -> 76.4 % top-5
 

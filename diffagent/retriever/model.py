@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from diffagent.agent.retrieval import Embedder, RetrievalIndex
 from diffagent.retriever.dense import instruction_features
+from diffagent.retriever.embedder import Embedder, RetrievalIndex
 from diffagent.retriever.fusion import fuse, top_k
 from diffagent.retriever.lexical import CardBM25, CharCentroids, TriggerWords
 from diffagent.retriever.params import SampleTable, conditioned_settings

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-from diffagent.agent.catalog import load_catalog
-from diffagent.agent.retrieval import Embedder
+from diffagent.catalog import load_catalog
 from diffagent.retriever.build import dense_vectors, encode_rows, sample_labels, sample_table
 from diffagent.retriever.dense import NEGATIVE_WEIGHT, train_head
+from diffagent.retriever.embedder import Embedder
 from diffagent.retriever.fusion import fuse, hit_rates, tune_weights
 from diffagent.retriever.lexical import CardBM25, CharCentroids, TriggerWords
 from diffagent.retriever.model import Retriever, card_text

@@ -18,8 +18,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from diffagent.agent.catalog import Catalog
 from diffagent.answers import PARAMETER_KEYS, HallucinationReason, default_api, parse_answer, reconstruct
+from diffagent.catalog import Catalog
 from schemas.t2i import T2IApi
 
 __all__ = ["ReconstructionStats", "api_key", "default_api", "reconstruct_candidates"]

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from diffagent.agent.catalog import load_catalog
 from diffagent.agent.selector import Agent, check_catalog
+from diffagent.catalog import load_catalog
 
 log = logging.getLogger(__name__)
 LATEST = "latest.json"

@@ -9,6 +9,6 @@ from schemas.dabench import CatalogEntry
 
 def load_catalog(path: str | Path) -> list[CatalogEntry]:
     """The entries of a DABench folder or catalog.parquet (a path or fsspec URL)."""
-    from diffagent.agent.catalog import load_catalog as load
+    from diffagent.catalog import load_catalog as load
 
     return list(load(path, samples=False).values())

@@ -15,7 +15,7 @@ from diffagent.agent import (
     load_catalog,
     parse_answer,
 )
-from diffagent.agent.catalog import most_common_settings
+from diffagent.catalog import most_common_settings
 
 
 def test_fingerprint_is_order_independent_and_changes_with_entries():

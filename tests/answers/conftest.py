@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from diffagent.agent.catalog import Catalog, SampleSettings
+from diffagent.catalog import Catalog, SampleSettings
 from tests.rrhf.conftest import catalog_entry
 
 

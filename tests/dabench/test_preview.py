@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from diffagent.agent.catalog import load_catalog
+from diffagent.catalog import load_catalog
 from diffagent.dabench.catalog import preview_url
 from schemas.civitai import ModelVersion
 from schemas.dabench import CATALOG_SCHEMA

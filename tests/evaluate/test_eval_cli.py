@@ -78,8 +78,8 @@ def test_evaluate_flow_end_to_end_on_a_tiny_run(tiny_sfta_run, tmp_path: Path) -
         assert group["unified"].tolist() == pytest.approx(expected)
     # Table 1's rows must be what the one classifier says of each recorded answer (constrained
     # ones included: the trie alone does not make the recorded flag right).
-    from diffagent.agent.catalog import load_catalog
     from diffagent.answers import parse_answer
+    from diffagent.catalog import load_catalog
     from diffagent.evaluate.systems import check_answer
 
     catalog = load_catalog(data)

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from diffagent.agent.catalog import Catalog
 from diffagent.answers import default_api
+from diffagent.catalog import Catalog
 from diffagent.evaluate.models import load_render_fn, render_settings_for
 from diffagent.evaluate.systems import SYSTEMS, plan_render
 from schemas.t2i import BASE_MODEL_VERSION_ID

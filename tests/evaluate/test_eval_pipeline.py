@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import torch
 
-from diffagent.agent.catalog import Catalog
 from diffagent.answers import default_api
+from diffagent.catalog import Catalog
 from diffagent.evaluate.agents import agent_selector, architecture_agent
 from diffagent.evaluate.pipeline import plan_systems, render_and_score
 from diffagent.evaluate.run import collect_answers, prepare_prompts

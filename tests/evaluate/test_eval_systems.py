@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from diffagent.agent.catalog import Catalog
+from diffagent.catalog import Catalog
 from diffagent.evaluate.systems import (
     PAPER_SYSTEMS,
     SYSTEMS,

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from diffagent.agent.catalog import Catalog
+from diffagent.catalog import Catalog
 from diffagent.exports import EXPORTERS, export, export_inputs
 from diffagent.exports.comfyui import COMFY_SAMPLERS
 from schemas.dabench import CatalogEntry

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from diffagent.rrhf.diverse_beam import NEG, diverse_beam_generate, diverse_beam_search, diverse_beam_step
+from diffagent.agent.diverse_beam import NEG, diverse_beam_generate, diverse_beam_search, diverse_beam_step
 
 A, B, C = 0, 1, 2
 

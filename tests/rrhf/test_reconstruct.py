@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from diffagent.agent.catalog import Catalog
 from diffagent.answers import default_api, repair_parameters
+from diffagent.catalog import Catalog
 from diffagent.rrhf.reconstruct import ReconstructionStats, reconstruct_candidates
 from tests.rrhf.conftest import small_catalog
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from diffagent.agent.catalog import Catalog
+from diffagent.catalog import Catalog
 from diffagent.rrhf.dispatch import dispatch_rollouts
 from diffagent.rrhf.reconstruct import reconstruct_candidates
 from diffagent.rrhf.rollout import (

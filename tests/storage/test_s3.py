@@ -99,7 +99,7 @@ def test_the_catalog_loads_from_s3_as_from_disk(s3_endpoint, tmp_path):
     settings as the local folder; a catalog.parquet URL works too; a missing one is named."""
     import s3fs
 
-    from diffagent.agent.catalog import load_catalog
+    from diffagent.catalog import load_catalog
     from tests.rrhf.conftest import write_dabench
 
     local = write_dabench(tmp_path / "dabench")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from diffagent.agent.retrieval import (
+from diffagent.retriever.embedder import (
     Embedder,
     RetrievalIndex,
     candidates_within,
