@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse as sparse
 
 from diffagent.agent import load_agent, load_catalog
+from diffagent.retriever.embedder import normalize
 from diffagent.retriever.fusion import fuse, hit_rates
 from diffagent.retriever.lexical import CharCentroids
 from diffagent.retriever.metrics import selection_summary
@@ -124,7 +125,7 @@ def main() -> None:
         embed.embed([r["prompt"] for r in sft_in]),
     )
     labels = [base.retriever.position[t] for t in truth]
-    rates = hit_rates(q_prompt @ centroid.T, labels)
+    rates = hit_rates(q_prompt @ normalize(centroid).T, labels)  # unit rows: no popularity bias
     print(row("centroid of sft prompt embeddings (no negative)", {"top1": rates[1], "top5": rates[5]}))
     started = time.perf_counter()
     base_rates = selector_rates(base, rows, args.k)
