@@ -113,7 +113,8 @@ class AnnIndex:
         keys = np.asarray(found.keys, dtype=np.int64).reshape(len(features), -1)
         with np.errstate(invalid="ignore"):  # padding past a short answer is NaN; replaced below
             scores = 1.0 - np.asarray(found.distances, dtype=np.float32).reshape(len(features), -1)
-        counts = np.asarray(found.counts).reshape(-1, 1)
+        # one query comes back as Matches (its keys already cut to what was found), more as BatchMatches
+        counts = np.asarray(getattr(found, "counts", [keys.shape[1]])).reshape(-1, 1)
         missing = np.arange(keys.shape[1])[None, :] >= counts
         return np.where(missing, -1, keys), np.where(missing, -np.inf, scores)
 
