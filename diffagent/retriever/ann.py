@@ -83,9 +83,11 @@ class AnnIndex:
         cls,
         dense: np.ndarray,
         bias: np.ndarray,
-        connectivity: int = 16,
-        expansion_add: int = 128,
-        expansion_search: int = 256,
+        # measured on 20,000 clustered rows (bench_ann.py's data): share of the exact top-5 in the pool
+        # of 200 was 0.855 at (16, 128, 256), 0.94 at (16, 128, 1024), 0.974 at (32, 256, 512)
+        connectivity: int = 32,
+        expansion_add: int = 256,
+        expansion_search: int = 512,
         dtype: str = "f16",
         threads: int = 0,
     ) -> AnnIndex:

@@ -57,7 +57,11 @@ def test_dense_statistics_match_the_full_rows():
 @pytest.fixture(scope="module")
 def built():
     dense, bias = clustered(8000, 48, 200, seed=0)
-    return dense, bias, AnnIndex.build(dense, bias, threads=1)
+    return (
+        dense,
+        bias,
+        AnnIndex.build(dense, bias, connectivity=16, expansion_add=128, threads=1),
+    )  # quick to build
 
 
 def test_recall_at_5_against_exact_search(built):
