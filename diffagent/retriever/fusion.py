@@ -15,8 +15,15 @@ def zscore(scores: np.ndarray) -> np.ndarray:
     Example: [[1, 2, 3]] -> [[-1.2247, 0, 1.2247]]; [[5, 5]] -> [[0, 0]].
     """
     scores = np.asarray(scores, dtype=np.float32)
-    mean = scores.mean(axis=1, keepdims=True)
-    std = scores.std(axis=1, keepdims=True)
+    return standardize(scores, scores.mean(axis=1, keepdims=True), scores.std(axis=1, keepdims=True))
+
+
+def standardize(scores: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """(scores - mean) / std, 0 where std is 0: z-scores from statistics known in advance (the ANN
+    path scores only candidate rows but takes each row's statistics over the whole catalog).
+
+    Example: [1, 3], mean 2, std 0.5 -> [-2, 2]; std 0 -> [0, 0].
+    """
     return np.where(std > 0, (scores - mean) / np.maximum(std, 1e-12), 0.0).astype(np.float32)
 
 

@@ -6,6 +6,7 @@ Folder layout (`save_pretrained` / `load_retriever`):
   model_matrix.npy       (models, 2d) dense model vectors; model_bias.npy (models,)
   samples.npz + samples.json   sft sample features, owners and settings (prompt-conditioned parameters)
   lexical_*.npy/.npz     character n-gram idf and model centroids (when the lexical signal is kept)
+  ann.usearch + ann_moments.npz   the ANN index over the dense signal (past `ann_min_models` models)
 Trigger words and BM25 are rebuilt from the catalog at load (they need no training).
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from diffagent.retriever.ann import ANN_MIN_MODELS, POOL, AnnIndex, pooled_ranking
 from diffagent.retriever.dense import instruction_features
 from diffagent.retriever.embedder import Embedder, RetrievalIndex
 from diffagent.retriever.fusion import fuse, top_k
@@ -27,6 +29,7 @@ from diffagent.retriever.params import SampleTable, conditioned_settings
 MANIFEST = "manifest.json"
 FORMAT = "diffagent-retriever/1"
 QUERY_CHUNK = 64  # queries scored at once: bounds the (queries, models) matrices in memory
+ANN_QUERY_CHUNK = 8  # the same past the ANN threshold, where a row is 100,000+ models wide
 
 
 def card_text(entry: dict) -> str:
@@ -48,6 +51,8 @@ class Retriever:
         entries: Sequence[dict],
         lexical: CharCentroids | None = None,
         manifest: dict | None = None,
+        ann: AnnIndex | None = None,
+        ann_min_models: int = ANN_MIN_MODELS,
     ) -> None:
         if not (len(models) == len(dense) == len(bias) == len(entries)):
             raise ValueError(f"{len(models)} models, {len(dense)} vectors, {len(bias)} biases")
@@ -60,15 +65,27 @@ class Retriever:
         )
         self.bm25 = CardBM25([card_text(e) for e in entries]) if weights.get("bm25") else None
         dense_only = set(k for k, w in self.weights.items() if w) == {"dense"} and not np.any(bias)
-        # Dense-only ranking is exact top-n through the float16 scan (fast to 100k models).
-        self._index = RetrievalIndex(models, self.dense, None) if dense_only else None
+        # Past `ann_min_models` the dense candidates come from the ANN index (given, or built here).
+        self._ann = None
+        if len(models) > ann_min_models:
+            self._ann = (
+                ann
+                if ann is not None and len(ann) == len(models)
+                else AnnIndex.build(self.dense, np.asarray(bias, np.float32))
+            )
+        # Dense-only ranking below that is exact top-n through the float16 scan (fast to 100k models).
+        self._index = RetrievalIndex(models, self.dense, None) if dense_only and self._ann is None else None
 
     def features(self, prompts: Sequence[str], negatives: Sequence[str]) -> np.ndarray:
         return instruction_features(self.embedder.query(list(prompts)), self.embedder.query(list(negatives)))
 
     def signals(self, prompts: Sequence[str], negatives: Sequence[str], features: np.ndarray) -> dict:
         """Each kept signal's (queries, models) scores."""
-        out = {"dense": features @ self.dense.T + self.bias}
+        return {"dense": features @ self.dense.T + self.bias, **self.lexical_signals(prompts, negatives)}
+
+    def lexical_signals(self, prompts: Sequence[str], negatives: Sequence[str]) -> dict:
+        """Each kept lexical signal's (queries, models) scores (all >= 0)."""
+        out = {}
         if self.lexical is not None and self.weights.get("lexical"):
             out["lexical"] = self.lexical.scores(prompts, negatives)
         if self.triggers is not None:
@@ -85,6 +102,8 @@ class Retriever:
         if self._index is not None:
             found = self._index.scores(features, n)
             return [[(self.position[m], s) for m, s in row] for row in found], features
+        if self._ann is not None:
+            return self._ann_rank(prompts, negatives, features, n), features
         ranked = []
         for start in range(0, len(prompts), QUERY_CHUNK):
             part = slice(start, start + QUERY_CHUNK)
@@ -92,6 +111,24 @@ class Retriever:
             best = top_k(fused, n)
             ranked += [[(int(j), float(row[j])) for j in cols] for row, cols in zip(fused, best, strict=True)]
         return ranked, features
+
+    def _ann_rank(self, prompts: Sequence[str], negatives: Sequence[str], features: np.ndarray, n: int):
+        """`rank` past the ANN threshold: fused over the ANN pool and the lexically matched rows."""
+        ranked = []
+        for start in range(0, len(prompts), ANN_QUERY_CHUNK):
+            part = slice(start, start + ANN_QUERY_CHUNK)
+            pool, _ = self._ann.search(features[part], max(n, POOL))
+            ranked += pooled_ranking(
+                features[part],
+                pool,
+                self.dense,
+                self.bias,
+                self._ann.statistics(features[part]),
+                self.lexical_signals(prompts[part], negatives[part]),
+                self.weights,
+                n,
+            )
+        return ranked
 
     def settings(self, feature: np.ndarray, row: int) -> dict | None:
         """Prompt-conditioned settings for catalog row `row`, None when it has no sft sample."""
@@ -106,12 +143,16 @@ class Retriever:
         (folder / "samples.json").write_text(json.dumps(self.samples.settings))
         if self.lexical is not None and self.weights.get("lexical"):
             self.lexical.save(folder)
+        if self._ann is not None:
+            self._ann.save(folder)
         manifest = {**self.manifest, "format": FORMAT, "models": self.models, "weights": self.weights}
         (folder / MANIFEST).write_text(json.dumps(manifest, indent=2))
         return folder
 
 
-def load_retriever(folder: str | Path, catalog: Any, embedder: Embedder | None = None) -> Retriever:
+def load_retriever(
+    folder: str | Path, catalog: Any, embedder: Embedder | None = None, ann_min_models: int = ANN_MIN_MODELS
+) -> Retriever:
     """A saved retriever against `catalog` (the one it was trained on, or a superset of it)."""
     folder = Path(folder)
     if not (folder / MANIFEST).exists():
@@ -141,4 +182,6 @@ def load_retriever(folder: str | Path, catalog: Any, embedder: Embedder | None =
         [catalog.by_model[m] for m in manifest["models"]],
         lexical,
         manifest,
+        AnnIndex.load(folder, len(manifest["models"])) if len(manifest["models"]) > ann_min_models else None,
+        ann_min_models,
     )
