@@ -22,15 +22,19 @@ RUN_AGENTS: tuple[str, ...] = ("sft", "rrhf")
 
 
 def load_run_agents(run_dir: str | Path, data_dir: str | Path) -> dict[str, Any]:
-    """{"sft": Agent, "rrhf": Agent} from RUN/sft and RUN/rrhf, checked against DIR's catalog."""
-    from diffagent.agent.selector import load_agent
+    """{"sft": Agent, "rrhf": Agent} from RUN/sft and RUN/rrhf (a local path or an fsspec URL),
+    checked against DIR's catalog."""
+    from diffagent.agent.selector import MANIFEST, load_agent
+    from diffagent.storage import ArtifactStore
 
+    run = ArtifactStore(str(run_dir))
     agents = {}
     for name in RUN_AGENTS:
-        folder = Path(run_dir) / name
-        if not folder.is_dir():
-            raise ValueError(f"no {name} agent at {folder}; `diffagent train sfta --out {run_dir}` writes it")
-        agents[name] = load_agent(folder, data_dir)
+        if not run.exists(f"{name}/{MANIFEST}"):
+            raise ValueError(
+                f"no {name} agent at {run.url(name)}; `diffagent train sfta --out {run_dir}` writes it"
+            )
+        agents[name] = load_agent(run.url(name), data_dir)
     return agents
 
 
@@ -47,7 +51,7 @@ def architecture_agent(agent: Any, architecture: str) -> Any:
         return None
     part = full.part(models, source=f"{full.source} [{architecture}]")
     backend = agent.backend.for_catalog(part) if agent.backend is not None else None
-    return Agent(part, backend, agent._embedder, agent.manifest, agent.shortlist_size)
+    return Agent(part, backend, agent._embedder, agent.manifest, agent.shortlist_size, agent.retriever_source)
 
 
 def agent_selector(agent: Any, selector: str, constrained: bool) -> SelectFn:

@@ -153,35 +153,48 @@ class Retriever:
 def load_retriever(
     folder: str | Path, catalog: Any, embedder: Embedder | None = None, ann_min_models: int = ANN_MIN_MODELS
 ) -> Retriever:
-    """A saved retriever against `catalog` (the one it was trained on, or a superset of it)."""
+    """A saved retriever against `catalog`: the one it was trained on, a superset (models added
+    since rank through the untrained path only after retraining) or a part of it (ranks among the
+    part's models). ValueError when the catalog holds none of its models."""
     folder = Path(folder)
     if not (folder / MANIFEST).exists():
         raise ValueError(f"{folder} is not a retriever folder: no {MANIFEST}")
     manifest = json.loads((folder / MANIFEST).read_text())
     if manifest.get("format") != FORMAT:
         raise ValueError(f"{folder} has format {manifest.get('format')!r}, expected {FORMAT!r}")
-    missing = [m for m in manifest["models"] if m not in catalog]
-    if missing:
+    models = manifest["models"]
+    keep = np.array([i for i, m in enumerate(models) if m in catalog], dtype=np.int64)
+    if len(keep) == 0:
         raise ValueError(
             f"retriever {folder} was trained on catalog {manifest.get('catalog_fingerprint')}; "
-            f"{len(missing)} of its models are not in catalog {catalog.fingerprint}, e.g. {missing[:3]}"
+            f"none of its {len(models)} models are in catalog {catalog.fingerprint}, e.g. {models[:3]}"
         )
     embedder = embedder or Embedder(manifest.get("base_embedder"))
     samples = np.load(folder / "samples.npz")
-    table = SampleTable(
-        samples["vectors"], samples["model_index"], json.loads((folder / "samples.json").read_text())
-    )
+    settings = json.loads((folder / "samples.json").read_text())
     lexical = CharCentroids.load(folder) if manifest["weights"].get("lexical") else None
+    dense, bias = np.load(folder / "model_matrix.npy"), np.load(folder / "model_bias.npy")
+    vectors, owners = samples["vectors"], samples["model_index"]
+    ann = AnnIndex.load(folder, len(models)) if len(models) > ann_min_models else None
+    if len(keep) < len(models):
+        # A part of the training catalog (say, one architecture's models): rank among those only.
+        position = np.full(len(models), -1, dtype=np.int64)
+        position[keep] = np.arange(len(keep))
+        rows = np.flatnonzero(position[owners] >= 0)
+        vectors, owners, settings = vectors[rows], position[owners[rows]], [settings[i] for i in rows]
+        dense, bias, models, ann = dense[keep], bias[keep], [models[i] for i in keep], None
+        if lexical is not None:
+            lexical = CharCentroids(lexical.idf_prompt, lexical.idf_negative, lexical.centroids[keep])
     return Retriever(
-        manifest["models"],
-        np.load(folder / "model_matrix.npy"),
-        np.load(folder / "model_bias.npy"),
+        models,
+        dense,
+        bias,
         manifest["weights"],
-        table,
+        SampleTable(vectors, owners, settings),
         embedder,
-        [catalog.by_model[m] for m in manifest["models"]],
+        [catalog.by_model[m] for m in models],
         lexical,
         manifest,
-        AnnIndex.load(folder, len(manifest["models"])) if len(manifest["models"]) > ann_min_models else None,
+        ann,
         ann_min_models,
     )

@@ -77,8 +77,21 @@ def test_saved_folder_round_trips(trained, data):
 def test_a_catalog_without_the_trained_models_is_refused(trained, tmp_path):
     out, _ = trained
     other = write_dabench(tmp_path / "other", models=[("Only One", "Checkpoint", "SD 1.5", "a cat")])
-    with pytest.raises(ValueError, match="not in catalog"):
+    with pytest.raises(ValueError, match="none of its"):
         load_agent(None, catalog=other, retriever=out).select(["a cat"], selector="retrieval")
+
+
+def test_a_part_of_the_catalog_ranks_among_its_models(trained, data):
+    """One architecture's part of the training catalog (what evaluation asks per architecture):
+    only its models are ranked, with their own vectors and sample settings."""
+    out, _ = trained
+    full = load_agent(None, catalog=data).catalog
+    sdxl = [m for m, entry in full.items() if entry.base_model == "SDXL 1.0"]
+    part = load_retriever(out, full.part(sdxl, source="sdxl"))
+    assert part.models == sdxl and part.dense.shape[0] == len(sdxl)
+    (ranked,), features = part.rank(["pixel art sprite of a knight, 8-bit"], [""], 2)
+    assert part.models[ranked[0][0]] == "Pixel Art XL"
+    assert part.settings(features[0], ranked[0][0])["width"] == 1024
 
 
 def test_untrained_retriever_uses_prompt_and_negative(data):
