@@ -111,7 +111,12 @@ def tiny_llm(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def embeddings_cache(tmp_path_factory) -> Path:
+    from diffagent.tiny import default_tiny_dir
+
     path = tmp_path_factory.mktemp("cache")
+    # Only the embedding caches move: the tiny models stay where this session's other tests made
+    # them (their folder's content is part of sftA-train's stage keys).
+    os.environ.setdefault("DIFFAGENT_TINY_DIR", str(default_tiny_dir()))
     os.environ["DIFFAGENT_CACHE_DIR"] = str(path)
     return path
 
