@@ -120,13 +120,21 @@ class Embedder:
         return f"{self.name}|{self.precision}"
 
     def embed(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        """(len(texts), d) unit vectors. Each distinct text is encoded once, in batches of similar
+        length: Civitai negative prompts repeat (499 distinct in 1,800 sft rows of the dev capture)
+        and prompts run from 5 to 300 tokens, so padding to the batch's longest wastes most of a
+        batch taken in order."""
         from tqdm.auto import tqdm
 
-        out = []
-        starts = range(0, len(texts), self.batch_size)
+        dim = self.model.config.hidden_size
+        distinct = list(dict.fromkeys(texts))
+        order = sorted(range(len(distinct)), key=lambda i: len(distinct[i]))
+        vectors = np.zeros((len(distinct), dim), np.float32)
+        starts = range(0, len(order), self.batch_size)
         for start in tqdm(starts, desc="embedding", disable=not progress):
+            rows = order[start : start + self.batch_size]
             batch = self.tokenizer(
-                texts[start : start + self.batch_size],
+                [distinct[i] for i in rows],
                 padding=True,
                 truncation=True,
                 max_length=self.max_length,
@@ -134,9 +142,9 @@ class Embedder:
             )
             with self._torch.inference_mode():
                 hidden = self.model(**batch).last_hidden_state.float()
-            out.append(mean_pool(hidden, batch["attention_mask"]).numpy())
-        dim = self.model.config.hidden_size
-        return normalize(np.concatenate(out) if out else np.zeros((0, dim), np.float32))
+            vectors[rows] = mean_pool(hidden, batch["attention_mask"]).numpy()
+        position = {text: i for i, text in enumerate(distinct)}
+        return normalize(vectors[[position[t] for t in texts]] if texts else np.zeros((0, dim), np.float32))
 
     def clear_cache(self) -> None:
         """Forget cached query vectors (benchmarks time cold queries)."""

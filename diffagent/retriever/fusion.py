@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 GRID = (0.0, 0.25, 0.5, 1.0, 2.0)
+RESAMPLES = 20  # bootstrap resamples whose tuned weights are averaged (`bagged_weights`)
 
 
 def zscore(scores: np.ndarray) -> np.ndarray:
@@ -80,3 +81,29 @@ def tune_weights(
                 if score > best + 1e-9:
                     best, weights = score, trial
     return weights, best
+
+
+def bagged_weights(
+    signals: Mapping[str, np.ndarray],
+    truth: Sequence[int],
+    anchor: str,
+    resamples: int = RESAMPLES,
+    seed: int = 0,
+) -> dict[str, float]:
+    """The mean of `tune_weights` over bootstrap resamples of the validation rows.
+
+    Why: a validation split of a few hundred rows has one best grid point that is partly noise; on
+    the dev capture weights tuned once on rrhf gave eval top-5 80.9 %, the mean over 20 resamples
+    83.1-84.9 % (three seeds). A signal no resample keeps stays at 0.
+    """
+    truth = np.asarray(truth)
+    if resamples < 1:
+        return tune_weights(signals, truth, anchor)[0]
+    rng = np.random.default_rng(seed)
+    total = dict.fromkeys(signals, 0.0)
+    for _ in range(resamples):
+        rows = rng.integers(0, len(truth), len(truth))
+        weights, _ = tune_weights({name: s[rows] for name, s in signals.items()}, truth[rows], anchor)
+        for name, weight in weights.items():
+            total[name] += weight / resamples
+    return {name: round(weight, 4) for name, weight in total.items()}

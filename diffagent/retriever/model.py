@@ -25,6 +25,7 @@ from diffagent.retriever.embedder import Embedder, RetrievalIndex
 from diffagent.retriever.fusion import fuse, top_k
 from diffagent.retriever.lexical import CardBM25, CharCentroids, TriggerWords
 from diffagent.retriever.params import SampleTable, conditioned_settings
+from schemas.t2i import ARCHITECTURE_OF
 
 MANIFEST = "manifest.json"
 FORMAT = "diffagent-retriever/1"
@@ -37,6 +38,14 @@ def card_text(entry: dict) -> str:
     words = ", ".join(entry.get("trained_words") or [])
     tags = ", ".join(entry.get("tags") or [])
     return f"{entry['model']}. {words}. {tags}. {entry.get('model_description') or ''}"
+
+
+def architecture_groups(entries: Sequence[dict]) -> np.ndarray:
+    """Per catalog row, an id of its architecture (sd1, sdxl, flux): the prior vote on settings
+    only counts samples of models that render the same way (an SD 1.5 size is wrong for SDXL)."""
+    names = [ARCHITECTURE_OF.get(e.get("base_model"), e.get("base_model") or "") for e in entries]
+    ids = {name: i for i, name in enumerate(sorted(set(names)))}
+    return np.array([ids[name] for name in names], dtype=np.int64)
 
 
 class Retriever:
@@ -57,6 +66,10 @@ class Retriever:
         if not (len(models) == len(dense) == len(bias) == len(entries)):
             raise ValueError(f"{len(models)} models, {len(dense)} vectors, {len(bias)} biases")
         self.models, self.dense, self.bias = models, np.ascontiguousarray(dense, np.float32), bias
+        if samples.model_group is None:
+            samples = SampleTable(
+                samples.vectors, samples.model_index, samples.settings, architecture_groups(entries)
+            )
         self.weights, self.samples, self.embedder = dict(weights), samples, embedder
         self.lexical, self.manifest, self.entries = lexical, manifest or {}, list(entries)
         self.position = {m: i for i, m in enumerate(models)}

@@ -19,7 +19,7 @@ from diffagent.catalog import load_catalog
 from diffagent.retriever.build import dense_vectors, encode_rows, sample_labels, sample_table
 from diffagent.retriever.dense import NEGATIVE_WEIGHT, train_head
 from diffagent.retriever.embedder import Embedder
-from diffagent.retriever.fusion import fuse, hit_rates, tune_weights
+from diffagent.retriever.fusion import RESAMPLES, bagged_weights, fuse, hit_rates
 from diffagent.retriever.lexical import CardBM25, CharCentroids, TriggerWords
 from diffagent.retriever.model import Retriever, card_text
 
@@ -35,7 +35,11 @@ class RetrieverConfig:
     negative_weight: float = field(
         default=NEGATIVE_WEIGHT, metadata={"help": "Weight of the negative prompt."}
     )
-    seed: int = field(default=0, metadata={"help": "Shuffling seed."})
+    seed: int = field(default=0, metadata={"help": "Shuffling and resampling seed."})
+    fusion_resamples: int = field(
+        default=RESAMPLES,
+        metadata={"help": "Bootstrap resamples averaged for fusion weights (0: tune once)."},
+    )
 
 
 def split_rows(data: Path, split: str) -> list[dict]:
@@ -97,10 +101,16 @@ def train_retriever(
         "triggers": TriggerWords([e.get("trained_words") or [] for e in entries]).scores(prompts),
         "bm25": CardBM25([card_text(e) for e in entries]).scores(prompts),
     }
-    weights, _ = tune_weights(signals, valid_y, anchor="dense")
+    weights = bagged_weights(signals, valid_y, "dense", config.fusion_resamples, config.seed)
     validation = {name: _rates(s, valid_y) for name, s in signals.items()}
     validation["centroids"] = _rates(valid_x @ vectors.T, valid_y)
     validation["fused"] = _rates(fuse(signals, weights), valid_y)
+    # Each kept signal's contribution: the fused rates without it (optimistic: tuned on rrhf too).
+    validation["fused_without"] = {
+        name: _rates(fuse(signals, {**weights, name: 0.0}), valid_y)
+        for name, weight in weights.items()
+        if weight and name != "dense"
+    }
     manifest = {
         "trained": True,
         "base_embedder": embedder.name,

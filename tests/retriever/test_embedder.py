@@ -136,3 +136,17 @@ def test_query_threads_are_restored():
     with torch_threads(before + 1):
         assert torch.get_num_threads() == before + 1
     assert torch.get_num_threads() == before
+
+
+def test_bulk_embed_encodes_each_distinct_text_once_in_input_order(agent):
+    """Repeats and a length-sorted batch order change nothing: each row equals that text alone."""
+    embedder = Embedder(precision="fp32", batch_size=2)
+    texts = [PROMPTS[2], PROMPTS[0], PROMPTS[2], "", PROMPTS[1]]
+    seen: list[int] = []
+    forward = embedder.model.forward
+    embedder.model.forward = lambda **batch: seen.append(len(batch["input_ids"])) or forward(**batch)
+    together = embedder.embed(texts)
+    assert sum(seen) == 4  # four distinct texts
+    alone = np.concatenate([embedder.embed([t]) for t in texts])
+    assert np.allclose(together, alone, atol=1e-5)
+    assert embedder.embed([]).shape == (0, embedder.model.config.hidden_size)

@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sparse
 
 from diffagent.retriever.dense import centroids, instruction_features
-from diffagent.retriever.fusion import fuse, hit_rates, top_k, tune_weights, zscore
+from diffagent.retriever.fusion import bagged_weights, fuse, hit_rates, top_k, tune_weights, zscore
 from diffagent.retriever.lexical import TriggerWords, inverse_document_frequency, tfidf, word_ngrams
 from diffagent.retriever.metrics import parameter_agreement, selection_summary
 from diffagent.retriever.params import SampleTable, conditioned_settings, weighted_mode
@@ -160,3 +160,48 @@ def test_parameter_agreement_hand_example():
     other = {**truth, "model": "n"}
     summary = selection_summary([[api], [None, api]], [truth, other], k=5)
     assert summary["top1"] == 0.5 and summary["top5"] == 0.5 and summary["sampler"] == 0.5
+
+
+def _setting(sampler: str, base: str | None) -> dict:
+    return {
+        "width": 512,
+        "height": 512,
+        "sampling_method": sampler,
+        "sampling_steps": 20,
+        "cfg_scale": 7.0,
+        "base_checkpoint": base,
+    }
+
+
+def test_prior_vote_of_same_architecture_samples():
+    """Model 0 (one sample, Euler a, similarity 0.6) and model 1 (three DDIM samples, similarity
+    1 each). In one group, Euler a gets 0.6 (own) + 0.25 * 0.6 (prior) = 0.75, DDIM
+    0.25 * 3 = 0.75 -> a tie, the first seen (own: Euler a) wins; with four DDIM samples DDIM gets
+    1.0 and wins, while the base checkpoint still comes from model 0's own sample only. In
+    different groups the prior sees model 0's sample alone: Euler a."""
+    query = np.array([1.0, 0.0], np.float32)
+    vectors = np.array([[0.6, 0.8]] + [[1.0, 0.0]] * 4, np.float32)
+    settings = [_setting("Euler a", "A")] + [_setting("DDIM", "B")] * 4
+    tied = SampleTable(vectors[:4], np.array([0, 1, 1, 1]), settings[:4], np.array([0, 0]))
+    assert conditioned_settings(query, 0, tied)["sampling_method"] == "Euler a"
+    one_group = SampleTable(vectors, np.array([0, 1, 1, 1, 1]), settings, np.array([0, 0]))
+    chosen = conditioned_settings(query, 0, one_group)
+    assert (chosen["sampling_method"], chosen["base_checkpoint"]) == ("DDIM", "A")
+    two_groups = SampleTable(vectors, np.array([0, 1, 1, 1, 1]), settings, np.array([0, 1]))
+    assert conditioned_settings(query, 0, two_groups)["sampling_method"] == "Euler a"
+    assert conditioned_settings(query, 0, one_group, prior_weight=0.0)["sampling_method"] == "Euler a"
+
+
+def test_bagged_weights_average_the_resamples():
+    """A signal that ranks every row's truth first is kept in every resample (the anchor alone
+    ranks them last), so its bagged weight is the grid weight every resample picks; a signal of
+    constant scores never helps and stays 0."""
+    truth = np.array([0, 1, 2, 0])
+    anchor = -np.eye(3)[truth]  # truth scored lowest
+    perfect = np.eye(3)[truth] * 10
+    constant = np.ones((4, 3))
+    signals = {"dense": anchor, "good": perfect, "flat": constant}
+    once, _ = tune_weights(signals, truth, anchor="dense")
+    bagged = bagged_weights(signals, truth, "dense", resamples=5, seed=0)
+    assert bagged == {"dense": 1.0, "good": once["good"], "flat": 0.0}
+    assert bagged_weights(signals, truth, "dense", resamples=0) == once
