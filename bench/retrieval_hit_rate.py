@@ -42,7 +42,8 @@ def selector_rates(agent, rows: list[dict], k: int) -> dict:
 
 
 def synthetic(retriever: Retriever, models: int) -> Retriever:
-    """The same retriever kind over `models` entries: its own vectors, centroids and cards tiled."""
+    """The same retriever kind over `models` entries: its own vectors, centroids and cards tiled.
+    Always the exact path (the ANN index past 100,000 models is timed by bench/bench_ann.py)."""
     reps = -(-models // len(retriever.models))
     entries = [
         {**retriever_entry, "model": f"{retriever_entry['model']}#{i}"}
@@ -62,6 +63,7 @@ def synthetic(retriever: Retriever, models: int) -> Retriever:
         retriever.embedder,
         entries,
         lexical,
+        ann_min_models=models + 1,
     )
 
 
@@ -84,7 +86,7 @@ def main() -> None:
     parser.add_argument("--retriever", help="trained retriever folder (diffagent train retriever)")
     parser.add_argument("--split", default="eval")
     parser.add_argument("--k", type=int, default=5)
-    parser.add_argument("--latency-models", type=int, default=100_000)
+    parser.add_argument("--latency-models", type=int, nargs="*", default=[100_000])
     args = parser.parse_args()
 
     catalog = load_catalog(args.data)
@@ -141,26 +143,21 @@ def main() -> None:
         trained = load_agent(None, catalog=catalog, retriever=args.retriever, embedder=embed)
         retriever = trained.retriever
         features = retriever.features(prompts, negatives)
-        signals = {
-            "dense": features @ retriever.dense.T + retriever.bias,
-            "lexical": retriever.lexical.scores(prompts, negatives) if retriever.lexical else None,
-        }
-        signals = {k: v for k, v in signals.items() if v is not None}
-        if retriever.triggers:
-            signals["triggers"] = retriever.triggers.scores(prompts)
-        if retriever.bm25:
-            signals["bm25"] = retriever.bm25.scores(prompts)
+        signals = retriever.signals(prompts, negatives, features)
         labels_t = [retriever.position[t] for t in truth]
+        # Each signal's contribution two ways: added alone to the dense head, and taken out of
+        # the fused ranking.
         for name in signals:
             weights = {"dense": 1.0} if name == "dense" else {"dense": 1.0, name: retriever.weights[name]}
             rates = hit_rates(fuse(signals, weights), labels_t)
+            label = "trained: dense head" + ("" if name == "dense" else " + " + name)
             print(
-                row(
-                    f"trained: dense head{'' if name == 'dense' else ' + ' + name}",
-                    {"top1": rates[1], "top5": rates[5]},
-                    f"weight {retriever.weights.get(name, 0)}",
-                )
+                row(label, {"top1": rates[1], "top5": rates[5]}, f"weight {retriever.weights.get(name, 0)}")
             )
+        for name in signals:
+            if name != "dense":
+                rates = hit_rates(fuse(signals, {**retriever.weights, name: 0.0}), labels_t)
+                print(row(f"trained: fused without {name}", {"top1": rates[1], "top5": rates[5]}))
         started = time.perf_counter()
         fused = selector_rates(trained, rows, args.k)
         manifest = retriever.manifest
@@ -178,14 +175,13 @@ def main() -> None:
             "validation (rrhf)",
             json.dumps(manifest.get("validation")),
         )
-        print(
-            f"latency at {args.latency_models} models, trained:",
-            latency(synthetic(retriever, args.latency_models)),
-        )
-    print(
-        f"latency at {args.latency_models} models, untrained:",
-        latency(synthetic(base.retriever, args.latency_models)),
-    )
+    for size in args.latency_models:
+        for name, kind in (
+            ("trained", trained.retriever if args.retriever else None),
+            ("untrained", base.retriever),
+        ):
+            if kind is not None:
+                print(f"latency at {size} models (exact), {name}:", latency(synthetic(kind, size)))
 
 
 if __name__ == "__main__":
