@@ -130,3 +130,11 @@ def test_fused_ranking_past_the_threshold_matches_the_exact_path(tmp_path):
         np.testing.assert_allclose([s for _, s in left], [s for _, s in right], rtol=1e-4, atol=1e-4)
     approximate.save_pretrained(tmp_path)
     assert (tmp_path / ANN_FILE).exists()
+
+
+def test_top_rows_hand_example():
+    from diffagent.retriever.ann import top_rows
+
+    scores = np.array([0.0, 3.0, 1.0, 0.0, 2.0])
+    assert set(top_rows(scores, 2).tolist()) == {1, 4}
+    assert set(top_rows(scores, 9).tolist()) == {1, 2, 4}
