@@ -24,17 +24,23 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class SFTParams:
+class LoraTrainingParams:
+    """What SFT and RRHF training share: length of training, the LoRA adapter, sequence length."""
+
     max_steps: int = -1  # -1: train for `epochs`
     epochs: float = 3.0
     learning_rate: float = 2e-4
-    batch_size: int = 8
-    gradient_accumulation_steps: int = 1
     lora_r: int = 16
     lora_alpha: int = 32
     lora_dropout: float = 0.05
     max_length: int = 1024
     seed: int = 0
+
+
+@dataclass
+class SFTParams(LoraTrainingParams):
+    batch_size: int = 8
+    gradient_accumulation_steps: int = 1
 
 
 def encode_example(tokenizer: Any, row: dict) -> dict[str, list[int]]:

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from diffagent.agent.sft import LoraTrainingParams
 from diffagent.rrhf.rollout import rrhf_examples
 from diffagent.storage import ArtifactStore, absolute, at
 from schemas.rrhf import ROLLOUT_SCHEMA
@@ -24,18 +25,11 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class RRHFParams:
-    max_steps: int = -1  # -1: train for `epochs`
-    epochs: float = 3.0
-    learning_rate: float = 2e-5
+class RRHFParams(LoraTrainingParams):
+    learning_rate: float = 2e-5  # a tenth of SFT's: RRHF starts from the SFT adapter
     full: bool = False
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.05
-    max_length: int = 1024
     max_prompt_length: int = 768
     ce_length_normalised: bool = False
-    seed: int = 0
 
 
 def tokenized_examples(tokenizer: Any, table: Any) -> list[dict[str, Any]]:
