@@ -89,25 +89,30 @@ class ArchitectureDefaults(BaseModel):
     cfg_scale: float
 
 
-# The paper's default API: the base model of the architecture with these parameters. Flux renders
-# with its flow-matching Euler at the guidance 3.5 that Flux.1 D is distilled for.
+# The paper's default API: the base model of the architecture with these parameters ("Euler a",
+# 20 steps, CFG 7 for SD). Flux renders with its flow-matching Euler at the guidance 3.5 that
+# Flux.1 D is distilled for (20 steps: ComfyUI's and Forge's default for it).
 _SD, _FLUX = {"sampling_method": "Euler a", "cfg_scale": 7.0}, {"sampling_method": "Euler", "cfg_scale": 3.5}
 ARCHITECTURE_DEFAULTS: dict[str, ArchitectureDefaults] = {
     "sd1": ArchitectureDefaults(width=512, height=512, sampling_steps=20, **_SD),
     "sdxl": ArchitectureDefaults(width=1024, height=1024, sampling_steps=20, **_SD),
     "flux": ArchitectureDefaults(width=1024, height=1024, sampling_steps=20, **_FLUX),
 }
-DEFAULT_SAMPLER, DEFAULT_STEPS, DEFAULT_CFG = "Euler a", 20, 7.0  # the SD architectures' (the paper's)
-# Default size per base model name (what callers that key by `base_model` read).
-DEFAULT_SIZE: dict[str, tuple[int, int]] = {
-    name: (ARCHITECTURE_DEFAULTS[arch].width, ARCHITECTURE_DEFAULTS[arch].height)
-    for name, arch in ARCHITECTURE_OF.items()
+# Per base model: its architecture's defaults, except Flux.1 S (schnell), which is distilled to 4
+# steps and has no guidance embedding (FluxPipeline ignores guidance for it; CFG 1 is "none", what
+# Forge writes for it).
+BASE_MODEL_DEFAULTS: dict[str, ArchitectureDefaults] = {
+    name: ARCHITECTURE_DEFAULTS[arch] for name, arch in ARCHITECTURE_OF.items()
 }
+BASE_MODEL_DEFAULTS["Flux.1 S"] = ARCHITECTURE_DEFAULTS["flux"].model_copy(
+    update={"sampling_steps": 4, "cfg_scale": 1.0}
+)
 
 
 def defaults_for(base_model: str) -> ArchitectureDefaults:
-    """The default parameters of a base model's architecture."""
-    return ARCHITECTURE_DEFAULTS[architecture_of(base_model)]
+    """The default parameters of a base model (its architecture's, Flux.1 S's own steps)."""
+    architecture_of(base_model)  # names the bad value
+    return BASE_MODEL_DEFAULTS[base_model]
 
 
 # `version_id` of an API whose model is the architecture's own base model (SD 1.5, SDXL 1.0 base)

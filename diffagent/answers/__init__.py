@@ -4,7 +4,7 @@ parse_answer(text) -> dict | None             the first JSON object in generated
 invalid_parameters(fields) -> set[str]        parameter keys that break `schemas.t2i`
 answer_json_schema(models, checkpoints)       the answer as a JSON schema (vLLM), from pydantic
 same_architecture(a, b)                       the one base-model comparison
-repair_parameters(fields, architecture, fallback) / repair_base(catalog, model, named)
+repair_parameters(fields, base_model, fallback) / repair_base(catalog, model, named)
 classify_answer(fields, catalog, architecture=None) -> HallucinationReason | None
 reconstruct(fields, catalog, architecture=None) -> Reconstruction (api, reason, repairs)
 assemble_api(fields, catalog, repair=False) -> T2IApi
@@ -21,7 +21,13 @@ from diffagent.answers.assemble import (
 )
 from diffagent.answers.hallucination import HallucinationReason, classify_answer, hallucination_rate
 from diffagent.answers.parse import parse_answer
-from diffagent.answers.repair import DEFAULT_SETTINGS, default_parameters, repair_base, repair_parameters
+from diffagent.answers.repair import (
+    SETTING_KEYS,
+    default_parameters,
+    default_settings,
+    repair_base,
+    repair_parameters,
+)
 from diffagent.answers.validity import (
     ANSWER_KEYS,
     PARAMETER_KEYS,
@@ -34,8 +40,8 @@ from diffagent.answers.validity import (
 __all__ = [
     "ANSWER_KEYS",
     "DEFAULT_BASE_MODELS",
-    "DEFAULT_SETTINGS",
     "PARAMETER_KEYS",
+    "SETTING_KEYS",
     "HallucinationReason",
     "Reconstruction",
     "answer_json_schema",
@@ -44,6 +50,7 @@ __all__ = [
     "classify_answer",
     "default_api",
     "default_parameters",
+    "default_settings",
     "hallucination_rate",
     "invalid_parameters",
     "parse_answer",

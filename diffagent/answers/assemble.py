@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 DEFAULT_BASE_MODELS: dict[str, str] = {
     "SD 1.5": "stable-diffusion-v1-5/stable-diffusion-v1-5",
     "SDXL 1.0": "stabilityai/stable-diffusion-xl-base-1.0",
+    "Flux.1 D": "black-forest-labs/FLUX.1-dev",
+    "Flux.1 S": "black-forest-labs/FLUX.1-schnell",
 }
 
 
@@ -100,7 +102,8 @@ def assemble_api(fields: Mapping[str, Any] | None, catalog: Catalog, repair: boo
 
 
 def default_api(architecture: str, catalog: Catalog, base_models: Mapping[str, str] | None = None) -> T2IApi:
-    """The paper's default API: the architecture's base model, default size, "Euler a", 20 steps, CFG 7."""
+    """The default API: the base model's own model with its default parameters (`default_parameters`:
+    SD "Euler a", 20 steps, CFG 7; Flux flow-matching Euler, guidance 3.5)."""
     base_models = base_models or DEFAULT_BASE_MODELS
     if architecture not in base_models:
         raise ValueError(

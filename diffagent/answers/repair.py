@@ -3,7 +3,8 @@
 Parameters (`repair_parameters`): a valid value is kept; a number out of range or off the grid is
 moved to the nearest valid value (sides to a multiple of 8, steps rounded, everything clamped);
 anything else (missing, not a number, an unknown sampler) takes the fallback: the model's most
-common sample setting when the catalog knows one, else the paper's default for the architecture.
+common sample setting when the catalog knows one, else the default API of its base model
+(`schemas.t2i.defaults_for`: SD "Euler a", 20 steps, CFG 7; Flux flow-matching Euler, guidance 3.5).
 
 Base checkpoint (`repair_base`): a LoRA runs on the Checkpoint its answer names when that is a
 catalog Checkpoint of the LoRA's architecture. Otherwise on the base its sample images were made
@@ -25,26 +26,26 @@ from diffagent.answers.validity import (
     SAMPLERS,
     invalid_parameters,
 )
-from schemas.t2i import DEFAULT_CFG, DEFAULT_SAMPLER, DEFAULT_SIZE, DEFAULT_STEPS
+from schemas.t2i import defaults_for
 
 if TYPE_CHECKING:  # the catalog imports this module at run time; only the type goes the other way
     from diffagent.catalog import Catalog
 
 
-# The paper's default sampler, steps and CFG (the same for every architecture).
-DEFAULT_SETTINGS: dict[str, Any] = {
-    "sampling_method": DEFAULT_SAMPLER,
-    "sampling_steps": DEFAULT_STEPS,
-    "cfg_scale": DEFAULT_CFG,
-}
+# The parameters an answer's sampler, steps and CFG are judged on (the default API's settings).
+SETTING_KEYS: tuple[str, ...] = ("sampling_method", "sampling_steps", "cfg_scale")
 
 
-def default_parameters(architecture: str) -> dict[str, Any]:
-    """The paper's default parameters: the architecture's size, "Euler a", 20 steps, CFG 7."""
-    if architecture not in DEFAULT_SIZE:
-        raise ValueError(f"unknown architecture {architecture!r}; expected one of {tuple(DEFAULT_SIZE)}")
-    width, height = DEFAULT_SIZE[architecture]
-    return {"width": width, "height": height, **DEFAULT_SETTINGS}
+def default_parameters(base_model: str) -> dict[str, Any]:
+    """The default API's parameters for a base model: its architecture's size, sampler, steps and
+    CFG (for Flux the guidance FluxPipeline takes)."""
+    return defaults_for(base_model).model_dump()
+
+
+def default_settings(base_model: str) -> dict[str, Any]:
+    """Sampler, steps and CFG of `default_parameters(base_model)`."""
+    params = default_parameters(base_model)
+    return {key: params[key] for key in SETTING_KEYS}
 
 
 def as_number(value: Any) -> float | None:
@@ -71,16 +72,16 @@ def nearest_valid(key: str, number: float) -> int | float:
 
 
 def repair_parameters(
-    fields: Mapping[str, Any] | None, architecture: str, fallback: Mapping[str, Any] | None = None
+    fields: Mapping[str, Any] | None, base_model: str, fallback: Mapping[str, Any] | None = None
 ) -> tuple[dict[str, Any], int, int]:
     """The answer's parameters made valid: (parameters, how many clamped, how many defaulted).
 
     A value counts as clamped only when its number changed ("25" steps is 25: kept, not counted).
-    `fallback` (the model's usual settings) fills what cannot be read; absent, the paper's
-    default for `architecture` does.
+    `fallback` (the model's usual settings) fills what cannot be read; absent, the default API
+    of `base_model` does.
     """
     fields = fields or {}
-    defaults = {**default_parameters(architecture), **(fallback or {})}
+    defaults = {**default_parameters(base_model), **(fallback or {})}
     bad = invalid_parameters(fields)
     params: dict[str, Any] = {}
     clamped = defaulted = 0
@@ -102,7 +103,7 @@ def repair_parameters(
         params[key] = nearest_valid(key, number)
         clamped += params[key] != number
     if params["sampling_method"] not in SAMPLERS:  # a fallback from old data may be stale
-        params["sampling_method"] = DEFAULT_SAMPLER
+        params["sampling_method"] = defaults_for(base_model).sampling_method
     return params, clamped, defaulted
 
 

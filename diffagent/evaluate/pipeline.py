@@ -97,7 +97,7 @@ def answer_rows(
                 model=model if isinstance(model, str) else None,
                 hallucinated=bool(reason),
                 reason=reason,
-                params_fixed=not reason and answer_parameters(answer.fields)[3],
+                params_fixed=not reason and answer_parameters(answer.fields, architecture)[3],
                 latency_s=answer.latency_s,
                 raw=raw,
             )

@@ -1,7 +1,8 @@
 """The compared systems, and the T2I API each one renders for a prompt (paper section 4.1).
 
-Per architecture (SD 1.5, SDXL 1.0):
-- Baseline: the base model with the default parameters ("Euler a", 20 steps, CFG 7).
+Per architecture (SD 1.5, SDXL 1.0, Flux.1 D):
+- Baseline: the base model with the default parameters (SD: "Euler a", 20 steps, CFG 7; Flux:
+  flow-matching Euler, 20 steps, guidance 3.5: `schemas.t2i.defaults_for`).
 - Baseline*: the base model with DiffAgent-RRHF's parameters.
 - DiffAgent#: DiffAgent-RRHF's model with the default parameters.
 - DiffAgent-SFT / DiffAgent-RRHF: the agents' answers as they are (unconstrained, the paper's way).
@@ -9,7 +10,7 @@ Per architecture (SD 1.5, SDXL 1.0):
 Every system renders at the architecture's default size, because size changes the scores (the
 paper fixes it too). An answer that cannot be rendered on the architecture (hallucinated) renders
 the baseline instead, and the row says so (`fallback`). An answer's invalid sampler, steps or CFG
-is replaced by the paper's default, a LoRA's unusable base checkpoint by the one policy of
+is replaced by the architecture's default, a LoRA's unusable base checkpoint by the one policy of
 `diffagent.answers.repair_base`, and the row counts it (`params_fixed`): the model choice is what
 is judged. Hallucination is `diffagent.answers.classify_answer`, the metric RRHF's statistics use.
 """
@@ -21,11 +22,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from diffagent.answers import (
-    DEFAULT_SETTINGS,
+    SETTING_KEYS,
     api_from_entry,
     classify_answer,
     default_api,
     default_parameters,
+    default_settings,
     invalid_parameters,
     parse_answer,
     repair_base,
@@ -48,7 +50,6 @@ __all__ = [
 ]
 # The evaluate tasks and pipeline import these names from here: the one loader, parser, default API.
 catalog_index = load_catalog
-JUDGED_PARAMETERS = ("sampling_method", "sampling_steps", "cfg_scale")  # the order answer_parameters returns
 
 
 @dataclass(frozen=True)
@@ -97,13 +98,15 @@ def check_answer(fields: Mapping[str, Any] | None, catalog: Catalog, architectur
     return reason.value if reason else ""
 
 
-def answer_parameters(fields: Mapping[str, Any] | None) -> tuple[str, int, float, bool]:
-    """(sampler, steps, cfg) of the answer, any invalid one replaced by the paper's default; whether
-    one was. Unlike RRHF's repair nothing is clamped: an invalid value is the agent's error, the
-    paper's default stands in for it and the row counts it (`params_fixed`)."""
+def answer_parameters(fields: Mapping[str, Any] | None, base_model: str) -> tuple[str, int, float, bool]:
+    """(sampler, steps, cfg) of the answer, any invalid one replaced by `base_model`'s default
+    (`answers.default_settings`); whether one was. Unlike RRHF's repair nothing is clamped: an
+    invalid value is the agent's error, the default stands in for it and the row counts it
+    (`params_fixed`)."""
     fields = fields or {}
-    bad = invalid_parameters(fields) & set(DEFAULT_SETTINGS)
-    sampler, steps, cfg = (DEFAULT_SETTINGS[k] if k in bad else fields[k] for k in JUDGED_PARAMETERS)
+    defaults = default_settings(base_model)
+    bad = invalid_parameters(fields) & set(SETTING_KEYS)
+    sampler, steps, cfg = (defaults[k] if k in bad else fields[k] for k in SETTING_KEYS)
     return str(sampler), int(steps), float(cfg), bool(bad)
 
 
@@ -122,11 +125,11 @@ def plan_render(
     """The API `system` renders, given the answer its selector gave (ignored by Baseline)."""
     architecture = baseline.base_model
     width, height = size
-    defaults = dict(DEFAULT_SETTINGS)
+    defaults = default_settings(architecture)
     base = baseline.model_copy(update={**defaults, "width": width, "height": height})
     if system.selector is None:
         return RenderPlan(base, fallback=False, reason="", params_fixed=False)
-    sampler, steps, cfg, fixed = answer_parameters(fields)
+    sampler, steps, cfg, fixed = answer_parameters(fields, architecture)
     chosen = {"sampling_method": sampler, "sampling_steps": steps, "cfg_scale": cfg}
     params = chosen if system.use_params else defaults
     fixed = fixed and system.use_params

@@ -14,7 +14,9 @@
   diffusers folder or hub id `settings.<sd15|sdxl|flux>_base` (else `<...>_config`).
 - Architectures (`schemas.t2i.architecture_of`): sd1 -> StableDiffusionPipeline, sdxl (SDXL 1.0,
   Pony, Illustrious, NoobAI) -> StableDiffusionXLPipeline, flux -> FluxPipeline (cfg_scale is its
-  guidance, samplers map to flow-matching schedulers). Single-file checkpoints load with
+  guidance, samplers map to flow-matching schedulers, bfloat16 on GPU). Every per-architecture
+  rule (pipeline class, scheduler per sampler, negative prompt, file layout, GPU dtype) lives in
+  `render.architectures`, which the diffusers export reads too. Single-file checkpoints load with
   `from_single_file(config=<the architecture's config folder>)`, kohya/LyCORIS LoRAs with
   `load_lora_weights`; a LoRA on a checkpoint of another architecture is refused. `clip_skip` is
   passed to diffusers (as clip_skip - 1: A1111 counts the last layer as 1).

@@ -9,41 +9,45 @@ from pathlib import Path
 
 import torch
 
+from diffagent.render.architectures import (
+    GPU_DTYPES,
+    TRANSFORMER_ONLY_FILES,
+    architecture_of_pipeline,
+    pipeline_class_name,
+)
 from diffagent.render.settings import RenderSettings
 from diffagent.store.base import ResolvedModel, check_lora_architecture
 from schemas.t2i import architecture_of
 
 log = logging.getLogger(__name__)
 
-PIPELINE_CLASSES = {
-    "sd1": "StableDiffusionPipeline",
-    "sdxl": "StableDiffusionXLPipeline",
-    "flux": "FluxPipeline",
-}
-
 
 def pipeline_class(base_model: str):
     """The diffusers pipeline class of a base model's architecture."""
     import diffusers
 
-    return getattr(diffusers, PIPELINE_CLASSES[architecture_of(base_model)])
+    return getattr(diffusers, pipeline_class_name(base_model))
 
 
 def pipeline_architecture(pipe) -> str:
     """The architecture a loaded pipeline renders (by its class)."""
-    name = type(pipe).__name__
-    return next(arch for arch, cls in PIPELINE_CLASSES.items() if name == cls)
+    return architecture_of_pipeline(type(pipe).__name__)
 
 
-def render_device_and_dtype(settings: RenderSettings) -> tuple[str, torch.dtype]:
-    """CUDA with fp16/bf16 when present; CPU in float32 (half precision is slow or absent there)."""
-    device = settings.render_device or ("cuda" if torch.cuda.is_available() else "cpu")
+def render_device(settings: RenderSettings) -> str:
+    return settings.render_device or ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def render_dtype(settings: RenderSettings, device: str, architecture: str) -> torch.dtype:
+    """CUDA: the settings' dtype, else the architecture's half precision (GPU_DTYPES); CPU: float32
+    (half precision is slow or absent there)."""
     if not device.startswith("cuda"):
-        return device, torch.float32
+        return torch.float32
     dtypes = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
-    if settings.render_dtype not in dtypes:
-        raise ValueError(f"render_dtype {settings.render_dtype!r} is not one of {tuple(dtypes)}")
-    return device, dtypes[settings.render_dtype]
+    name = settings.render_dtype or GPU_DTYPES[architecture]
+    if name not in dtypes:
+        raise ValueError(f"render_dtype {name!r} is not one of {tuple(dtypes)}")
+    return dtypes[name]
 
 
 def load_pipeline(checkpoint: ResolvedModel, settings: RenderSettings, device: str, dtype: torch.dtype):
@@ -59,7 +63,7 @@ def load_pipeline(checkpoint: ResolvedModel, settings: RenderSettings, device: s
         pipe = cls.from_pretrained(checkpoint.pretrained, dtype=dtype, **extra)
     elif path.is_dir():
         pipe = cls.from_pretrained(path, dtype=dtype, **extra)
-    elif path.suffix == ".safetensors" and architecture == "flux":
+    elif path.suffix == ".safetensors" and TRANSFORMER_ONLY_FILES[architecture]:
         from diffusers import FluxTransformer2DModel
 
         transformer = FluxTransformer2DModel.from_single_file(
@@ -105,7 +109,8 @@ class PipelineCache:
         self.settings = settings or RenderSettings()
         if self.settings.max_pipelines < 1:
             raise ValueError(f"max_pipelines must be >= 1, got {self.settings.max_pipelines}")
-        self.device, self.dtype = render_device_and_dtype(self.settings)
+        self.device = render_device(self.settings)
+        render_dtype(self.settings, self.device, "sd1")  # a bad render_dtype fails here, not at a load
         self._pipelines: OrderedDict[str, object] = OrderedDict()
         self._active_lora: dict[str, tuple[str, float] | None] = {}
         self.loads = 0
@@ -122,7 +127,8 @@ class PipelineCache:
                 if self.device.startswith("cuda"):
                     torch.cuda.empty_cache()
             log.info("loading checkpoint version %s from %s", checkpoint.version_id, checkpoint.path)
-            self._pipelines[key] = load_pipeline(checkpoint, self.settings, self.device, self.dtype)
+            dtype = render_dtype(self.settings, self.device, architecture_of(checkpoint.base_model))
+            self._pipelines[key] = load_pipeline(checkpoint, self.settings, self.device, dtype)
             self._active_lora[key] = None
             self.loads += 1
         pipe = self._pipelines[key]

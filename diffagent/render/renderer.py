@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import torch
 from PIL import Image
 
+from diffagent.render.architectures import TAKES_NEGATIVE_PROMPT
 from diffagent.render.cache import RenderCache, RenderKey
 from diffagent.render.pipelines import PipelineCache, flat_clip_alias
 from diffagent.render.samplers import make_scheduler
@@ -122,11 +123,10 @@ class Renderer:
         # One CPU generator per seed: image i depends only on seeds[i], on any device.
         generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
         width, height, steps = self.render_shape(api)
-        # Flux.1 is guidance-distilled: cfg_scale is its guidance embedding, and FluxPipeline takes
-        # no negative prompt (without true CFG) and no clip skip. For SD, A1111 counts the last
-        # layer as clip skip 1 where diffusers counts the layers skipped.
+        # Flux: cfg_scale is its guidance, no negative prompt or clip skip (TAKES_NEGATIVE_PROMPT).
+        # For SD, A1111 counts the last layer as clip skip 1 where diffusers counts layers skipped.
         options = {}
-        if architecture != "flux":
+        if TAKES_NEGATIVE_PROMPT[architecture]:
             options = {"negative_prompt": negative_prompt or None, "clip_skip": api.clip_skip - 1 or None}
         with flat_clip_alias(pipe):
             result = pipe(

@@ -100,11 +100,10 @@ FLUX_SAMPLER_MAP: dict[str, SamplerSpec] = {
 
 def make_scheduler(sampler: str, base_config, architecture: str = "sd1"):
     """A diffusers scheduler for an A1111 sampler name, built from a pipeline's scheduler config;
-    Flux pipelines get the flow-matching scheduler the name means (FLUX_SAMPLER_MAP)."""
+    Flux pipelines get the flow-matching scheduler the name means (`architectures.scheduler_spec`)."""
     import diffusers
 
-    spec = (FLUX_SAMPLER_MAP if architecture == "flux" else SAMPLER_MAP).get(sampler)
-    if spec is None:
-        raise ValueError(f"unknown sampler {sampler!r}; expected one of {SAMPLERS}")
-    scheduler_class = getattr(diffusers, spec.scheduler)
-    return scheduler_class.from_config(base_config, **spec.kwargs)
+    from diffagent.render.architectures import scheduler_spec
+
+    spec = scheduler_spec(sampler, architecture)
+    return getattr(diffusers, spec.scheduler).from_config(base_config, **spec.kwargs)

@@ -19,7 +19,9 @@ class RenderSettings(BaseSettings):
     sd15_base: str | None = None
     sdxl_base: str | None = None
     flux_base: str | None = None
-    render_dtype: str = "float16"  # on GPU: float16 or bfloat16; CPU always renders in float32
+    # On GPU: float16, bfloat16 or float32; None takes each architecture's (render.architectures.
+    # GPU_DTYPES: float16 for SD, bfloat16 for Flux). CPU always renders in float32.
+    render_dtype: str | None = None
     max_pipelines: int = 2  # pipelines kept loaded, one per checkpoint
     lora_scale: float = 1.0
     artifact_root: str | None = None  # local path or fsspec URL of the render cache

@@ -4,8 +4,10 @@
 - a Checkpoint (sd1, sdxl): the tiny pipeline with its UNet perturbed by noise seeded from the
   version id, as one LDM single-file `.safetensors` (`tiny.ldm`);
 - a Checkpoint (flux): the perturbed FluxTransformer2DModel alone (how most Flux checkpoints on
-  Civitai ship, text encoders and VAE left out), in diffusers' key names: diffusers' BFL-layout
-  converter hard-codes Flux.1's widths (inner 3072), which a tiny model cannot have;
+  Civitai ship, text encoders and VAE left out), in diffusers' key names, which
+  `from_single_file` loads without conversion. Not in BFL's layout (`tiny.flux.transformer_to_bfl`,
+  tested against diffusers' converter): that converter hard-codes Flux.1's widths (inner 3072),
+  which a tiny model cannot have (see the note in `tiny.flux`);
 - a LORA: a random kohya-layout LoRA (`tiny.kohya`), or a LyCORIS LoCon with `locon`.
 The same arguments always give the same bytes (seeded CPU noise, sorted keys), so the bundled
 Civitai server and the tiny store agree on every file's SHA256.

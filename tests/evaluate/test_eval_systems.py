@@ -74,15 +74,15 @@ def test_a_lora_with_an_unusable_base_gets_the_most_downloaded_checkpoint() -> N
 
 
 def test_answer_parameters_replace_each_invalid_value() -> None:
-    assert answer_parameters(ANSWER) == ("DPM++ 2M Karras", 30, 5.5, False)
-    assert answer_parameters({**ANSWER, "sampling_method": "Euler A"}) == ("Euler a", 30, 5.5, True)
-    assert answer_parameters({**ANSWER, "sampling_steps": 500, "cfg_scale": "7"}) == (
+    assert answer_parameters(ANSWER, "SD 1.5") == ("DPM++ 2M Karras", 30, 5.5, False)
+    assert answer_parameters({**ANSWER, "sampling_method": "Euler A"}, "SD 1.5") == ("Euler a", 30, 5.5, True)
+    assert answer_parameters({**ANSWER, "sampling_steps": 500, "cfg_scale": "7"}, "SD 1.5") == (
         "DPM++ 2M Karras",
         20,
         7.0,
         True,
     )
-    assert answer_parameters(None) == ("Euler a", 20, 7.0, True)
+    assert answer_parameters(None, "SD 1.5") == ("Euler a", 20, 7.0, True)
 
 
 @pytest.mark.parametrize(

@@ -45,6 +45,8 @@ CATALOG = Catalog(
         _entry("Juggernaut XL (v9)", "Checkpoint", "SDXL 1.0", 3480, "juggernautXL_v9.safetensors", SHA),
         _entry("Pixel Art XL", "LORA", "SDXL 1.0", 1350, "pixel-art-xl.safetensors", "AA" * 32),
         _entry("Realistic Vision", "Checkpoint", "SD 1.5", 1300, "realisticVision_v51.safetensors"),
+        _entry("Flux Realism", "Checkpoint", "Flux.1 D", 6910, "fluxRealism_v1.safetensors"),
+        _entry("Anime Flux", "LORA", "Flux.1 D", 7020, "animeFlux.safetensors"),
     ],
     fingerprint="test",
 )
@@ -202,11 +204,11 @@ def test_diffusers_snippet_lora():
     )
 
 
-@pytest.mark.parametrize("inputs", [_lora_inputs, _checkpoint_inputs])
+@pytest.mark.parametrize("inputs", ["lora", "checkpoint", "flux"])
 def test_diffusers_snippet_compiles_and_names_real_classes(inputs):
     import diffusers
 
-    made = inputs()
+    made = {"lora": _lora_inputs, "checkpoint": _checkpoint_inputs, "flux": _flux_lora_inputs}[inputs]()
     tree = ast.parse(export("diffusers", made))
     imported = [a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names]
     assert all(hasattr(diffusers, name) for name in imported)
@@ -228,3 +230,58 @@ def test_unknown_format_and_missing_file_name_are_named():
     with pytest.raises(ValueError, match="Realistic Vision.*no file_name"):
         export_inputs(_checkpoint_inputs().api, bare, "a cat")
     assert set(EXPORTERS) == {"a1111", "comfyui", "diffusers"}
+
+
+def _flux_lora_inputs():
+    api = T2IApi(
+        model="Anime Flux",
+        type="LORA",
+        base_model="Flux.1 D",
+        base_checkpoint="Flux Realism",
+        model_id=702,
+        version_id=7020,
+        base_checkpoint_version_id=6910,
+        width=1024,
+        height=1024,
+        sampling_method="Euler",
+        sampling_steps=20,
+        cfg_scale=3.5,
+    )
+    return export_inputs(api, CATALOG, "an anime fox", "ignored by flux", seed=3)
+
+
+def test_diffusers_snippet_flux_loads_the_transformer_and_takes_guidance():
+    """A Flux file is the transformer: the rest comes from FLUX.1-dev; flow-matching Euler,
+    bfloat16 on GPU, guidance 3.5, and no negative prompt (FluxPipeline takes none)."""
+    assert export("diffusers", _flux_lora_inputs()) == (
+        "# Anime Flux (LORA, Flux.1 D): https://civitai.com/models/702?modelVersionId=7020\n"
+        "# Download the files named below from Civitai into this folder, then run this script.\n"
+        "import torch\n"
+        "from diffusers import FluxPipeline, FluxTransformer2DModel, FlowMatchEulerDiscreteScheduler\n"
+        "\n"
+        'device = "cuda" if torch.cuda.is_available() else "cpu"\n'
+        'dtype = torch.bfloat16 if device == "cuda" else torch.float32\n'
+        "transformer = FluxTransformer2DModel.from_single_file('fluxRealism_v1.safetensors', "
+        "config='black-forest-labs/FLUX.1-dev', subfolder=\"transformer\", torch_dtype=dtype)\n"
+        "pipe = FluxPipeline.from_pretrained('black-forest-labs/FLUX.1-dev', transformer=transformer, "
+        "torch_dtype=dtype)\n"
+        "pipe.scheduler = FlowMatchEulerDiscreteScheduler.from_config(pipe.scheduler.config)\n"
+        'pipe.load_lora_weights(".", weight_name=\'animeFlux.safetensors\', adapter_name="lora")\n'
+        'pipe.set_adapters(["lora"], adapter_weights=[1])\n'
+        "pipe = pipe.to(device)\n"
+        "image = pipe(\n"
+        "    prompt='an anime fox',\n"
+        "    width=1024,\n"
+        "    height=1024,\n"
+        "    num_inference_steps=20,\n"
+        "    guidance_scale=3.5,\n"
+        "    generator=torch.Generator(device).manual_seed(3),\n"
+        ").images[0]\n"
+        "image.save('diffagent.png')\n"
+    )
+
+
+def test_diffusers_snippet_of_a_pony_model_is_sdxl():
+    api = _checkpoint_inputs().api.model_copy(update={"base_model": "Pony"})
+    made = export_inputs(api, CATALOG, "a pony")
+    assert "StableDiffusionXLPipeline.from_single_file(" in export("diffusers", made)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from diffagent.render.architectures import architecture_of_pipeline, pipeline_class_name, scheduler_spec
 from diffagent.render.renderer import Renderer
 from diffagent.render.samplers import SAMPLER_MAP, make_scheduler
 from diffagent.render.settings import RenderSettings
@@ -40,3 +41,17 @@ def test_every_sampler_renders(tiny_store):
         pixels = np.asarray(image)
         assert pixels.shape == (256, 256, 3) and pixels.std() > 0, sampler
     assert renderer.model_loads == 1
+
+
+def test_one_architecture_table_for_renderer_and_export() -> None:
+    """render.architectures is the table both read: Pony renders with SDXL's pipeline, Flux's
+    "Euler" is flow-matching Euler while SD's is the discrete one, and unknown names are named."""
+    assert pipeline_class_name("Pony") == "StableDiffusionXLPipeline"
+    assert pipeline_class_name("Flux.1 S") == "FluxPipeline"
+    assert architecture_of_pipeline("FluxPipeline") == "flux"
+    assert scheduler_spec("Euler", "flux").scheduler == "FlowMatchEulerDiscreteScheduler"
+    assert scheduler_spec("Euler", "sdxl").scheduler == "EulerDiscreteScheduler"
+    with pytest.raises(ValueError, match="'Euler A'"):
+        scheduler_spec("Euler A", "sd1")
+    with pytest.raises(ValueError, match="'sd3'"):
+        scheduler_spec("Euler", "sd3")
