@@ -114,10 +114,8 @@ def main() -> None:
     ensure_tiny_models()
     data = write_dabench(root / "data")
     prefect = executable("prefect")
-    port = env["PREFECT_SERVER_API_PORT"]
-    server = start(
-        [prefect, "server", "start", "--host", "127.0.0.1", "--port", port], env, root / "server.log"
-    )
+    command = [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    server = start(command, env, root / "server.log")
     worker = None
     try:
         wait_until_answers(f"{env['PREFECT_API_URL']}/health", server, root / "server.log", timeout_s=180)

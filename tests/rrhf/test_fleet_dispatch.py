@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 
 import pyarrow.parquet as pq
 import pytest
 
-from diffagent.rrhf.dispatch import dispatch_rollouts
 from diffagent.rrhf.plan import ceil_div
-from diffagent.rrhf.rollout import collect_parts, plan_batches
-from diffagent.rrhf.rollout_models import RolloutModelsSpec
-from diffagent.rrhf.stages import read_candidates
 from tests.integration.conftest import PrefectStack, prefect_stack  # noqa: F401
 from tests.integration.processes import REPO, executable, run, start, stop, tail
 from tests.integration.test_prefect_deployment import api
@@ -25,10 +22,25 @@ pytestmark = pytest.mark.integration
 POOL = "fleet-test"
 
 
+IN_PROCESS = """
+import sys
+from diffagent.rrhf.dispatch import dispatch_rollouts
+from diffagent.rrhf.rollout import collect_parts, plan_batches
+from diffagent.rrhf.rollout_models import RolloutModelsSpec
+from diffagent.rrhf.stages import read_candidates
+items = read_candidates("{out}/candidates.parquet")
+spec = RolloutModelsSpec.for_profile("tiny", "{data}", "{cache}")
+jobs, _ = plan_batches(items, "{parts}", batch_size=2, k=2)
+assert dispatch_rollouts(jobs, spec, k=2)["runs"] == 1
+collect_parts([job.out for job in jobs], sys.argv[1])
+"""
+
+
 def rewards_by_response(table) -> dict[tuple[str, int], float]:
     return {(r["prompt_id"], r["response_index"]): r["reward"] for r in table.to_pylist()}
 
 
+@pytest.mark.timeout(2400)  # a whole tiny training run through a worker, on a shared CPU
 def test_train_sfta_on_a_work_pool_runs_one_run_per_group(prefect_stack: PrefectStack, tmp_path):  # noqa: F811
     prefect, env = executable("prefect"), prefect_stack.env
     run([prefect, "work-pool", "create", POOL, "--type", "process", "--overwrite"], env, 60)
@@ -59,13 +71,14 @@ def test_train_sfta_on_a_work_pool_runs_one_run_per_group(prefect_stack: Prefect
     assert counts["model_set_builds"] == 1 and counts["scorer_loads"] == 3
     assert printed["plan"]["batches"] == batches and printed["plan"]["runs"] == 1
 
-    # The in-process path over the same candidates, with a render cache of its own.
-    items = read_candidates(out / "candidates.parquet")
-    spec = RolloutModelsSpec.for_profile("tiny", str(data), str(tmp_path / "here-cache"))
-    jobs, _ = plan_batches(items, tmp_path / "here", batch_size=2, k=2)
-    assert dispatch_rollouts(jobs, spec, k=2)["runs"] == 1
-    here = collect_parts([job.out for job in jobs], tmp_path / "here.parquet")
+    # The in-process path over the same candidates, with a render cache of its own, in a
+    # process like the worker's (torch's default thread count: float sums depend on it).
+    here = tmp_path / "here.parquet"
+    script = IN_PROCESS.format(out=out, data=data, cache=tmp_path / "here-cache", parts=tmp_path / "here")
+    done = subprocess.run([sys.executable, "-c", script, str(here)], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=900)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
     pooled = pq.read_table(out / "rollouts.parquet")
-    assert pooled.num_rows == here.num_rows > 0
-    want = rewards_by_response(here)
+    want = rewards_by_response(pq.read_table(here))
+    assert pooled.num_rows == len(want) > 0
     assert rewards_by_response(pooled) == pytest.approx(want)
