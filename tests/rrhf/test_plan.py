@@ -62,7 +62,7 @@ def test_cli_plan_prints_counts_without_rendering(tmp_path: Path) -> None:
     data, run = write_dabench(tmp_path / "data"), tmp_path / "run"
     command = [str(Path(sys.executable).parent / "diffagent"), "train", "sfta", "--data", str(data)]
     command += ["--out", str(run), "--profile", "tiny", "--plan", "--render-s", "0.5", "--jobs-per-run", "1"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-2000:]
     # tiny: 4 prompts at most (3 in the split), k = 2, batches of 2 prompts, one batch a run.
     expected = ["| prompts | 3 |", "| renders (at most) | 30 |"]
