@@ -17,7 +17,8 @@ from diffagent.rrhf import pipeline
 from diffagent.rrhf.candidates import CandidateParams
 from diffagent.rrhf.train import RRHFParams
 from diffagent.stagecache import run_stage
-from tasks.sfta import candidates_task, retriever_task, rollouts_task, rrhf_task, sft_task
+from diffagent.taskrunners import task_runner_spec
+from tasks.sfta import candidates_task, plan_task, retriever_task, rollouts_task, rrhf_task, sft_task
 
 
 @flow(name="sftA-train", log_prints=True)
@@ -37,13 +38,24 @@ def sfta_train(
     rollout_models: dict[str, Any] | None = None,
     workers: int = 0,
     work_pool: str | None = None,
+    jobs_per_run: int = 8,
+    task_runner: str | dict[str, Any] | None = None,
+    image_costs: dict[str, float] | None = None,
     rrhf: dict[str, Any] | None = None,
     retriever: dict[str, Any] | None = None,
     refresh_cache: bool = False,
 ) -> dict[str, Any]:
     """Train DiffAgent-SFT and DiffAgent-RRHF on the DABench `data` into the run folder `out`
-    (each a local path or an fsspec URL); returns each stage's record."""
+    (each a local path or an fsspec URL); returns each stage's record.
+
+    Rollout batches run as `rrhf-rollout` runs on `work_pool` (`jobs_per_run` batches each), else on
+    `task_runner` ("thread", "process", "dask" or a `diffagent.taskrunners.TaskRunnerSpec` JSON),
+    else here. `image_costs` (ImageCosts fields) turns the plan's counts into GPU hours."""
     results: dict[str, Any] = {}
+    # First, what the rollout will cost (an artifact a user reads before the pool is spent).
+    results["plan"] = plan_task(
+        data, out, k, batch_size, jobs_per_run, max_prompts, candidates, min_responses, image_costs
+    )
     # The trained retriever (RUN/retriever): the retrieval selector and the hybrid's shortlist.
     stage = pipeline.retriever_stage(out, data, retriever)
     results["retriever"] = run_stage(retriever_task, stage, refresh_cache)
@@ -64,7 +76,17 @@ def sfta_train(
 
     models = pipeline.rollout_models_for(profile, data, out, rollout_models, remote=bool(work_pool))
     stage = pipeline.RolloutStage(
-        out, data, results["candidates"]["fingerprint"], models, k, batch_size, base_seed, workers, work_pool
+        out,
+        data,
+        results["candidates"]["fingerprint"],
+        models,
+        k,
+        batch_size,
+        base_seed,
+        workers,
+        work_pool,
+        jobs_per_run,
+        task_runner_spec(task_runner),
     )
     results["rollouts"] = run_stage(rollouts_task, stage, refresh_cache)
 

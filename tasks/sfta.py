@@ -11,11 +11,14 @@ import time
 from typing import Any
 
 from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from diffagent.rrhf import pipeline
-from diffagent.rrhf.rollout import BatchJob, run_jobs_in_process
-from diffagent.rrhf.rollout_models import RolloutModelsSpec, build_rollout_models
+from diffagent.rrhf.dispatch import RUN_REPORT_KEY
+from diffagent.rrhf.plan import ImageCosts, plan_for_run, plan_markdown
+from diffagent.rrhf.rollout import BatchJob
+from diffagent.rrhf.rollout_models import RolloutModelsSpec, run_jobs_with_spec
 from diffagent.stagecache import STAGE_TASK, record_stage
 
 
@@ -44,7 +47,8 @@ def candidates_task(stage: pipeline.CandidatesStage) -> dict[str, Any]:
 @task(name="rrhf-rollouts", **STAGE_TASK)
 def rollouts_task(stage: pipeline.RolloutStage) -> dict[str, Any]:
     started = time.perf_counter()
-    return record_stage(stage, pipeline.run_rollouts(stage, get_run_logger().info), started)
+    counts = pipeline.run_rollouts(stage, get_run_logger().info, rollout_jobs_task)
+    return record_stage(stage, counts, started)
 
 
 @task(name="rrhf-train", **STAGE_TASK)
@@ -53,7 +57,36 @@ def rrhf_task(stage: pipeline.RRHFStage) -> dict[str, Any]:
     return record_stage(stage, pipeline.run_rrhf(stage), started)
 
 
+@task(name="rollout-plan", cache_policy=NO_CACHE)
+def plan_task(
+    data: str,
+    out: str,
+    k: int,
+    batch_size: int,
+    jobs_per_run: int,
+    max_prompts: int | None,
+    candidates: dict[str, Any] | None,
+    min_responses: int,
+    image_costs: dict[str, float] | None,
+) -> dict[str, Any]:
+    """The rollout's counts (and GPU hours when costs are given), published as a markdown artifact."""
+    costs = ImageCosts(**image_costs) if image_costs else None
+    counted, source = plan_for_run(
+        data, out, k, batch_size, jobs_per_run, max_prompts, candidates, min_responses, costs
+    )
+    create_markdown_artifact(
+        plan_markdown(counted), key="rollout-plan", description=f"Rollout cost plan, counted from {source}"
+    )
+    return {**counted.to_json(), "source": source}
+
+
 @task(name="rrhf-rollout-batches", cache_policy=NO_CACHE)  # its part files are its cache
-def rollout_jobs_task(jobs: list[BatchJob], models: RolloutModelsSpec, k: int, base_seed: int) -> list[str]:
-    """Roll out batch jobs in this process (one load of renderer and scorers for all of them)."""
-    return run_jobs_in_process(jobs, lambda: build_rollout_models(models), k, base_seed)
+def rollout_jobs_task(
+    jobs: list[BatchJob], models: RolloutModelsSpec, k: int, base_seed: int
+) -> dict[str, Any]:
+    """Roll out batch jobs on this process's model set (built once per process and spec), and
+    publish what it loaded as the run's `rollout-run` table artifact (what the parent sums)."""
+    report = run_jobs_with_spec(jobs, models, k, base_seed, progress=True)
+    row = {name: value for name, value in report.items() if name != "parts"}
+    create_table_artifact([row], key=RUN_REPORT_KEY, description="What this rollout run rendered and loaded")
+    return report

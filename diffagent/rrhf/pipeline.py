@@ -26,6 +26,7 @@ from diffagent.rrhf.stages import local_data
 from diffagent.rrhf.train import RRHFParams
 from diffagent.stagecache import Stage
 from diffagent.storage import ArtifactStore, absolute
+from diffagent.taskrunners import TaskRunnerSpec
 
 # `--profile tiny`: small enough that the whole run finishes on a laptop CPU in a few minutes
 # (prefect.yaml's demo deployment passes the same values).
@@ -46,17 +47,22 @@ TINY_SETTINGS: dict[str, Any] = {
 }
 
 
-def profile_settings(profile: str, base_model: str | None) -> dict[str, Any]:
-    """The flow parameters a profile sets (a copy), base model included; tiny builds its models."""
+def profile_parameters(profile: str) -> dict[str, Any]:
+    """The flow parameters a profile sets besides the base model (a copy)."""
     if profile not in ("default", "tiny"):
         raise ValueError(f"unknown profile {profile!r}; expected 'default' or 'tiny'")
+    return json.loads(json.dumps(TINY_SETTINGS)) if profile == "tiny" else {}
+
+
+def profile_settings(profile: str, base_model: str | None) -> dict[str, Any]:
+    """The flow parameters a profile sets (a copy), base model included; tiny builds its models."""
+    settings = profile_parameters(profile)
     if profile == "default":
         if base_model is None:
             raise ValueError("a base model is required outside the tiny profile")
         return {"base_model": base_model}
     from diffagent.tiny import ensure_tiny_models
 
-    settings = json.loads(json.dumps(TINY_SETTINGS))
     return {**settings, "base_model": base_model or str(ensure_tiny_models() / "llm")}
 
 
@@ -107,9 +113,18 @@ class RolloutStage(Stage):
     base_seed: int = 0
     workers: int = 0
     work_pool: str | None = None
+    jobs_per_run: int = 8  # batches one work-pool run (or task-runner submission) carries
+    task_runner: TaskRunnerSpec | None = None
     name: ClassVar[str] = "rollouts"
     outputs: ClassVar[tuple[str, ...]] = ("rollouts.parquet",)
-    unkeyed: ClassVar[tuple[str, ...]] = ("root", "data", "workers", "work_pool")
+    unkeyed: ClassVar[tuple[str, ...]] = (
+        "root",
+        "data",
+        "workers",
+        "work_pool",
+        "jobs_per_run",
+        "task_runner",
+    )
 
     def settings(self) -> dict[str, Any]:
         # Where the catalog and the render cache are read from decides no pixel.
@@ -208,8 +223,9 @@ def run_candidates(stage: CandidatesStage) -> dict[str, Any]:
         )
 
 
-def run_rollouts(stage: RolloutStage, progress: Any = None) -> dict[str, Any]:
-    """Plan the batches (parts already written are skipped), dispatch, collect rollouts.parquet."""
+def run_rollouts(stage: RolloutStage, progress: Any = None, run_task: Any = None) -> dict[str, Any]:
+    """Plan the batches (parts already written are skipped), dispatch, collect rollouts.parquet.
+    `run_task`: the Prefect task a task runner submits (see `dispatch_rollouts`)."""
     from diffagent.rrhf.dispatch import dispatch_rollouts
     from diffagent.rrhf.rollout import collect_parts, plan_batches
     from diffagent.rrhf.stages import read_candidates
@@ -220,7 +236,17 @@ def run_rollouts(stage: RolloutStage, progress: Any = None) -> dict[str, Any]:
     jobs, finished = plan_batches(*plan)
     if progress is not None:
         progress("rollout: %d batches to run, %d already done", len(jobs), len(finished))
-    dispatch_rollouts(jobs, stage.models, stage.k, stage.base_seed, stage.workers, stage.work_pool)
+    dispatched = dispatch_rollouts(
+        jobs,
+        stage.models,
+        stage.k,
+        stage.base_seed,
+        stage.workers,
+        stage.work_pool,
+        stage.jobs_per_run,
+        stage.task_runner,
+        run_task,
+    )
     left, parts = plan_batches(*plan)
     if left:
         raise RuntimeError(f"{len(left)} rollout batches have no part file after dispatch")
@@ -231,6 +257,7 @@ def run_rollouts(stage: RolloutStage, progress: Any = None) -> dict[str, Any]:
         "k": stage.k,
         "batches": len(parts),
         "rendered_batches": len(jobs),
+        **dispatched,
     }
 
 

@@ -157,15 +157,19 @@ class BatchJob:
     items: list[dict[str, Any]]
 
 
+def batches_of(items: Sequence[PromptResponses], batch_size: int) -> list[list[PromptResponses]]:
+    """Consecutive batches of `batch_size` whole prompts (the last one may be shorter)."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    return [list(items[start : start + batch_size]) for start in range(0, len(items), batch_size)]
+
+
 def plan_batches(
     items: Sequence[PromptResponses], parts_dir: str | Path, batch_size: int, k: int, base_seed: int = 0
 ) -> tuple[list[BatchJob], list[str]]:
     """(jobs still to do, parts already done). Resuming = planning again: done parts are skipped."""
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     todo, done = [], []
-    for index, start in enumerate(range(0, len(items), batch_size)):
-        batch = list(items[start : start + batch_size])
+    for index, batch in enumerate(batches_of(items, batch_size)):
         path = part_path(parts_dir, index, batch_digest(batch, k, base_seed))
         store, name = at(path)
         if store.exists(name):

@@ -107,8 +107,11 @@ def test_every_deployment_deploys(prefect_stack: PrefectStack):
     recrawl = deployments["dabench-build/recrawl-daily"]
     assert recrawl["parameters"]["incremental"] is True
     assert [s["schedule"]["cron"] for s in recrawl["schedules"]] == ["17 3 * * *"]
-    for name in ("sftA-train/default", "rrhf-rollout/rrhf-rollout-cuda", "evaluate/default"):
+    # The sftA-train parent waits for its rollout runs on the `cpu` pool, holding no GPU slot.
+    assert deployments["sftA-train/default"]["work_pool_name"] == "cpu"
+    for name in ("rrhf-rollout/rrhf-rollout-cuda", "evaluate/default"):
         assert deployments[name]["work_pool_name"] == "cuda"
+    for name in ("sftA-train/default", "rrhf-rollout/rrhf-rollout-cuda", "evaluate/default"):
         assert deployments[name]["pull_steps"][0]["prefect.deployments.steps.set_working_directory"] == {
             "directory": "/opt/diffagent"
         }

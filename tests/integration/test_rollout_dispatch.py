@@ -31,7 +31,7 @@ from diffagent.rrhf.rollout import BatchJob
 from diffagent.rrhf.rollout_models import RolloutModelsSpec
 jobs = [BatchJob(**job) for job in json.load(open(sys.argv[1]))]
 spec = RolloutModelsSpec(**json.load(open(sys.argv[2])))
-dispatch_rollouts(jobs, spec, k=1, base_seed=0, workers=0, work_pool="rollout-test", poll_s=1.0)
+dispatch_rollouts(jobs, spec, k=1, base_seed=0, workers=0, work_pool="rollout-test", timeout_s=240)
 """
 
 

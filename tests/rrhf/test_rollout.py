@@ -141,13 +141,15 @@ def test_spec_overrides_and_bad_profile(tmp_path) -> None:
 
 
 def test_process_pool_dispatch_matches_in_process(tmp_path, tiny_models) -> None:
-    """`workers=2`: two worker processes build the models from the spec and write the same
-    parts (same rewards) as the in-process path."""
+    """`workers=2` (Prefect's process task runner): worker processes build the models from the
+    spec and write the same parts (same rewards) as the in-process path."""
+    from tasks.sfta import rollout_jobs_task
+
     spec, k = _spec(tmp_path), 1
     here, _ = plan_batches(_items(), tmp_path / "here", batch_size=1, k=k)
     pooled, _ = plan_batches(_items(), tmp_path / "pool", batch_size=1, k=k)
     dispatch_rollouts(here, spec, k, 0, workers=0)
-    dispatch_rollouts(pooled, spec, k, 0, workers=2)
+    dispatch_rollouts(pooled, spec, k, 0, workers=2, jobs_per_run=1, run_task=rollout_jobs_task)
     for a, b in zip(here, pooled, strict=True):
         rewards = pq.read_table(a.out).column("reward").to_pylist()
         assert pq.read_table(b.out).column("reward").to_pylist() == pytest.approx(rewards)
