@@ -147,11 +147,12 @@ def warm_embeddings(*folders: Path) -> None:
     """Embed each catalog once here (the matrix cache is keyed by fingerprint): server start-up and
     swaps then load it."""
     from diffagent.catalog import load_catalog
-    from diffagent.retriever.embedder import Embedder, RetrievalIndex
+    from diffagent.retriever.build import untrained_retriever
+    from diffagent.retriever.embedder import Embedder
 
     embedder = Embedder()
     for folder in folders:
-        RetrievalIndex.build(load_catalog(folder), embedder)
+        untrained_retriever(load_catalog(folder), embedder)
 
 
 def print_table(results: list[dict], baseline: int) -> None:
@@ -184,6 +185,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", default="1,8,32")
     parser.add_argument("--selectors", default="retrieval,hybrid")
+    parser.add_argument("--no-swap", action="store_true", help="no catalog swap during the last run")
     parser.add_argument("--hybrid-requests", type=int, default=None, help="default: --requests")
     args = parser.parse_args()
     concurrencies = [int(c) for c in args.concurrency.split(",")]
@@ -211,7 +213,7 @@ def main() -> None:
             publish(work / "dabench", "v0001")
             process, url = start_server(work / "dabench", work / f"serve-{selector}.log", agent)
             try:
-                swap = work / "dabench" if selector == "retrieval" else None
+                swap = work / "dabench" if selector == "retrieval" and not args.no_swap else None
                 results += run_selector(url, selector, prompts, concurrencies, swap)
             finally:
                 process.send_signal(signal.SIGTERM)
