@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from diffagent.retriever.metrics import parameter_agreement, ranked_hits, stated_agreement
-from schemas.t2i import T2IApi
 
 TRUTH = {
     "model": "c",
@@ -38,18 +39,7 @@ def test_stated_agreement_judges_what_is_readable():
 
 def test_stated_agreement_equals_parameter_agreement_on_a_full_answer():
     """DDIM vs Euler a; 26 steps is 6 from 20; CFG 8.5 is 1.0 from 7.5 (within); 512x512 the same."""
-    api = T2IApi(
-        model="a",
-        type="Checkpoint",
-        base_model="SD 1.5",
-        model_id=1,
-        version_id=1,
-        width=512,
-        height=512,
-        sampling_method="DDIM",
-        sampling_steps=26,
-        cfg_scale=8.5,
-    )
+    fields = {**TRUTH, "model": "a", "sampling_method": "DDIM", "sampling_steps": 26, "cfg_scale": 8.5}
     expected = {"sampler": False, "steps": False, "cfg": True, "size": True}
-    assert parameter_agreement(api, TRUTH) == expected
-    assert stated_agreement(api.model_dump(), TRUTH) == expected
+    assert parameter_agreement(SimpleNamespace(**fields), TRUTH) == expected
+    assert stated_agreement(fields, TRUTH) == expected
