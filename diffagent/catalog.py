@@ -144,11 +144,13 @@ class Catalog(Mapping[str, CatalogEntry]):
         return f"Catalog({self.source!r}, {len(self)} models, fingerprint {self.fingerprint})"
 
     def part(self, keep: Iterable[str], source: str) -> Catalog:
-        """The catalog of the `keep` models only, with their sample prompts and settings."""
+        """The catalog of the `keep` models only, with their sample prompts, settings and rows."""
         models = set(keep)
         part = Catalog.from_entries([row for row in self.entries if row["model"] in models], source)
         part.sample_prompts = {m: p for m, p in self.sample_prompts.items() if m in models}
         part.sample_settings = {m: s for m, s in self.sample_settings.items() if m in models}
+        # The rows too: an untrained retriever over the part builds its model vectors from them.
+        part.sample_rows = [row for row in self.sample_rows if row["model"] in models]
         return part
 
     def base_checkpoints_for(self, model: str) -> list[str]:

@@ -1,5 +1,7 @@
 """The `evaluate` flow: Table 1 (hallucination) and Table 2 (five systems and ours) on DABench-eval,
-COCO Captions and PartiPrompts, with scores.parquet, report.md, plots and a user-study sheet."""
+COCO Captions and PartiPrompts, Table 3 (each selector's hits of DABench's source models and
+parameter agreement) and per-prompt latency with cold starts apart, with scores.parquet,
+selection.parquet/json, report.md, plots and a user-study sheet."""
 
 from __future__ import annotations
 
@@ -49,7 +51,7 @@ def evaluate(
     cache = expansion_cache or str(Path(settings.cache_dir).expanduser() / "prompt-expansions")
 
     prompts, expansion = prompts_task(data, coco, parti, n, seed, base_url, model, cache)
-    answers = select_task(prompts, data, agents, architectures, batch_size)
+    answers, selection = select_task(prompts, data, agents, architectures, batch_size)
     scores, renderer_note = render_score_task(
         prompts, answers, data, systems, seeds, profile, out, size, base_models
     )
@@ -64,5 +66,8 @@ def evaluate(
         expansion_failed=expansion["failed"],
         profile=profile,
         notes=[renderer_note, "DABench counts cover both architectures (each prompt has one)."],
+        batch_size=batch_size,
+        load_s=selection["load_s"],
+        retriever=selection["retriever"],
     )
     return report_task(prompts, answers, scores, facts, out, seed, study_pairs)

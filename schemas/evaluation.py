@@ -27,7 +27,15 @@ class EvalPrompt(BaseModel):
     category: str | None = None  # PartiPrompts Category
     challenge: str | None = None  # PartiPrompts Challenge
     base_model: str | None = None  # DABench rows belong to one architecture; None: any
-    reference_model: str | None = None  # DABench: the model that made the source image
+    # DABench: the source image's model and settings, the truth of the selection metrics.
+    reference_model: str | None = None  # the model that made the source image
+    reference_type: str | None = None  # Checkpoint | LORA
+    reference_in_sft: bool | None = None  # the model has sft samples (None: no sft split to tell)
+    reference_width: int | None = None
+    reference_height: int | None = None
+    reference_sampler: str | None = None
+    reference_steps: int | None = None
+    reference_cfg: float | None = None
 
 
 class AnswerRow(BaseModel):
@@ -42,8 +50,30 @@ class AnswerRow(BaseModel):
     hallucinated: bool
     reason: str  # "" when valid; else unparseable | unknown_model | unknown_base_checkpoint | ...
     params_fixed: bool  # an invalid parameter was replaced by the default
-    latency_s: float
+    latency_s: float  # this prompt's selection time, warm (see cold_start_s)
     raw: str  # the answer as the selector gave it (JSON text)
+    # The selector's first call (index build, retriever load, first model call), timed apart from
+    # every prompt's latency_s; the same on each row of one selector.
+    cold_start_s: float = 0.0
+    # Models of the selector's ranked candidates, best first; None when it gives one answer.
+    ranked: list[str] | None = None
+
+
+class SelectionRow(BaseModel):
+    """One selector's selection figures on one group of DABench prompts (shares of prompts)."""
+
+    architecture: str
+    selector: str
+    constrained: bool
+    label: str  # the selector's column title in Table 1
+    group: str  # all | seen | unseen (the model in the sft split or not) | Checkpoint | LORA
+    prompts: int
+    top1: float  # the image's own model answered first
+    top5: float | None  # among the first five ranked candidates; None: the selector ranks none
+    sampler: float  # the top-1 answer's sampler is the image's
+    steps: float  # within 5 steps
+    cfg: float  # within 1 CFG
+    size: float  # the same width and height
 
 
 class ScoreRow(BaseModel):
@@ -72,5 +102,6 @@ class ScoreRow(BaseModel):
 
 
 ANSWER_SCHEMA: pa.Schema = arrow_schema(AnswerRow)
+SELECTION_SCHEMA: pa.Schema = arrow_schema(SelectionRow)
 SCORE_SCHEMA: pa.Schema = arrow_schema(ScoreRow)
 EVAL_PROMPT_SCHEMA: pa.Schema = arrow_schema(EvalPrompt)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from prefect import task
@@ -49,12 +50,18 @@ def prompts_task(
 @task(name="evaluate-select")
 def select_task(
     prompts: list[EvalPrompt], data: str, agents: str, architectures: list[str], batch_size: int
-) -> list[AnswerRow]:
+) -> tuple[list[AnswerRow], dict[str, Any]]:
+    """The answers, and what the report says of the selectors: seconds to load each agent's
+    weights (before any call, so in no selector's cold start) and the trained retriever's folder."""
     from diffagent.evaluate.agents import build_selectors, load_run_agents
 
-    selectors = build_selectors(load_run_agents(agents, data), architectures)
+    began = time.perf_counter()
+    loaded = load_run_agents(agents, data)
+    load_s = {"SFT + RRHF": time.perf_counter() - began}
+    selectors = build_selectors(loaded, architectures)
     rows, _ = collect_answers(prompts, architectures, selectors, _catalog(data), batch_size)
-    return rows
+    retriever = loaded["rrhf"].retriever_source
+    return rows, {"load_s": load_s, "retriever": str(retriever) if retriever else None}
 
 
 @task(name="evaluate-render-score")
@@ -117,6 +124,12 @@ def report_task(
         key="evaluation-table-2",
         description="Scores x100 with paired bootstrap CIs, paper Table 2 layout",
     )
+    if outputs.tables.selection:
+        create_markdown_artifact(
+            markdown=outputs.tables.selection,
+            key="evaluation-table-3",
+            description="Selection on DABench (%): top-1 / top-5 of the image's model, parameter agreement",
+        )
     create_markdown_artifact(
         markdown=outputs.tables.latency,
         key="evaluation-latency",
@@ -126,6 +139,7 @@ def report_task(
         "report": outputs.report,
         "scores": outputs.scores,
         "answers": outputs.answers,
+        "selection": outputs.selection,
         "plots": ",".join(outputs.plots),
         "sheet": outputs.sheet or "",
     }

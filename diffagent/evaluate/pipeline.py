@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from PIL import Image
 from tqdm.auto import tqdm
@@ -33,8 +33,17 @@ from diffagent.storage import ArtifactStore
 from schemas.evaluation import AnswerRow, EvalPrompt, ScoreRow
 from schemas.t2i import Instruction, T2IApi
 
-# (instructions) -> one (answer fields or None, raw answer text) per instruction, in order.
-SelectFn = Callable[[list[Instruction]], list[tuple[dict[str, Any] | None, str]]]
+
+class Reply(NamedTuple):
+    """A selector's answer to one instruction."""
+
+    fields: dict[str, Any] | None  # the answer's fields; None when it cannot be read
+    raw: str  # the answer as given (JSON text)
+    ranked: list[str] | None = None  # models of its ranked candidates, best first; None: one answer
+
+
+# (instructions) -> one reply per instruction, in order (a plain (fields, raw) pair is a Reply too).
+SelectFn = Callable[[list[Instruction]], list[Reply | tuple[dict[str, Any] | None, str]]]
 # (api, prompt, negative prompt, seeds) -> one image per seed.
 RenderFn = Callable[[T2IApi, str, str, Sequence[int]], list[Image.Image]]
 # (prompts, images) -> {metric: one raw score per image}
@@ -49,28 +58,52 @@ def prompt_key(prompt: EvalPrompt) -> str:
 @dataclass
 class Answer:
     fields: dict[str, Any] | None
-    latency_s: float
+    latency_s: float  # this prompt's selection time, warm
+    cold_start_s: float = 0.0  # the selector's first call, timed apart
+    ranked: list[str] | None = None
+
+
+# The cold call's instruction. It is no evaluated prompt, so no prompt's timing reuses what the
+# cold call cached (the embedder keeps each query text's vector).
+WARM_UP = Instruction(prompt="a photo of a lighthouse at dusk", negative_prompt="blurry")
+
+
+def _ask(select: SelectFn, instructions: list[Instruction]) -> tuple[list[Reply], float]:
+    began = time.perf_counter()
+    results = select(instructions)
+    took = time.perf_counter() - began
+    if len(results) != len(instructions):
+        raise ValueError(f"selector answered {len(results)} of {len(instructions)} prompts")
+    return [Reply(*result) for result in results], took
 
 
 def select_timed(
-    select: SelectFn, prompts: Sequence[EvalPrompt], batch_size: int = 1
+    select: SelectFn,
+    prompts: Sequence[EvalPrompt],
+    batch_size: int = 1,
+    cold_start_s: float | None = None,
 ) -> list[tuple[Answer, str]]:
-    """Answers in prompt order; each batch's wall time is shared equally by its prompts.
+    """Answers in prompt order, each prompt timed on its own (batch_size=1, the paper's latency).
 
-    batch_size=1 measures what the paper reports (one prompt at a time); larger batches measure
-    throughput-bound latency.
+    The selector is first asked `WARM_UP` alone: that call pays what is paid once (a lazy index
+    build, a retriever load, the first model call) and is recorded as every answer's
+    `cold_start_s`, apart from the prompts' own latency. With batch_size > 1 the prompts are asked
+    in batches and each prompt is charged an equal share of its batch's time (throughput, not one
+    prompt's latency). `cold_start_s` given: the selector is warm already (it answered other
+    prompts), so there is no warm-up call and that figure is recorded.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if not prompts:
+        return []
+    cold_start = cold_start_s if cold_start_s is not None else _ask(select, [WARM_UP])[1]
     answers: list[tuple[Answer, str]] = []
     for start in tqdm(range(0, len(prompts), batch_size), desc="select", unit="batch", leave=False):
         batch = prompts[start : start + batch_size]
-        began = time.perf_counter()
-        results = select([Instruction(prompt=p.prompt, negative_prompt=p.negative_prompt) for p in batch])
-        each = (time.perf_counter() - began) / len(batch)
-        if len(results) != len(batch):
-            raise ValueError(f"selector answered {len(results)} of {len(batch)} prompts")
-        answers += [(Answer(fields, each), raw) for fields, raw in results]
+        instructions = [Instruction(prompt=p.prompt, negative_prompt=p.negative_prompt) for p in batch]
+        replies, took = _ask(select, instructions)
+        each = took / len(batch)
+        answers += [(Answer(r.fields, each, cold_start, r.ranked), r.raw) for r in replies]
     return answers
 
 
@@ -100,6 +133,8 @@ def answer_rows(
                 params_fixed=not reason and answer_parameters(answer.fields, architecture)[3],
                 latency_s=answer.latency_s,
                 raw=raw,
+                cold_start_s=answer.cold_start_s,
+                ranked=answer.ranked,
             )
         )
     return rows
@@ -229,7 +264,7 @@ def answers_from_rows(rows: Sequence[AnswerRow]) -> dict[AnswerKey, Answer]:
     """The answers the systems render, rebuilt from answers.parquet rows (fields parsed from `raw`)."""
     return {
         (r.architecture, f"{r.dataset}/{r.prompt_id}", r.selector, r.constrained): Answer(
-            parse_answer(r.raw), r.latency_s
+            parse_answer(r.raw), r.latency_s, r.cold_start_s, r.ranked
         )
         for r in rows
     }

@@ -20,6 +20,7 @@ from diffagent.storage import ArtifactStore
 from schemas.evaluation import EvalPrompt
 
 PARTI_COLUMNS: tuple[str, ...] = ("Prompt", "Category", "Challenge", "Note")
+TRUTH_COLUMNS: tuple[str, ...] = ("width", "height", "sampling_method", "sampling_steps", "cfg_scale")
 
 
 def read_bytes(path_or_url: str | Path) -> bytes:
@@ -96,13 +97,22 @@ def _split_frame(data_dir: str | Path, split: str) -> tuple[pd.DataFrame, str]:
     return store.read_table(name).to_pandas(), store.url(name)
 
 
+def _sft_models(data_dir: str | Path) -> set[str] | None:
+    """Models with sft samples (the selection metrics' seen/unseen split); None without an sft split."""
+    store = ArtifactStore(str(data_dir))
+    if not store.exists("splits/sft.parquet"):
+        return None
+    return set(store.read_table("splits/sft.parquet").column("model").to_pylist())
+
+
 def dabench_prompts(data_dir: str | Path, n: int | None, seed: int = 0) -> list[EvalPrompt]:
     """DABench eval split rows (DIR/splits/eval.parquet, DIR a folder or fsspec URL); N sampled per
-    architecture when given."""
+    architecture when given. Each carries its image's model and settings (the selection truth)."""
     frame, path = _split_frame(data_dir, "eval")
-    needed = {"image_id", "prompt", "negative_prompt", "base_model", "model"}
+    needed = {"image_id", "prompt", "negative_prompt", "base_model", "model", "type", *TRUTH_COLUMNS}
     if missing := needed - set(frame.columns):
         raise ValueError(f"{path}: missing columns {sorted(missing)}")
+    seen = _sft_models(data_dir)
     prompts = []
     for base_model, group in frame.groupby("base_model", sort=True):
         group = group.sort_values("image_id").reset_index(drop=True)
@@ -117,6 +127,13 @@ def dabench_prompts(data_dir: str | Path, n: int | None, seed: int = 0) -> list[
                     negative_prompt=str(row["negative_prompt"] or ""),
                     base_model=str(base_model),
                     reference_model=str(row["model"]),
+                    reference_type=str(row["type"]),
+                    reference_in_sft=None if seen is None else str(row["model"]) in seen,
+                    reference_width=int(row["width"]),
+                    reference_height=int(row["height"]),
+                    reference_sampler=str(row["sampling_method"]),
+                    reference_steps=int(row["sampling_steps"]),
+                    reference_cfg=float(row["cfg_scale"]),
                 )
             )
     return prompts

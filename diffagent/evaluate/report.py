@@ -1,4 +1,5 @@
-"""`report.md`: the paper's Table 1 and Table 2 laid out the same way, plus our rows, the CIs and latency.
+"""`report.md`: the paper's Table 1 and Table 2 laid out the same way, plus our rows, the CIs, Table 3
+(selection against DABench's source models) and latency.
 
 Each table is also returned on its own (`ReportTables`) so the flow can publish it as a Prefect
 markdown artifact.
@@ -6,17 +7,22 @@ markdown artifact.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from diffagent.evaluate import tables
+from diffagent.evaluate.markdown import (
+    ARCHITECTURE_TITLES,
+    latency_markdown,
+    markdown_table,
+    selection_markdown,
+)
+from diffagent.evaluate.selection import selection_frame
 from diffagent.evaluate.systems import SYSTEMS
 from schemas.evaluation import DATASET_TITLES
 
-ARCHITECTURE_TITLES: dict[str, str] = {"SD 1.5": "SD 1.5", "SDXL 1.0": "SD XL"}
 # The paper's numbers (Tables 1 and 2), printed beside ours for reference.
 PAPER_HALLUCINATION: dict[tuple[str, str], tuple[float, float]] = {
     ("SD 1.5", "dabench"): (11.5, 9.5),
@@ -39,6 +45,7 @@ TABLE1_COLUMNS: tuple[str, ...] = (
     "RRHF",
     "SFT (constrained)",
     "RRHF (constrained)",
+    "Retrieval (untrained)",
     "Retrieval-only",
     "Hybrid",
 )
@@ -56,6 +63,9 @@ class RunFacts:
     profile: str = "default"
     normalisation: str = "all images of all compared systems on the same prompt"
     notes: list[str] = field(default_factory=list)
+    batch_size: int = 1  # prompts per selection call
+    load_s: dict[str, float] = field(default_factory=dict)  # agent -> seconds to load its weights
+    retriever: str | None = None  # the run's trained retriever (RUN/retriever); None: untrained only
 
 
 @dataclass
@@ -64,19 +74,8 @@ class ReportTables:
     table2: str
     latency: str
     markdown: str
-
-
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A GitHub-flavoured markdown table (no tabulate dependency)."""
-
-    def cell(value: object) -> str:
-        if isinstance(value, float):
-            return "-" if math.isnan(value) else f"{value:.1f}"
-        return str(value).replace("|", "\\|")
-
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
+    selection: str = ""
+    selection_frame: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def table1_markdown(hallucination: pd.DataFrame) -> str:
@@ -137,22 +136,6 @@ def table2_markdown(summary: pd.DataFrame, comparison: pd.DataFrame) -> str:
     return markdown_table(header, rows)
 
 
-def latency_markdown(latency: pd.DataFrame) -> str:
-    header = ["Architecture", "Selector", "Mean (s)", "p50 (s)", "p95 (s)", "Answers"]
-    rows = [
-        [
-            ARCHITECTURE_TITLES.get(r.architecture, r.architecture),
-            r.label,
-            f"{r.mean:.3f}",
-            f"{r.p50:.3f}",
-            f"{r.p95:.3f}",
-            r.answers,
-        ]
-        for r in latency.itertuples()
-    ]
-    return markdown_table(header, rows)
-
-
 def _facts_markdown(facts: RunFacts) -> str:
     counts = ", ".join(f"{DATASET_TITLES.get(d, d)} {n}" for d, n in facts.prompts.items())
     if facts.expansion == "llm":
@@ -182,14 +165,18 @@ def build_report(
     plots: Sequence[str] = (),
     bootstrap_seed: int = 0,
     resamples: int = 10_000,
+    prompts: pd.DataFrame | None = None,
 ) -> ReportTables:
-    """Every table in markdown, and the whole report."""
+    """Every table in markdown, and the whole report. Table 3 needs `prompts` (prompts.parquet's
+    frame: the DABench truth); without it the report has no selection table."""
     table1 = table1_markdown(tables.hallucination(answers))
     summary = tables.system_scores(scores)
     table2 = table2_markdown(
         summary, tables.against_baseline(scores, resamples=resamples, seed=bootstrap_seed)
     )
     latency = latency_markdown(tables.latency(answers))
+    figures = selection_frame(prompts, answers) if prompts is not None else pd.DataFrame()
+    selection = selection_markdown(figures) if prompts is not None else ""
     reasons = answers[answers["hallucinated"]].groupby("reason").size().to_dict()
     reason_text = ", ".join(f"{k} {v}" for k, v in sorted(reasons.items())) or "none"
     markdown = "\n\n".join(
@@ -214,10 +201,42 @@ def build_report(
             )
             + ".",
             table2,
+            *(["## Table 3. Selection (%)", _selection_intro(facts), selection] if selection else []),
             "## Selection latency",
-            "Seconds per prompt, one prompt at a time (the paper: 4.81 s per API on one A100 80G).",
+            _latency_intro(facts),
             latency,
             *(["## Plots", *[f"![{p}]({p})" for p in plots]] if plots else []),
         ]
     )
-    return ReportTables(table1=table1, table2=table2, latency=latency, markdown=markdown + "\n")
+    return ReportTables(table1, table2, latency, markdown + "\n", selection, figures)
+
+
+def _selection_intro(facts: RunFacts) -> str:
+    retriever = (
+        f"Retrieval-only is the run's trained retriever (`{facts.retriever}`)"
+        if facts.retriever
+        else "The run has no trained retriever: Retrieval-only is the untrained one too"
+    )
+    return (
+        "DABench prompts only (each image's own model and metadata are the truth). Top-1: the answer "
+        "names the image's model; top-5: among the selector's five ranked candidates (n/a for a "
+        "selector that gives one answer: the agents decode one greedy answer, the hybrid one from its "
+        "shortlist). Seen / unseen: the model has samples in the sft split or not. Parameters of the "
+        "top-1 answer as it states them, over all prompts: the same sampler, steps within 5, CFG "
+        f"within 1, the same size (an unreadable value disagrees). {retriever}."
+    )
+
+
+def _latency_intro(facts: RunFacts) -> str:
+    timing = (
+        "each prompt asked on its own"
+        if facts.batch_size == 1
+        else f"prompts asked in batches of {facts.batch_size}, each charged an equal share of its batch"
+    )
+    loads = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in facts.load_s.items())
+    return (
+        f"Seconds per prompt, {timing}, after a first call per selector that is reported apart as its "
+        "cold start (index build or retriever load, first model call) and not in the percentiles "
+        "(the paper: 4.81 s per API on one A100 80G)."
+        + (f" Loading the agents' weights, before any call: {loads}." if loads else "")
+    )

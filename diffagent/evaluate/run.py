@@ -3,6 +3,8 @@
 Layout of the output folder EVAL:
   prompts.parquet   every evaluated prompt (source and expanded text)
   answers.parquet   one row per architecture x prompt x selector x decoding (Table 1's unit)
+  selection.parquet, selection.json   Table 3's figures: each selector's hits and parameter
+                    agreement on DABench, per architecture and group (SelectionRow)
   scores.parquet    one row per architecture x prompt x system x seed, with every score
   images/           the rendered PNGs, named by what decides their pixels
   render-cache/     the renderer's own cache (keyed by model hashes), reused by a rerun
@@ -11,6 +13,7 @@ Layout of the output folder EVAL:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +30,14 @@ from diffagent.evaluate.report import ReportTables, RunFacts, build_report
 from diffagent.evaluate.sheet import study_pairs, write_sheet
 from diffagent.storage import ArtifactStore
 from schemas.dabench import CatalogEntry
-from schemas.evaluation import ANSWER_SCHEMA, EVAL_PROMPT_SCHEMA, SCORE_SCHEMA, AnswerRow, EvalPrompt
+from schemas.evaluation import (
+    ANSWER_SCHEMA,
+    EVAL_PROMPT_SCHEMA,
+    SCORE_SCHEMA,
+    SELECTION_SCHEMA,
+    AnswerRow,
+    EvalPrompt,
+)
 
 # The answers each system needs: (selector, constrained).
 SELECTIONS: tuple[tuple[str, bool], ...] = (
@@ -36,6 +46,7 @@ SELECTIONS: tuple[tuple[str, bool], ...] = (
     ("sft", True),
     ("rrhf", True),
     ("retrieval", True),
+    ("retrieval_base", True),
     ("hybrid", True),
 )
 
@@ -77,18 +88,21 @@ def collect_answers(
 
     `selectors[(architecture, selector, constrained)]`; an unconstrained selector may be the same
     callable for both architectures, and is then asked once per prompt (the answers do not depend
-    on the architecture).
+    on the architecture) and has one cold start.
     """
     rows: list[AnswerRow] = []
     found: dict[AnswerKey, Answer] = {}
     asked: dict[tuple[int, str], tuple[Answer, str]] = {}
+    cold: dict[int, float] = {}  # id(select) -> its cold start, measured on its first prompts
     for (architecture, selector, constrained), select in selectors.items():
         if architecture not in architectures:
             continue
         part = prompts_for(prompts, architecture)
         todo = [p for p in part if (id(select), prompt_key(p)) not in asked]
-        for prompt, answer in zip(todo, select_timed(select, todo, batch_size), strict=True):
+        timed = select_timed(select, todo, batch_size, cold.get(id(select)))
+        for prompt, answer in zip(todo, timed, strict=True):
             asked[(id(select), prompt_key(prompt))] = answer
+            cold.setdefault(id(select), answer[0].cold_start_s)
         answers = [asked[(id(select), prompt_key(p))] for p in part]
         rows += answer_rows(architecture, part, answers, selector, constrained, catalog)
         for prompt, (answer, _) in zip(part, answers, strict=True):
@@ -114,6 +128,7 @@ class Outputs:
     report: str
     scores: str
     answers: str
+    selection: str
     plots: list[str]
     sheet: str | None
     tables: ReportTables
@@ -131,7 +146,8 @@ def write_outputs(
 ) -> Outputs:
     """Parquet files, plots, report.md and the user-study sheet under `out` (a folder or URL)."""
     store = ArtifactStore(str(out))
-    write_parquet(frame(prompts, EVAL_PROMPT_SCHEMA), store, "prompts.parquet", EVAL_PROMPT_SCHEMA)
+    prompt_frame = frame(prompts, EVAL_PROMPT_SCHEMA)
+    write_parquet(prompt_frame, store, "prompts.parquet", EVAL_PROMPT_SCHEMA)
     answers_path = write_parquet(answers, store, "answers.parquet", ANSWER_SCHEMA)
     scores_path = write_parquet(scores, store, "scores.parquet", SCORE_SCHEMA)
     plots = [plot_unified(tables.system_scores(scores), store.url("unified.png"))]
@@ -142,10 +158,15 @@ def write_outputs(
         pairs = study_pairs(scores, study_system, study_pairs_per_architecture, seed)
         sheet = write_sheet(pairs, study_system, store.url("study"), seed)
     names = [p.rsplit("/", 1)[-1] for p in plots]
-    report = build_report(answers, scores, facts, plots=names, bootstrap_seed=seed)
+    report = build_report(answers, scores, facts, plots=names, bootstrap_seed=seed, prompts=prompt_frame)
+    selection = report.selection_frame
+    selection_path = write_parquet(selection, store, "selection.parquet", SELECTION_SCHEMA)
+    # The same figures as JSON records (top5 null where the selector ranks no candidates).
+    records = json.loads(selection.to_json(orient="records"))
+    store.write_bytes("selection.json", json.dumps(records, indent=1).encode())
     text = report.markdown
     if sheet is not None:
         link = "study/sheet.html"
         text += f"\n## User study\n\nSide-by-side sheet of {study_system} vs baseline: [{link}]({link}).\n"
     store.write_bytes("report.md", text.encode())
-    return Outputs(store.url("report.md"), scores_path, answers_path, plots, sheet, report)
+    return Outputs(store.url("report.md"), scores_path, answers_path, selection_path, plots, sheet, report)

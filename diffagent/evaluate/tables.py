@@ -19,6 +19,7 @@ SELECTOR_TITLES: dict[str, str] = {
     "sft": "SFT",
     "rrhf": "RRHF",
     "retrieval": "Retrieval-only",
+    "retrieval_base": "Retrieval (untrained)",
     "hybrid": "Hybrid",
 }
 
@@ -118,7 +119,8 @@ def against_baseline(
 
 
 def latency(answers: pd.DataFrame) -> pd.DataFrame:
-    """Per (architecture, selector, constrained): selection latency mean / p50 / p95 in seconds."""
+    """Per (architecture, selector, constrained): the cold start (the selector's first call) and the
+    warm prompts' latency mean / p50 / p95, in seconds."""
     rows = []
     for (architecture, selector, constrained), group in answers.groupby(
         ["architecture", "selector", "constrained"], sort=False
@@ -127,6 +129,7 @@ def latency(answers: pd.DataFrame) -> pd.DataFrame:
             {
                 "architecture": architecture,
                 "label": answer_label(selector, bool(constrained)),
+                "cold_start": float(group["cold_start_s"].max()),
                 **latency_summary(group["latency_s"].tolist()),
                 "answers": len(group),
             }

@@ -100,7 +100,10 @@ def score_row(architecture, dataset, prompt_id, system, seed, unified, fallback=
     }
 
 
-def answer_row(architecture, dataset, prompt_id, selector, constrained, hallucinated, latency_s=0.1):
+def answer_row(
+    architecture, dataset, prompt_id, selector, constrained, hallucinated, latency_s=0.1, **fields
+):
+    """An answers.parquet row; `fields` override any column (model, raw, ranked, cold_start_s)."""
     return {
         "architecture": architecture,
         "dataset": dataset,
@@ -113,6 +116,9 @@ def answer_row(architecture, dataset, prompt_id, selector, constrained, hallucin
         "params_fixed": False,
         "latency_s": latency_s,
         "raw": "{}",
+        "cold_start_s": 1.0,
+        "ranked": None,
+        **fields,
     }
 
 
@@ -135,6 +141,7 @@ def synthetic_run(seed: int = 0):
                     ("sft", True),
                     ("rrhf", True),
                     ("retrieval", True),
+                    ("retrieval_base", True),
                     ("hybrid", True),
                 ]:
                     hallucinated = (not constrained) and rng.random() < 0.3

@@ -89,3 +89,32 @@ def test_evaluate_flow_end_to_end_on_a_tiny_run(tiny_sfta_run, tmp_path: Path) -
         assert (row.hallucinated, row.reason) == (bool(reason), reason), row
     for name in ("unified.png", "hallucination.png", "study/sheet.html"):
         assert (out / name).stat().st_size > 0
+    _check_selection_and_latency(out, run, report, prompts, answers)
+
+
+def _check_selection_and_latency(out: Path, run: Path, report: str, prompts, answers) -> None:
+    """Table 3 from the answers and the DABench truth; every selector's cold start apart."""
+    import json
+
+    from diffagent.evaluate.run import SELECTIONS
+    from schemas.evaluation import SelectionRow
+
+    assert "Table 3. Selection" in report and "Cold start (s)" in report
+    selection = pd.read_parquet(out / "selection.parquet")
+    assert list(selection.columns) == list(SelectionRow.model_fields)
+    assert len(json.loads((out / "selection.json").read_text())) == len(selection)
+    truth = prompts.set_index("prompt_id")["reference_model"]
+    overall = selection[selection["group"] == "all"].set_index(["architecture", "selector", "constrained"])
+    dabench = answers[answers["dataset"] == "dabench"]
+    assert len(overall) == len(dabench) == len(SELECTIONS)
+    for row in dabench.itertuples():  # one DABench prompt: each share is that one answer's hit
+        figures = overall.loc[(row.architecture, row.selector, row.constrained)]
+        assert figures["prompts"] == 1 and figures["top1"] == float(row.model == truth[row.prompt_id])
+        if row.selector in ("retrieval", "retrieval_base"):
+            assert row.ranked[0] == row.model and figures["top5"] == float(truth[row.prompt_id] in row.ranked)
+        else:
+            assert row.ranked is None and pd.isna(figures["top5"]), "one answer: top-5 is n/a"
+    for _, group in answers.groupby(["architecture", "selector", "constrained"]):
+        assert group["cold_start_s"].nunique() == 1 and (group["cold_start_s"] > 0).all()
+    trained = (run / "retriever" / "manifest.json").exists()
+    assert ("the run's trained retriever" in report) == trained

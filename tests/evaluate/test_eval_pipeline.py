@@ -69,6 +69,8 @@ def test_answers_per_architecture_with_the_retrieval_agent(dabench_dir: Path, tm
     assert sft.loc[("SD 1.5", "dabench-2"), "reason"] == ""
     assert sft.loc[("SDXL 1.0", "dabench-4"), "reason"] == "wrong_architecture"
     assert len(answers) == len(rows) == 2 * 5
+    # The shared unconstrained selector was asked once per prompt, with one cold start for both.
+    assert table[table["selector"] == "sft"]["cold_start_s"].nunique() == 1
 
 
 def test_render_and_score_dedups_images_and_normalises_per_prompt(dabench_dir, tmp_path, tiny_dir) -> None:
