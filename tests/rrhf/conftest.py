@@ -167,6 +167,15 @@ def quick_sfta_settings(k: int = 2, **candidates) -> dict:
     return {**settings, "max_prompts": 2, "k": k}
 
 
+# The flow's cached stages (its records also hold the rollout plan, which is not a stage).
+STAGES = ("retriever", "sft", "candidates", "rollouts", "rrhf")
+
+
+def cached(results: dict) -> dict[str, bool]:
+    """Which stages of a sftA-train result were Cached."""
+    return {stage: results[stage]["cached"] for stage in STAGES}
+
+
 def train_sfta(data, run, **settings) -> dict:
     """The sftA-train flow in this process (this test session's Prefect server); its records."""
     from diffagent.runflow import run_flow

@@ -15,17 +15,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from diffagent.rrhf.pipeline import profile_settings
-from tests.rrhf.conftest import quick_sfta_settings, train_sfta, train_sfta_cli, write_dabench
-
-STAGES = ("retriever", "sft", "candidates", "rollouts", "rrhf")
+from tests.rrhf.conftest import STAGES, cached, quick_sfta_settings, train_sfta, train_sfta_cli, write_dabench
 
 
 def renders_per_response(run: Path) -> set[int]:
     return {len(row["image_scores"]) for row in pq.read_table(run / "rollouts.parquet").to_pylist()}
-
-
-def cached(results: dict) -> dict[str, bool]:
-    return {stage: results[stage]["cached"] for stage in STAGES}
 
 
 def records(run: Path) -> dict[str, bytes]:

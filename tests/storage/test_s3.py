@@ -124,12 +124,12 @@ def test_train_sfta_from_s3_into_s3(s3_dabench):
     is Cached from the bucket's records, and the RRHF agent loads back from s3://."""
     from diffagent.agent.selector import load_agent
     from diffagent.rrhf.stages import local_data
-    from tests.rrhf.conftest import quick_sfta_settings, train_sfta
+    from tests.rrhf.conftest import STAGES, cached, quick_sfta_settings, train_sfta
 
     data, _ = s3_dabench
     out = ArtifactStore("s3://dabench-test/sfta")
     first = train_sfta(data.root_url, out.root_url, **quick_sfta_settings(k=2))
-    assert not any(record["cached"] for record in first.values())
+    assert cached(first) == dict.fromkeys(STAGES, False)
     rows = out.read_table("rollouts.parquet").to_pylist()
     assert rows and {len(row["image_scores"]) for row in rows} == {2}
     assert out.list("rollouts", ".parquet") and out.list("render-cache")
@@ -138,7 +138,7 @@ def test_train_sfta_from_s3_into_s3(s3_dabench):
     assert out.read_json("rrhf/manifest.json")["sft_agent"] == out.url("sft")
 
     again = train_sfta(data.root_url, out.root_url, **quick_sfta_settings(k=2))
-    assert all(record["cached"] for record in again.values())
+    assert cached(again) == dict.fromkeys(STAGES, True)
 
     agent = load_agent(out.url("rrhf"), catalog=str(local_data(data.root_url)), device="cpu")
     [[selection]] = agent.select(["a cat in a garden, watercolor"])
