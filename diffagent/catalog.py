@@ -18,7 +18,6 @@ from typing import Any
 
 import fsspec
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from diffagent.answers.repair import default_parameters, repair_base
 from diffagent.answers.validity import (
@@ -27,6 +26,7 @@ from diffagent.answers.validity import (
     same_architecture,
     valid_parameters,
 )
+from diffagent.storage import read_parquet
 from schemas.dabench import CATALOG_SCHEMA, INSTRUCTION_SCHEMA, CatalogEntry
 from schemas.t2i import DEFAULT_CLIP_SKIP
 
@@ -203,7 +203,7 @@ def most_common_settings(rows: list[dict]) -> dict[str, SampleSettings]:
 def _read_table(fs: Any, file: str) -> pa.Table:
     # Through Arrow, not pandas: pandas would turn a null string into NaN.
     with fs.open(file, "rb") as handle:
-        return pq.read_table(handle)
+        return read_parquet(handle)
 
 
 def _instructions_file(fs: Any, folder: str) -> str | None:

@@ -95,11 +95,8 @@ class ArtifactStore:
         self.write_bytes(relative, buffer.getvalue())
 
     def read_table(self, relative: str, schema: pa.Schema | None = None) -> pa.Table:
-        # One thread: a process that exits soon after a threaded decode aborts ("terminate called
-        # without an active exception", 1 exit in 3 for `train sfta --plan` with pyarrow 26 here)
-        # while Arrow's CPU pool winds down. Our tables are small; decoding them is not the cost.
         with self.fs.open(self.path(relative), "rb") as handle:
-            table = pq.read_table(handle, use_threads=False)
+            table = read_parquet(handle)
         if schema is not None:
             table = table.select(schema.names).cast(schema)
         return table
@@ -204,3 +201,13 @@ def at(url: str | Path) -> tuple[ArtifactStore, str]:
 
 def rows_to_table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=schema)
+
+
+def read_parquet(handle: Any) -> pa.Table:
+    """A Parquet file from an open binary handle, decoded on one thread.
+
+    Why one thread: a process that exits soon after a threaded decode aborts ("terminate called
+    without an active exception", 1 exit in 3 for `train sfta --plan` with pyarrow 26 here) while
+    Arrow's CPU pool winds down. Our tables are small; decoding them is not the cost.
+    """
+    return pq.read_table(handle, use_threads=False)
