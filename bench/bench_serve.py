@@ -2,12 +2,15 @@
 
 For each selector (retrieval; hybrid with a tiny LM agent trained in two steps) and each
 concurrency (1, 8, 32): `--requests` POST /v1/select with real DABench prompts (the eval split,
-each made unique so the embedder's query cache never answers), then req/s, client-side p50/p95/p99
+each made unique so the embedder's query cache never answers; `--prompts repeated` sends the eval
+prompts over and over after a warm-up pass, so the cache answers and what is left is the serving
+stack itself: HTTP, validation, batching, ranking), then req/s, client-side p50/p95/p99
 latency, the mean batch size (from /metrics), and the 5xx and other non-200 counts. Concurrency 1
 is the baseline of the req/s ratio. During the retrieval run at the highest concurrency a new
 catalog version is published (latest.json) and the server must swap it in without a failed request.
 
     python bench/bench_serve.py [--catalog /work/dev-dabench] [--requests 2000] [--selectors retrieval,hybrid]
+        [--prompts unique|repeated] [--no-swap]
 """
 
 from __future__ import annotations
@@ -81,25 +84,35 @@ def batch_totals(url: str) -> tuple[float, float]:
 
 
 async def load(url: str, prompts: list[str], concurrency: int, selector: str, on_progress=None) -> dict:
+    """`concurrency` clients on keep-alive connections, each sending its next prompt when answered.
+
+    aiohttp, not httpx: the client shares this machine's cores with the server, and at 32
+    connections httpx's pool spent more CPU per request than the server did."""
+    import aiohttp
+
     latencies, statuses = [], []
     next_index = 0
 
-    async def worker(client: httpx.AsyncClient) -> None:
+    async def worker(session: aiohttp.ClientSession) -> None:
         nonlocal next_index
         while next_index < len(prompts):
             prompt = prompts[next_index]
             next_index += 1
             started = time.perf_counter()
-            response = await client.post("/v1/select", json={"prompt": prompt, "selector": selector})
-            latencies.append(time.perf_counter() - started)
-            statuses.append(response.status_code)
+            async with session.post(
+                f"{url}/v1/select", json={"prompt": prompt, "selector": selector}
+            ) as answer:
+                await answer.read()
+                latencies.append(time.perf_counter() - started)
+                statuses.append(answer.status)
             if on_progress is not None:
                 await on_progress(len(statuses))
 
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, timeout=300, limits=limits) as client:
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    timeout = aiohttp.ClientTimeout(total=300)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         started = time.perf_counter()
-        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        await asyncio.gather(*(worker(session) for _ in range(concurrency)))
         wall = time.perf_counter() - started
     ms = np.array(latencies) * 1000
     return {
@@ -125,17 +138,22 @@ class SwapTrigger:
             publish(self.folder, "v0002")
 
 
-def run_selector(url, selector, prompts, concurrencies, swap_folder=None) -> list[dict]:
+def run_selector(url, selector, prompts, concurrencies, swap_folder=None, warm=None) -> list[dict]:
+    """`warm`: prompts sent before every measured run, which then asks `prompts` (repeated mode).
+    Without it every run's prompts get a suffix of their own: the query cache keeps thousands of
+    texts, so a run that asked what the previous one did would be answered from it."""
     rows = []
     for concurrency in concurrencies:
-        asyncio.run(load(url, [f"{p}, warm-up" for p in prompts[: concurrency * 2]], concurrency, selector))
+        asked = prompts if warm is not None else [f"{p} [c{concurrency}]" for p in prompts]
+        warm_up = warm if warm is not None else [f"{p}, warm-up" for p in asked[: concurrency * 2]]
+        asyncio.run(load(url, warm_up, concurrency, selector))
         before = batch_totals(url)
         swap = swap_folder is not None and concurrency == max(concurrencies)
-        trigger = SwapTrigger(swap_folder if swap else None, len(prompts))
-        row = asyncio.run(load(url, prompts, concurrency, selector, trigger))
+        trigger = SwapTrigger(swap_folder if swap else None, len(asked))
+        row = asyncio.run(load(url, asked, concurrency, selector, trigger))
         after = batch_totals(url)
         row["mean_batch"] = (after[0] - before[0]) / max(after[1] - before[1], 1)
-        row.update(selector=selector, concurrency=concurrency)
+        row.update(selector=selector, concurrency=concurrency, prompts="repeated" if warm else "unique")
         if swap:
             row["swapped_to"] = httpx.get(f"{url}/health").json()["catalog_version"]
         rows.append(row)
@@ -156,12 +174,25 @@ def warm_embeddings(*folders: Path) -> None:
 
 
 def print_table(results: list[dict], baseline: int) -> None:
-    header = ("selector", "conc", "req/s", "x c=1", "p50 ms", "p95 ms", "p99 ms", "batch", "5xx", "!200")
+    header = (
+        "selector",
+        "prompts",
+        "conc",
+        "req/s",
+        "x c=1",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "batch",
+        "5xx",
+        "!200",
+    )
     print(" ".join(f"{h:>9}" for h in header))
     for row in results:
         base = next(r for r in results if r["selector"] == row["selector"] and r["concurrency"] == baseline)
         cells = [
             row["selector"],
+            row["prompts"],
             row["concurrency"],
             f"{row['req_s']:.1f}",
             f"{row['req_s'] / base['req_s']:.2f}",
@@ -186,6 +217,13 @@ def main() -> None:
     parser.add_argument("--concurrency", default="1,8,32")
     parser.add_argument("--selectors", default="retrieval,hybrid")
     parser.add_argument("--no-swap", action="store_true", help="no catalog swap during the last run")
+    parser.add_argument(
+        "--prompts",
+        choices=("unique", "repeated"),
+        default="unique",
+        help="unique: every request a new text (the encoder runs each time); repeated: the eval prompts "
+        "over and over after one warm-up pass (the query cache answers: the serving stack alone)",
+    )
     parser.add_argument("--hybrid-requests", type=int, default=None, help="default: --requests")
     args = parser.parse_args()
     concurrencies = [int(c) for c in args.concurrency.split(",")]
@@ -204,7 +242,11 @@ def main() -> None:
         warm_embeddings(work / "dabench" / "versions" / "v0001")
         for selector in args.selectors.split(","):
             count = args.requests if selector == "retrieval" else (args.hybrid_requests or args.requests)
-            prompts = [f"{eval_prompts[i % len(eval_prompts)]} ({i})" for i in range(count)]
+            warm = None
+            if args.prompts == "unique":
+                prompts = [f"{eval_prompts[i % len(eval_prompts)]} ({i})" for i in range(count)]
+            else:
+                prompts, warm = [eval_prompts[i % len(eval_prompts)] for i in range(count)], eval_prompts
             agent = (
                 tiny_agent(work / "dabench" / "versions" / "v0001", work / "tiny")
                 if selector != "retrieval"
@@ -214,7 +256,7 @@ def main() -> None:
             process, url = start_server(work / "dabench", work / f"serve-{selector}.log", agent)
             try:
                 swap = work / "dabench" if selector == "retrieval" and not args.no_swap else None
-                results += run_selector(url, selector, prompts, concurrencies, swap)
+                results += run_selector(url, selector, prompts, concurrencies, swap, warm)
             finally:
                 process.send_signal(signal.SIGTERM)
                 process.wait(timeout=60)

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from diffagent.agent.backend import Backend
 from diffagent.agent.conversation import as_instruction
 from diffagent.answers import assemble_api, classify_answer, parse_answer, reconstruct
+from diffagent.blas import one_blas_thread
 from diffagent.catalog import Catalog, load_catalog
 from schemas.t2i import Instruction, T2IApi
 
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 SELECTORS = ("llm", "retrieval", "hybrid")
 MANIFEST = "manifest.json"
 CATALOG_MODELS = "catalog_models.json"
+SIMILARITY_CHUNK = 64  # queries per (queries, sft samples) similarity product
 
 
 class Selection(BaseModel):
@@ -170,17 +172,27 @@ class Agent:
 
     def _retrieval(self, items: list[Instruction], top_k: int) -> list[list[Selection]]:
         found, features = self.ranked(items, top_k)
-        return [
-            [self.retrieval_answer(model, score, feature) for model, score in row]
-            for row, feature in zip(found, features, strict=True)
-        ]
+        answers = []
+        # One (queries, samples) product per chunk of queries: fast, and bounded in memory.
+        with one_blas_thread():  # the settings' small products too
+            for start in range(0, len(found), SIMILARITY_CHUNK):
+                part = slice(start, start + SIMILARITY_CHUNK)
+                similarity = self.retriever.sample_similarity(features[part])
+                answers += [
+                    [self.retrieval_answer(model, score, feature, near) for model, score in row]
+                    for row, feature, near in zip(found[part], features[part], similarity, strict=True)
+                ]
+        return answers
 
-    def retrieval_answer(self, model: str, score: float, feature: Any = None) -> Selection:
+    def retrieval_answer(
+        self, model: str, score: float, feature: Any = None, similarity: Any = None
+    ) -> Selection:
         """The API for a retrieved model: settings of its sft samples nearest to the query (when
-        `feature` is given and it has samples), else its most common settings, else the defaults."""
+        `feature` is given and it has samples), else its most common settings, else the defaults.
+        `similarity`: the query against every sft sample, when the batch has it already."""
         fields = {"model": model, **self.catalog.settings_for(model).__dict__}
         if feature is not None:
-            conditioned = self.retriever.settings(feature, self.retriever.position[model])
+            conditioned = self.retriever.settings(feature, self.retriever.position[model], similarity)
             if conditioned is not None:
                 base = conditioned["base_checkpoint"]
                 if base not in self.catalog.base_checkpoints_for(model):

@@ -114,7 +114,9 @@ def serve(
     port: int = typer.Option(8000),
     host: str = typer.Option("127.0.0.1"),
     batch_window_ms: float = typer.Option(
-        5.0, help="How long to collect concurrent requests into one batch."
+        0.0,
+        help="How long a batch waits for more requests (0: it takes what is queued; under load "
+        "requests queue while the previous batch runs).",
     ),
     backend: str = typer.Option("transformers", help="transformers, or vllm (GPU, `diffagent[vllm]`)."),
     retriever: Path = typer.Option(None, help="Trained retriever folder (default: RUN/retriever)."),

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from diffagent.blas import one_blas_thread
 from diffagent.retriever.ann import ANN_MIN_MODELS, POOL, AnnIndex, pooled_ranking
 from diffagent.retriever.dense import instruction_features
 from diffagent.retriever.embedder import Embedder, RetrievalIndex
@@ -112,18 +113,22 @@ class Retriever:
         if n < 1:
             raise ValueError(f"a shortlist needs n >= 1, got {n}")
         features = self.features(prompts, negatives)
+        with one_blas_thread():
+            return self._rank(prompts, negatives, features, n), features
+
+    def _rank(self, prompts: Sequence[str], negatives: Sequence[str], features: np.ndarray, n: int) -> list:
         if self._index is not None:
             found = self._index.scores(features, n)
-            return [[(self.position[m], s) for m, s in row] for row in found], features
+            return [[(self.position[m], s) for m, s in row] for row in found]
         if self._ann is not None:
-            return self._ann_rank(prompts, negatives, features, n), features
+            return self._ann_rank(prompts, negatives, features, n)
         ranked = []
         for start in range(0, len(prompts), QUERY_CHUNK):
             part = slice(start, start + QUERY_CHUNK)
             fused = fuse(self.signals(prompts[part], negatives[part], features[part]), self.weights)
             best = top_k(fused, n)
             ranked += [[(int(j), float(row[j])) for j in cols] for row, cols in zip(fused, best, strict=True)]
-        return ranked, features
+        return ranked
 
     def _ann_rank(self, prompts: Sequence[str], negatives: Sequence[str], features: np.ndarray, n: int):
         """`rank` past the ANN threshold: fused over the ANN pool and the lexically matched rows."""
@@ -143,9 +148,15 @@ class Retriever:
             )
         return ranked
 
-    def settings(self, feature: np.ndarray, row: int) -> dict | None:
-        """Prompt-conditioned settings for catalog row `row`, None when it has no sft sample."""
-        return conditioned_settings(feature, row, self.samples)
+    def settings(self, feature: np.ndarray, row: int, similarity: np.ndarray | None = None) -> dict | None:
+        """Prompt-conditioned settings for catalog row `row`, None when it has no sft sample.
+        `similarity`: this query's row of `sample_similarity` (computed here when not given)."""
+        return conditioned_settings(feature, row, self.samples, similarity=similarity)
+
+    def sample_similarity(self, features: np.ndarray) -> np.ndarray:
+        """(queries, samples) similarity of each query to every sft sample: one product per batch."""
+        with one_blas_thread():
+            return features @ self.samples.vectors.T
 
     def save_pretrained(self, folder: str | Path) -> Path:
         folder = Path(folder)

@@ -67,12 +67,11 @@ class SampleTable:
         return self._group_rows.get(group, np.zeros(0, dtype=np.int64))
 
 
-def nearest(table: SampleTable, rows: np.ndarray, query: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """The `n` rows most similar to the query, and their weights (similarity, floored just above 0
-    so a far neighbour still counts a little)."""
-    similarity = table.vectors[rows] @ query
-    best = np.argsort(-similarity, kind="stable")[:n]
-    return rows[best], np.maximum(similarity[best], 0.0) + 1e-6
+def nearest(rows: np.ndarray, similarity: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The `n` of `rows` most similar to the query (`similarity`: the query against every sample),
+    and their weights (similarity, floored just above 0 so a far neighbour still counts a little)."""
+    best = np.argsort(-similarity[rows], kind="stable")[:n]
+    return rows[best], np.maximum(similarity[rows[best]], 0.0) + 1e-6
 
 
 def conditioned_settings(
@@ -82,16 +81,24 @@ def conditioned_settings(
     neighbours: int = NEIGHBOURS,
     prior_weight: float = PRIOR_WEIGHT,
     prior_neighbours: int = PRIOR_NEIGHBOURS,
+    similarity: np.ndarray | None = None,
 ) -> dict | None:
-    """The settings for `model` given the query's feature vector, or None when it has no sample."""
+    """The settings for `model` given the query's feature vector, or None when it has no sample.
+
+    `similarity`: the query against every sample (`table.vectors @ query`), when the caller has it
+    for a batch already. One product over the whole table, never a gather of the group's rows: the
+    prior's group is most of the table, and copying it out for each answer cost a server under load
+    most of its time."""
     own = table.rows_of(model)
     if len(own) == 0:
         return None
-    rows, weights = nearest(table, own, query, neighbours)
+    if similarity is None:
+        similarity = table.vectors @ query
+    rows, weights = nearest(own, similarity, neighbours)
     bases = [(table.settings[r]["base_checkpoint"], w) for r, w in zip(rows, weights, strict=True)]
     bases = [(base, w) for base, w in bases if base]
     if prior_weight > 0:
-        prior_rows, prior = nearest(table, table.group_rows_of(model), query, prior_neighbours)
+        prior_rows, prior = nearest(table.group_rows_of(model), similarity, prior_neighbours)
         rows, weights = np.concatenate([rows, prior_rows]), np.concatenate([weights, prior_weight * prior])
     chosen = [table.settings[r] for r in rows]
     size = weighted_mode([(s["width"], s["height"]) for s in chosen], weights)

@@ -56,7 +56,7 @@ def _health(serving: Serving, started: float, metrics: Metrics) -> dict[str, Any
 
 def create_app(
     agent: Any,
-    batch_window_s: float = 0.005,
+    batch_window_s: float = 0.0,
     max_batch: int = 32,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     follow: Path | None = None,

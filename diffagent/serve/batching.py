@@ -1,8 +1,11 @@
 """Micro-batching: concurrent requests share one `Agent.select` call.
 
-Each request joins an asyncio queue; the worker waits up to `window_s` for more (up to
-`max_batch`), groups them by (selector, top_k) and makes one batched call per group in a thread,
-so the event loop keeps accepting requests. Faults stay inside their batch: an exception fails
+Each request joins an asyncio queue; the worker takes every request already queued (up to
+`max_batch`), waits up to `window_s` for more when the batch is not full, groups them by
+(selector, top_k) and makes one batched call per group in a thread, so the event loop keeps
+accepting requests. Under load the batches fill by themselves: requests queue while the previous
+batch runs. The window only trades a lone request's latency for a bigger batch at light load, so
+the server's default is no window. Faults stay inside their batch: an exception fails
 that batch's requests only, and a request whose client went away (its future cancelled) is dropped
 from the batch without touching its batch-mates.
 """
@@ -40,7 +43,7 @@ class MicroBatcher:
     def __init__(
         self,
         get_agent: Callable[[], Any],
-        window_s: float = 0.005,
+        window_s: float = 0.0,
         max_batch: int = 32,
         on_batch: Callable[[int], None] | None = None,
     ) -> None:
@@ -56,6 +59,8 @@ class MicroBatcher:
 
     async def _collect(self) -> list[tuple[Job, asyncio.Future]]:
         pending = [await self.queue.get()]
+        while len(pending) < self.max_batch and not self.queue.empty():
+            pending.append(self.queue.get_nowait())
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.window
         while len(pending) < self.max_batch:

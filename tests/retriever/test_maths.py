@@ -131,6 +131,11 @@ def test_conditioned_settings_follow_the_nearest_samples():
     )
     assert conditioned_settings(np.array([1.0, 0.0]), 1, table)["base_checkpoint"] is None
     assert conditioned_settings(np.array([1.0, 0.0]), 7, table) is None  # no sample: caller's defaults
+    # A batch's precomputed similarities give the same answer as one computed per query.
+    query = np.array([0.6, 0.8])
+    assert conditioned_settings(query, 0, table, similarity=vectors @ query) == conditioned_settings(
+        query, 0, table
+    )
 
 
 def test_parameter_agreement_hand_example():

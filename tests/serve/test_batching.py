@@ -4,6 +4,7 @@ requests whose client went away dropped without harming their batch-mates."""
 from __future__ import annotations
 
 import asyncio
+import threading
 
 from fastapi.testclient import TestClient
 
@@ -40,6 +41,43 @@ def test_concurrent_requests_share_one_call(retrieval_agent):
     results, batches = asyncio.run(run())
     assert batches == [4] and all(len(r.answers) == 1 for r in results)
     assert results[1].answers[0].api.model == "Pixel Art XL" and results[0].catalog is retrieval_agent.catalog
+
+
+class HeldFirstCall:
+    """The real agent, except that its first batch waits until the test releases it."""
+
+    def __init__(self, agent) -> None:
+        self.agent, self.catalog = agent, agent.catalog
+        self.started, self.release, self.calls = threading.Event(), threading.Event(), 0
+
+    def select(self, instructions, **kwargs):
+        self.calls += 1
+        if self.calls == 1:
+            self.started.set()
+            self.release.wait(timeout=30)
+        return self.agent.select(instructions, **kwargs)
+
+
+def test_requests_queued_behind_a_running_batch_form_the_next_one(retrieval_agent):
+    """No window: a lone request goes at once, and what arrives while it runs is one batch."""
+    held = HeldFirstCall(retrieval_agent)
+
+    async def run():
+        batcher = MicroBatcher(lambda: held)
+        worker = asyncio.create_task(batcher.run())
+        first = asyncio.create_task(batcher.submit(job("a castle")))
+        await asyncio.to_thread(held.started.wait, 30)
+        queued = [
+            asyncio.create_task(batcher.submit(job(p))) for p in ("anime girl", "pixel art", "neon city")
+        ]
+        await asyncio.sleep(0.05)  # all three are in the queue before the first batch ends
+        held.release.set()
+        results = await asyncio.gather(first, *queued)
+        worker.cancel()
+        return results, batcher.batches
+
+    results, batches = asyncio.run(run())
+    assert batches == [1, 3] and results[2].answers[0].api.model == "Pixel Art XL"
 
 
 def test_a_fault_fails_only_its_batch(retrieval_agent):

@@ -1,0 +1,16 @@
+"""`one_blas_thread`: NumPy's BLAS on one thread inside the block, the process setting after."""
+
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from diffagent.blas import one_blas_thread
+
+
+def blas_threads() -> set[int]:
+    return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+
+def test_one_blas_thread_limits_and_restores() -> None:
+    with threadpool_limits(2, user_api="blas"):  # a known outside setting, whatever the machine
+        with one_blas_thread():
+            assert blas_threads() == {1}
+        assert blas_threads() == {2}
