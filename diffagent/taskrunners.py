@@ -108,6 +108,21 @@ def gpu_resources(spec: TaskRunnerSpec) -> contextlib.AbstractContextManager[Any
     return dask.annotate(resources={GPU_RESOURCE: spec.gpus_per_task})
 
 
+def this_prefect_api() -> contextlib.AbstractContextManager[Any]:
+    """While a runner starts and submits: this process's temporary Prefect server (when it runs
+    on one) as the API of every process the runner spawns. Prefect tells a worker process only
+    the settings that were set, and the temporary server's address is not one, so each process
+    pool or Dask worker process started a temporary server of its own (20-30 s each here, and
+    its task runs landed there, not in this run). A configured PREFECT_API_URL is left alone."""
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    server = SubprocessASGIServer()  # the one `get_client` starts when no API is configured
+    if PREFECT_API_URL.value() or not server.running:
+        return contextlib.nullcontext()
+    return temporary_settings(updates={PREFECT_API_URL: server.api_url})
+
+
 def submit_all(
     spec: TaskRunnerSpec, task: Any, parameters: Sequence[Mapping[str, Any]], gpu: bool = False
 ) -> list[Any]:
@@ -115,7 +130,7 @@ def submit_all(
     failure raises). `gpu`: each run holds the spec's GPU resource while it runs."""
     if not parameters:
         return []
-    with build_task_runner(spec) as runner:
+    with this_prefect_api(), build_task_runner(spec) as runner:
         futures = []
         for params in parameters:
             with gpu_resources(spec) if gpu else contextlib.nullcontext():

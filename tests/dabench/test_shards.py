@@ -164,6 +164,11 @@ def runner_builds(tmp_path_factory):
         command += ["--out", str(process_out), "--no-llm", "--task-runner", "process", "--shards", "3"]
         done = subprocess.run(command, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stderr[-3000:]
+        # Three filter and three describe shards ran in worker processes, which reported to the
+        # build's own Prefect server (they start no temporary server of their own).
+        assert done.stderr.count("Task run 'filter-shard-") == 3, done.stderr[-3000:]
+        assert done.stderr.count("Task run 'describe-shard-") == 3
+        assert done.stderr.count("Starting temporary server") <= 1
         state = dabench_build(
             civitai_url=server.url,
             out=str(dask_out),
