@@ -243,3 +243,21 @@ def test_sharded_llm_descriptions_share_one_cache(sample_build, tmp_path):
     assert sharded["llm_calls"] == sharded["catalog"] == server.calls and sharded["cache_hits"] == 0
     assert here["cache_hits"] == here["catalog"] and here["llm_calls"] == 0
     assert store.read_bytes("catalog.parquet") == catalog
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--dask-address", "tcp://h:1"], "--dask-address tcp://h:1 needs --task-runner dask"),
+        (["--task-runner", "ray"], "unknown task runner 'ray'"),
+        (["--shards", "0"], "'0'"),
+    ],
+)
+def test_the_cli_names_a_bad_runner_option(options, message, tmp_path):
+    from typer.testing import CliRunner
+
+    from diffagent.cli import app
+
+    result = CliRunner().invoke(app, ["dabench", "build", "--out", str(tmp_path), "--no-llm", *options])
+    assert result.exit_code == 2 and message in result.output, result.output
+    assert not any(tmp_path.iterdir())  # refused before anything ran
