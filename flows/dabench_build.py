@@ -21,6 +21,7 @@ from diffagent.dabench.quality import QualityThresholds
 from diffagent.dabench.stages import DescribeStage, FilterStage, SplitStage
 from diffagent.stagecache import run_stage
 from diffagent.storage import ArtifactStore
+from diffagent.taskrunners import task_runner_spec
 from schemas.dabench import REJECT_SCHEMA
 from schemas.t2i import BASE_MODELS, MODEL_TYPES
 from tasks.dabench import crawl_task, describe_task, filter_task, split_task
@@ -78,6 +79,8 @@ def dabench_build(
     incremental: bool = False,
     show_progress: bool = True,
     refresh_cache: bool = False,
+    task_runner: str | dict[str, Any] | None = None,
+    shards: int | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Build DABench under `out` (a local path or fsspec URL); returns each stage's counts.
 
@@ -86,6 +89,9 @@ def dabench_build(
     `incremental` (the scheduled recrawl): on a finished build, fetch only what is new, newest
     first, into a new raw increment, and publish a new dataset version (`versions/`, `latest.json`).
     `refresh_cache` recomputes filter, describe and split even when their inputs are unchanged.
+    `task_runner` ("thread", "process", "dask" or a `diffagent.taskrunners.TaskRunnerSpec` JSON)
+    runs the filter's and the describer's `shards` (default: one per worker) there; None runs
+    them in this process. Neither changes an output, nor a stage's cache key.
     """
     _load_secret_block(civitai_key_block)
     types = list(types or MODEL_TYPES)
@@ -97,14 +103,21 @@ def dabench_build(
         QualityThresholds(min_downloads, min_rating_count, min_rating, min_thumbs_up, min_thumbs_up_ratio),
     )
     retry = RetryPolicy(max_attempts=max_attempts, backoff_base=backoff_base)
+    runner = task_runner_spec(task_runner)
     results: dict[str, dict[str, Any]] = {}
     results["crawl"] = crawl_task(
         out, civitai_url, crawl_params, concurrency, timeout, retry, show_progress, incremental
     )
-    filtered = FilterStage(out, results["crawl"]["fingerprint"], filter_params)
+    filtered = FilterStage(out, results["crawl"]["fingerprint"], filter_params, runner, shards)
     results["filter"] = run_stage(filter_task, filtered, refresh_cache)
     described = DescribeStage(
-        out, results["filter"]["fingerprint"], llm_base_url, llm_model, show_progress=show_progress
+        out,
+        results["filter"]["fingerprint"],
+        llm_base_url,
+        llm_model,
+        show_progress=show_progress,
+        task_runner=runner,
+        shards=shards,
     )
     results["describe"] = run_stage(describe_task, described, refresh_cache)
     split = SplitStage(out, results["describe"]["fingerprint"], split_seed)

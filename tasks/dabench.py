@@ -6,6 +6,10 @@ keyed by their inputs' fingerprints and settings, results kept in the DABench st
 shows them as Cached. Run them with `stagecache.run_stage`, which also recomputes a stage whose
 outputs were deleted or replaced. Secrets (Civitai key, LLM key) are read from settings inside
 the task, never passed as parameters, so they never reach the Prefect API's record of a run.
+
+Filter and describe submit their shards to a task runner as the `*-shard` tasks below: not
+cached (the stage around them is) and not persisted (their results go straight to the merge).
+A describe shard reads the LLM key where it runs, so a remote worker needs it in its environment.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from prefect.cache_policies import NO_CACHE
 from diffagent.civitai.client import RetryPolicy
 from diffagent.dabench import stages
 from diffagent.dabench.crawl import CrawlParams
+from diffagent.dabench.derive import FilterParams
 from diffagent.dabench.describe import LLMConfig
+from diffagent.dabench.shards import ShardResult, filter_shard
 from diffagent.settings import get_settings
 from diffagent.stagecache import STAGE_TASK, record_stage
 from diffagent.storage import ArtifactStore
@@ -42,21 +48,39 @@ def crawl_task(
     )
 
 
+SHARD_TASK = {"cache_policy": NO_CACHE, "persist_result": False}
+
+
 @task(name="filter-pairs", **STAGE_TASK)
 def filter_task(stage: stages.FilterStage) -> dict[str, Any]:
     started = time.perf_counter()
-    return record_stage(stage, stages.run_filter(stage), started)
+    return record_stage(stage, stages.run_filter(stage, filter_shard_task), started)
+
+
+@task(name="filter-shard", **SHARD_TASK)
+def filter_shard_task(root: str, start: int, stop: int, params: FilterParams) -> ShardResult:
+    return filter_shard(root, start, stop, params)
+
+
+def stage_llm(stage: stages.DescribeStage) -> LLMConfig | None:
+    """The describe stage's LLM with its key from settings (None: the offline builder)."""
+    if not (stage.llm_base_url and stage.llm_model):
+        return None
+    key = get_settings().llm_api_key
+    return LLMConfig(stage.llm_base_url, stage.llm_model, key, stage.llm_concurrency, stage.llm_max_attempts)
 
 
 @task(name="reconstruct-descriptions", **STAGE_TASK)
 def describe_task(stage: stages.DescribeStage) -> dict[str, Any]:
-    started, llm = time.perf_counter(), None
-    if stage.llm_base_url and stage.llm_model:
-        key = get_settings().llm_api_key
-        llm = LLMConfig(
-            stage.llm_base_url, stage.llm_model, key, stage.llm_concurrency, stage.llm_max_attempts
-        )
-    return record_stage(stage, stages.run_describe(stage, llm), started)
+    started = time.perf_counter()
+    return record_stage(stage, stages.run_describe(stage, stage_llm(stage), describe_shard_task), started)
+
+
+@task(name="describe-shard", **SHARD_TASK)
+def describe_shard_task(
+    stage: stages.DescribeStage, start: int, stop: int
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    return stages.describe_shard(stage, stage_llm(stage), start, stop)
 
 
 @task(name="split-8-1-1", **STAGE_TASK)

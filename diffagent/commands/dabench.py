@@ -28,6 +28,15 @@ def build(
     base_models: str | None = typer.Option(
         None, "--base-models", help="Comma-separated Civitai base models (default: every supported one)."
     ),
+    task_runner: str | None = typer.Option(
+        None, "--task-runner", help="Run filter and describe shards on thread, process or dask."
+    ),
+    dask_address: str | None = typer.Option(
+        None, "--dask-address", help="Dask scheduler for --task-runner dask (default: a local cluster)."
+    ),
+    shards: int | None = typer.Option(
+        None, "--shards", min=1, help="Shards of filter and describe (default: one per runner worker)."
+    ),
 ) -> None:
     """Crawl, filter, reconstruct descriptions and split; prints the counts of each stage."""
     if no_llm and (llm_base_url or llm_model):
@@ -35,7 +44,13 @@ def build(
     if bool(llm_base_url) != bool(llm_model):
         raise typer.BadParameter("--llm-base-url and --llm-model go together")
     from diffagent.runflow import run_flow
+    from diffagent.taskrunners import task_runner_option
     from schemas.t2i import BASE_MODELS
+
+    try:
+        runner = task_runner_option(task_runner, dask_address)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
 
     chosen = [name.strip() for name in base_models.split(",") if name.strip()] if base_models else None
     unknown = [name for name in chosen or [] if name not in BASE_MODELS]
@@ -56,6 +71,8 @@ def build(
         split_seed=split_seed,
         incremental=incremental,
         base_models=chosen,
+        task_runner=runner,
+        shards=shards,
     )
     typer.echo(json.dumps({stage: r["counts"] for stage, r in results.items()}, indent=2, default=str))
 

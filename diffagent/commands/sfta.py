@@ -48,10 +48,11 @@ def sfta(
     """Train DiffAgent-SFT then DiffAgent-RRHF; a rerun recomputes only stages whose inputs or
     settings changed."""
     from diffagent.rrhf.pipeline import profile_parameters, profile_settings
+    from diffagent.taskrunners import task_runner_option
 
     try:
         settings = profile_parameters(profile) if plan else profile_settings(profile, base_model)
-        runner = _task_runner(task_runner, dask_address)
+        runner = task_runner_option(task_runner, dask_address)
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
     if k is not None:
@@ -80,17 +81,6 @@ def sfta(
         **settings,
     )
     typer.echo(json.dumps(result, indent=2, default=str))
-
-
-def _task_runner(kind: str | None, address: str | None) -> dict[str, Any] | None:
-    from diffagent.taskrunners import task_runner_spec
-
-    if kind is None:
-        if address:
-            raise ValueError(f"--dask-address {address} needs --task-runner dask")
-        return None
-    spec = task_runner_spec({"kind": kind, "address": address})
-    return spec.to_json() if spec else None
 
 
 def _print_plan(

@@ -1,15 +1,15 @@
-"""Filter the raw layer into instruction-API pairs, catalog seeds and counted rejects.
+"""The filter's rules: what one raw model, version or image becomes (a pair or a reject).
 
 Pure: no network. Every crawled image ends either as one pair or as one reject row naming the
 stage and reason (and `detail`, the offending value); models and versions dropped as a whole get
 their own reject rows with `image_id` null. Parameters are copied from the image's metadata, never
-clamped: an out-of-range value is a reject, not a guess.
+clamped: an out-of-range value is a reject, not a guess. The walk over the raw layer that applies
+these rules (shard by shard) and the merge of the shards are `diffagent.dabench.shards`.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +21,6 @@ from diffagent.dabench.prompts import parse_size, strip_network_tags
 from diffagent.dabench.quality import QualityThresholds, quality_reject_reason
 from diffagent.dabench.samplers import normalise_sampler
 from schemas.civitai import Image, Model, ModelVersion
-from schemas.dabench import INSTRUCTION_SCHEMA, REJECT_SCHEMA
 from schemas.t2i import BASE_MODELS, DEFAULT_CLIP_SKIP, MAX_CLIP_SKIP, MIN_CLIP_SKIP, MODEL_TYPES
 
 
@@ -53,6 +52,11 @@ class Columns:
         for name, column in self.data.items():
             column.append(row.get(name))
 
+    def extend(self, other: Columns, keep: Sequence[bool]) -> None:
+        """Append the rows of `other` whose `keep` is true, in order."""
+        for name, column in self.data.items():
+            column.extend(value for value, kept in zip(other.data[name], keep, strict=True) if kept)
+
     def __len__(self) -> int:
         return len(next(iter(self.data.values()), []))
 
@@ -61,14 +65,6 @@ class Columns:
 
     def column(self, name: str) -> list[Any]:
         return self.data[name]
-
-
-@dataclass
-class Derived:
-    pairs: Columns  # INSTRUCTION_SCHEMA columns, `model`/`base_checkpoint` named by the caller
-    seeds: dict[int, CatalogSeed]  # by version id
-    rejects: Columns  # REJECT_SCHEMA columns
-    counts: Counter
 
 
 def model_reject(model: Model, params: FilterParams) -> tuple[str, str, str] | None:
@@ -152,81 +148,3 @@ def image_pair(
         "clip_skip": clip_skip,
     }
     return pair, base
-
-
-def derive(
-    models: Iterable[Model],
-    images_of: Callable[[int], Iterable[str]],
-    hash_answers: dict[str, dict[str, Any] | None],
-    params: FilterParams,
-) -> Derived:
-    """Pairs, catalog seeds and rejects from raw models, each version's raw image JSON
-    (`images_of(version_id)`, streamed so that memory holds one version at a time) and the
-    by-hash answers."""
-    pairs = Columns(INSTRUCTION_SCHEMA.names)
-    seeds: dict[int, CatalogSeed] = {}
-    rejects = Columns(REJECT_SCHEMA.names)
-    counts: Counter = Counter()
-    seen_images: set[int] = set()
-    resolve_base = BaseCheckpointResolver(hash_answers)
-
-    def reject(
-        stage: str,
-        reason: str,
-        detail: str,
-        *,
-        image_id: int | None,
-        version_id: int | None,
-        model_id: int | None,
-    ) -> None:
-        rejects.append(
-            {
-                "image_id": image_id,
-                "version_id": version_id,
-                "model_id": model_id,
-                "stage": stage,
-                "reason": reason,
-                "detail": detail,
-            }
-        )
-        counts[f"reject:{stage}:{reason}"] += 1
-
-    models = list(models)
-    # A LoRA's base that the crawl also returned keeps its crawled record (stats, description).
-    crawled = {version.id: (model, version) for model in models for version in model.model_versions}
-
-    for model in models:
-        counts["models"] += 1
-        dropped_model = model_reject(model, params)
-        if dropped_model:
-            reject(*dropped_model, image_id=None, version_id=None, model_id=model.id)
-        for version in model.model_versions:
-            counts["versions"] += 1
-            dropped_version = dropped_model or version_reject(version, params)
-            if dropped_version and not dropped_model:
-                reject(*dropped_version, image_id=None, version_id=version.id, model_id=model.id)
-            for text in images_of(version.id):
-                image = Image.model_validate_json(text)
-                if image.id is None or image.id in seen_images:
-                    counts["duplicate_images"] += 1
-                    continue
-                seen_images.add(image.id)
-                counts["images"] += 1
-                ids = {"image_id": image.id, "version_id": version.id, "model_id": model.id}
-                if dropped_version:
-                    reject(*dropped_version, **ids)
-                    continue
-                try:
-                    pair, base = image_pair(model, version, image, resolve_base)
-                except _Reject as error:
-                    reject(error.stage, error.reason, error.detail, **ids)
-                    continue
-                pairs.append(pair)
-                seed = seeds.setdefault(version.id, CatalogSeed(model, version))
-                seed.sample_count += 1
-                if len(seed.sample_prompts) < 5 and pair["prompt"] not in seed.sample_prompts:
-                    seed.sample_prompts.append(pair["prompt"])
-                if base is not None and base[1].id not in seeds:
-                    seeds[base[1].id] = CatalogSeed(*crawled.get(base[1].id, base))
-    counts["pairs"] = len(pairs)
-    return Derived(pairs, seeds, rejects, counts)

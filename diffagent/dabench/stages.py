@@ -5,6 +5,11 @@ result is the raw layers' fingerprint. Filter, describe and split are `diffagent
 stages keyed by the upstream fingerprint and their settings, with records under `work/`: a rerun
 whose inputs hash the same recomputes nothing, and a changed input (a new crawl page, other
 thresholds, another LLM) changes every key downstream.
+
+Filter and describe map over shards (`shards.py`; slices of the models, of the catalog seeds),
+here one after another or on a task runner (`diffagent.taskrunners`); the merge gives the same
+outputs for every runner and shard count, so neither is part of a stage's key. The shard tasks
+are passed in (`tasks.dabench`), since diffagent never imports tasks/.
 """
 
 from __future__ import annotations
@@ -21,20 +26,20 @@ import pyarrow.compute as pc
 from diffagent.civitai.client import CivitaiClient, RetryPolicy
 from diffagent.dabench.catalog import catalog_row, description_inputs, preview_url, unique_model_names
 from diffagent.dabench.crawl import CrawlParams, crawl
-from diffagent.dabench.derive import CatalogSeed, FilterParams, derive
-from diffagent.dabench.describe import Describer, LLMConfig
+from diffagent.dabench.derive import CatalogSeed, FilterParams
+from diffagent.dabench.describe import Describer, DescribeReport, LLMConfig
 from diffagent.dabench.raw import (
     INCREMENTS,
     crawl_finished,
     increment_names,
-    merged_hash_answers,
     merged_models,
     raw_fingerprint_parts,
-    raw_image_reader,
 )
+from diffagent.dabench.shards import FilterInputs, ShardResult, merge_shards
 from diffagent.dabench.split import SPLITS, incremental_assignment, split_assignment
 from diffagent.stagecache import Stage, fingerprint
 from diffagent.storage import ArtifactStore, rows_to_table
+from diffagent.taskrunners import TaskRunnerSpec, run_shards, shard_count, shard_ranges
 from schemas.civitai import Model, ModelVersion
 from schemas.dabench import CATALOG_SCHEMA, INSTRUCTION_SCHEMA, REJECT_SCHEMA
 
@@ -86,14 +91,28 @@ def raw_fingerprint(store: ArtifactStore) -> str:
 class FilterStage(Stage):
     raw_fingerprint: str
     params: FilterParams
+    task_runner: TaskRunnerSpec | None = None  # where the shards run (None: here)
+    shards: int | None = None  # slices of the models (None: one here, one per runner worker)
     name: ClassVar[str] = "filter"
     outputs: ClassVar[tuple[str, ...]] = ("work/pairs.parquet", "work/seeds.jsonl", "rejects.parquet")
     record_dir: ClassVar[str] = "work"
+    unkeyed: ClassVar[tuple[str, ...]] = ("root", "task_runner", "shards")
 
 
-def run_filter(stage: FilterStage) -> dict[str, Any]:
-    store, params = stage.store, stage.params
-    derived = derive(merged_models(store), raw_image_reader(store), merged_hash_answers(store), params)
+def run_filter(stage: FilterStage, shard_task: Any = None) -> dict[str, Any]:
+    """`shard_task`: the Prefect task over `shards.filter_shard` that a task runner submits."""
+    store, runner = stage.store, stage.task_runner
+    # Here the raw layers are read once for every shard; a runner's shards each read their own.
+    inputs = FilterInputs.read(store) if runner is None else None
+    count = len(inputs.models) if inputs else len(merged_models(store))
+    ranges = shard_ranges(count, shard_count(runner, stage.shards))
+    parameters = [{"root": stage.root, "start": a, "stop": b, "params": stage.params} for a, b in ranges]
+
+    def here(root: str, start: int, stop: int, params: FilterParams) -> ShardResult:
+        assert inputs is not None  # read above whenever there is no runner
+        return inputs.shard(start, stop, params)
+
+    derived = merge_shards(run_shards(runner, shard_task, here, parameters))
     names = unique_model_names(derived.seeds)
     pairs = derived.pairs
     pairs.data["model"] = [names[v] for v in pairs.column("version_id")]
@@ -142,28 +161,61 @@ class DescribeStage(Stage):
     filter_fingerprint: str
     llm_base_url: str | None = None
     llm_model: str | None = None
-    llm_concurrency: int = 4
+    llm_concurrency: int = 4  # requests in flight, per shard
     llm_max_attempts: int = 3
     show_progress: bool = True
+    task_runner: TaskRunnerSpec | None = None  # where the shards run (None: here)
+    shards: int | None = None  # slices of the seeds (None: one here, one per runner worker)
     name: ClassVar[str] = "describe"
     outputs: ClassVar[tuple[str, ...]] = ("catalog.parquet",)
     record_dir: ClassVar[str] = "work"
-    unkeyed: ClassVar[tuple[str, ...]] = ("root", "llm_concurrency", "llm_max_attempts", "show_progress")
+    unkeyed: ClassVar[tuple[str, ...]] = (
+        "root",
+        "llm_concurrency",
+        "llm_max_attempts",
+        "show_progress",
+        "task_runner",
+        "shards",
+    )
 
 
-def run_describe(stage: DescribeStage, llm: LLMConfig | None) -> dict[str, Any]:
-    """`llm`: the stage's LLM with its key (None: the offline description builder)."""
+def run_describe(stage: DescribeStage, llm: LLMConfig | None, shard_task: Any = None) -> dict[str, Any]:
+    """`llm`: the stage's LLM with its key (None: the offline description builder). `shard_task`:
+    the Prefect task over `describe_shard` that a task runner submits (it reads the key itself)."""
     store = stage.store
     seeds = load_seeds(store)
+    ranges = shard_ranges(len(seeds), shard_count(stage.task_runner, stage.shards))
+    parameters = [{"stage": stage, "start": a, "stop": b} for a, b in ranges]
+
+    def here(stage: DescribeStage, start: int, stop: int) -> tuple[list[dict[str, Any]], dict[str, int]]:
+        return describe_seeds(store, seeds[start:stop], llm, stage.show_progress)
+
+    results = run_shards(stage.task_runner, shard_task, here, parameters)
+    rows = [row for shard_rows, _ in results for row in shard_rows]
+    report = sum((Counter(shard_report) for _, shard_report in results), Counter())
+    store.write_table("catalog.parquet", rows_to_table(rows, CATALOG_SCHEMA))
+    return {"catalog": len(rows), **{name: report[name] for name in asdict(DescribeReport())}}
+
+
+def describe_shard(
+    stage: DescribeStage, llm: LLMConfig | None, start: int, stop: int
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Catalog rows of seeds `[start, stop)` of the stage's store, and what describing them took."""
+    return describe_seeds(stage.store, load_seeds(stage.store)[start:stop], llm, stage.show_progress)
+
+
+def describe_seeds(
+    store: ArtifactStore, seeds: list[tuple[str, CatalogSeed]], llm: LLMConfig | None, show_progress: bool
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Catalog rows of named seeds, in order (descriptions cached under `cache/descriptions`)."""
     describer = Describer(store.child("cache/descriptions"), llm)
     inputs = [description_inputs(seed) for _, seed in seeds]
-    described = asyncio.run(describer.describe_all(inputs, stage.show_progress))
+    described = asyncio.run(describer.describe_all(inputs, show_progress))
     rows = [
         catalog_row(seed, name, text, source)
         for (name, seed), (text, source) in zip(seeds, described, strict=True)
     ]
-    store.write_table("catalog.parquet", rows_to_table(rows, CATALOG_SCHEMA))
-    return {"catalog": len(rows), **asdict(describer.report)}
+    return rows, asdict(describer.report)
 
 
 # -- split --------------------------------------------------------------------------------------
