@@ -90,6 +90,7 @@ def train_retriever(
         config.batch_size,
         config.seed,
     )
+    head_s = time.perf_counter() - started - encoded_s
     prompts = [r["prompt"] for r in valid_rows]
     negatives = [r["negative_prompt"] for r in valid_rows]
     lexical = CharCentroids.fit(
@@ -122,6 +123,7 @@ def train_retriever(
         "validation": validation,
         "train_seconds": round(time.perf_counter() - started, 1),
         "encode_seconds": round(encoded_s, 1),
+        "head_seconds": round(head_s, 1),  # the rest: lexical signals and the fusion weights
     }
     retriever = Retriever(
         models,
