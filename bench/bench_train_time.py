@@ -2,11 +2,13 @@
 about 10,000 pairs in at most 20 minutes on this 2-core CPU).
 
 The dev capture has fewer sft pairs than that, so the sft split is grown to `--pairs` rows: the
-real rows first, then copies of randomly drawn real rows whose comma-separated tags (prompt and
-negative prompt) are shuffled. Each copy is a new text of a real prompt's length and vocabulary, so
-the encoder, which dominates the time, does the work real prompts would cost; the catalog and the
-rrhf split are the real ones. This measures time only: the copies say nothing about hit rates
-(bench/retrieval_hit_rate.py measures those on real data).
+real rows first, then copies of randomly drawn real rows whose comma-separated prompt tags are
+shuffled. Each copy is a new text of a real prompt's length and vocabulary, so the encoder, which
+dominates the time, does the work real prompts would cost. Negative prompts are mostly pasted
+from one image to the next (499 distinct in the dev capture's 1,800 sft rows), so a copy gets a
+shuffled (new) negative prompt with the real rows' share of distinct ones, and keeps its row's
+otherwise. The catalog and the rrhf split are the real ones. This measures time only: the copies
+say nothing about hit rates (bench/retrieval_hit_rate.py measures those on real data).
 
     python bench/bench_train_time.py --data /work/dev-dabench --pairs 10000 [--out DIR]
 """
@@ -42,10 +44,12 @@ def grown_sft(rows: list[dict], pairs: int, seed: int = 0) -> list[dict]:
     rng = random.Random(seed)
     out = list(rows)
     next_id = max(r["image_id"] for r in rows) + 1
+    distinct_negatives = len({r.get("negative_prompt") or "" for r in rows}) / len(rows)
     while len(out) < pairs:
         row = dict(rng.choice(rows))
         row["prompt"] = shuffled_tags(row["prompt"], rng) + f", v{len(out)}"  # distinct even if 1 tag
-        row["negative_prompt"] = shuffled_tags(row.get("negative_prompt") or "", rng)
+        if rng.random() < distinct_negatives:
+            row["negative_prompt"] = shuffled_tags(row.get("negative_prompt") or "", rng)
         row["image_id"], next_id = next_id, next_id + 1
         out.append(row)
     return out

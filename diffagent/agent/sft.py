@@ -14,11 +14,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from diffagent.agent.conversation import answer_segments
 from diffagent.agent.selector import CATALOG_MODELS, MANIFEST
 from diffagent.catalog import load_catalog
+from diffagent.storage import ArtifactStore
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +55,10 @@ def encode_example(tokenizer: Any, row: dict) -> dict[str, list[int]]:
 
 
 def sft_rows(data: Path) -> list[dict]:
-    for candidate in (data / "splits" / "sft.parquet", data / "instructions.parquet"):
-        if candidate.exists():
-            return pq.read_table(candidate).to_pylist()
+    store = ArtifactStore(str(data))
+    for candidate in ("splits/sft.parquet", "instructions.parquet"):
+        if store.exists(candidate):
+            return store.read_table(candidate).to_pylist()
     raise FileNotFoundError(f"no splits/sft.parquet or instructions.parquet under {data}")
 
 

@@ -34,6 +34,16 @@ GPU_DTYPES: dict[str, str] = {"sd1": "float16", "sdxl": "float16", "flux": "bflo
 TRANSFORMER_ONLY_FILES: dict[str, bool] = {"sd1": False, "sdxl": False, "flux": True}
 
 
+# Base models whose `cfg_scale` is a distilled guidance embedding rather than CFG: Flux.1 D.
+# Flux.1 S (schnell) is distilled without one (its guidance input does nothing).
+WITHOUT_GUIDANCE_EMBEDDING = ("Flux.1 S",)
+
+
+def takes_distilled_guidance(base_model: str) -> bool:
+    """Whether a base model's `cfg_scale` is a distilled guidance (Flux.1 D: yes; SD, schnell: no)."""
+    return architecture_of(base_model) == "flux" and base_model not in WITHOUT_GUIDANCE_EMBEDDING
+
+
 def pipeline_class_name(base_model: str) -> str:
     """The diffusers pipeline class name of a base model's architecture."""
     return PIPELINE_CLASSES[architecture_of(base_model)]

@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 
 from diffagent.catalog import load_catalog
 from diffagent.retriever.build import dense_vectors, encode_rows, sample_labels, sample_table
@@ -22,6 +21,7 @@ from diffagent.retriever.embedder import Embedder
 from diffagent.retriever.fusion import RESAMPLES, bagged_weights, fuse, hit_rates
 from diffagent.retriever.lexical import CardBM25, CharCentroids, TriggerWords
 from diffagent.retriever.model import Retriever, card_text
+from diffagent.storage import ArtifactStore
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def split_rows(data: Path, split: str) -> list[dict]:
     file = Path(data) / "splits" / f"{split}.parquet"
     if not file.exists():
         raise FileNotFoundError(f"no {split} split at {file}")
-    rows = pq.read_table(file).to_pylist()
+    rows = ArtifactStore(str(data)).read_table(f"splits/{split}.parquet").to_pylist()
     for row in rows:
         row["negative_prompt"] = row.get("negative_prompt") or ""
     return rows

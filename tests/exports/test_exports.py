@@ -147,21 +147,33 @@ NODE_OUTPUTS = {
     "KSampler": ("LATENT",),
     "VAEDecode": ("IMAGE",),
     "SaveImage": (),
+    "UNETLoader": ("MODEL",),
+    "DualCLIPLoader": ("CLIP",),
+    "VAELoader": ("VAE",),
+    "FluxGuidance": ("CONDITIONING",),
+    "EmptySD3LatentImage": ("LATENT",),
 }
 LINK_TYPES = {"model": "MODEL", "clip": "CLIP", "vae": "VAE", "positive": "CONDITIONING"}
+LINK_TYPES |= {"conditioning": "CONDITIONING"}
 LINK_TYPES |= {"negative": "CONDITIONING", "latent_image": "LATENT", "samples": "LATENT", "images": "IMAGE"}
 
 
-def test_comfyui_links_point_at_outputs_of_the_right_type():
-    workflow = json.loads(export("comfyui", _checkpoint_inputs()))
-    assert "LoraLoader" not in {n["class_type"] for n in workflow.values()}
+def assert_links_typed(workflow: dict) -> None:
     for node in workflow.values():
         assert node["class_type"] in NODE_OUTPUTS
         for name, value in node["inputs"].items():
             if isinstance(value, list):
                 source, index = value
                 assert NODE_OUTPUTS[workflow[source]["class_type"]][index] == LINK_TYPES[name]
-    assert workflow["6"]["inputs"]["sampler_name"] == "euler_ancestral"
+
+
+def test_comfyui_links_point_at_outputs_of_the_right_type():
+    workflow = json.loads(export("comfyui", _checkpoint_inputs()))
+    assert "LoraLoader" not in {n["class_type"] for n in workflow.values()}
+    assert_links_typed(workflow)
+    sampler = next(n for n in workflow.values() if n["class_type"] == "KSampler")
+    assert sampler["inputs"]["sampler_name"] == "euler_ancestral"
+    assert_links_typed(json.loads(export("comfyui", _flux_lora_inputs())))
 
 
 COMFY_SAMPLER_NAMES = {"euler", "euler_ancestral", "heun", "dpm_2", "dpm_2_ancestral", "lms", "dpm_fast"}
@@ -279,6 +291,72 @@ def test_diffusers_snippet_flux_loads_the_transformer_and_takes_guidance():
         ").images[0]\n"
         "image.save('diffagent.png')\n"
     )
+
+
+def test_a1111_infotext_flux_is_forge_s():
+    """Forge's Flux fields: CFG scale 1 and the guidance as Distilled CFG Scale; no negative prompt."""
+    assert export("a1111", _flux_lora_inputs()) == (
+        "an anime fox <lora:animeFlux:1>\n"
+        "Steps: 20, Sampler: Euler, CFG scale: 1, Distilled CFG Scale: 3.5, Seed: 3, Size: 1024x1024, "
+        "Model: fluxRealism_v1"
+    )
+
+
+def test_comfyui_workflow_flux_lora():
+    """Flux: the transformer file through UNETLoader, T5 + CLIP-L and the BFL VAE by their ComfyUI
+    names, the answer's guidance in FluxGuidance, KSampler CFG 1, no negative text."""
+    assert json.loads(export("comfyui", _flux_lora_inputs())) == {
+        "1": {
+            "class_type": "UNETLoader",
+            "inputs": {"unet_name": "fluxRealism_v1.safetensors", "weight_dtype": "default"},
+        },
+        "2": {
+            "class_type": "DualCLIPLoader",
+            "inputs": {
+                "clip_name1": "t5xxl_fp16.safetensors",
+                "clip_name2": "clip_l.safetensors",
+                "type": "flux",
+            },
+        },
+        "3": {"class_type": "VAELoader", "inputs": {"vae_name": "ae.safetensors"}},
+        "4": {
+            "class_type": "LoraLoader",
+            "inputs": {
+                "model": ["1", 0],
+                "clip": ["2", 0],
+                "lora_name": "animeFlux.safetensors",
+                "strength_model": 1.0,
+                "strength_clip": 1.0,
+            },
+        },
+        "5": {"class_type": "CLIPTextEncode", "inputs": {"text": "an anime fox", "clip": ["4", 1]}},
+        "6": {"class_type": "CLIPTextEncode", "inputs": {"text": "", "clip": ["4", 1]}},
+        "7": {"class_type": "FluxGuidance", "inputs": {"conditioning": ["5", 0], "guidance": 3.5}},
+        "8": {
+            "class_type": "EmptySD3LatentImage",
+            "inputs": {"width": 1024, "height": 1024, "batch_size": 1},
+        },
+        "9": {
+            "class_type": "KSampler",
+            "inputs": {
+                "seed": 3,
+                "steps": 20,
+                "cfg": 1.0,
+                "sampler_name": "euler",
+                "scheduler": "simple",
+                "denoise": 1.0,
+                "model": ["4", 0],
+                "positive": ["7", 0],
+                "negative": ["6", 0],
+                "latent_image": ["8", 0],
+            },
+        },
+        "10": {"class_type": "VAEDecode", "inputs": {"samples": ["9", 0], "vae": ["3", 0]}},
+        "11": {"class_type": "SaveImage", "inputs": {"filename_prefix": "diffagent", "images": ["10", 0]}},
+    }
+    schnell = _flux_lora_inputs().api.model_copy(update={"base_model": "Flux.1 S", "cfg_scale": 1.0})
+    made = json.loads(export("comfyui", export_inputs(schnell, CATALOG, "an anime fox")))
+    assert "FluxGuidance" not in {n["class_type"] for n in made.values()}
 
 
 def test_diffusers_snippet_of_a_pony_model_is_sdxl():
