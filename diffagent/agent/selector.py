@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from diffagent.agent.backend import Backend
 from diffagent.agent.conversation import as_instruction
 from diffagent.answers import assemble_api, classify_answer, parse_answer, reconstruct
-from diffagent.blas import one_blas_thread
+from diffagent.blas import one_blas_thread_for
 from diffagent.catalog import Catalog, load_catalog
 from schemas.t2i import Instruction, T2IApi
 
@@ -174,7 +174,7 @@ class Agent:
         found, features = self.ranked(items, top_k)
         answers = []
         # One (queries, samples) product per chunk of queries: fast, and bounded in memory.
-        with one_blas_thread():  # the settings' small products too
+        with one_blas_thread_for(self.retriever.samples.vectors.size):  # the settings' products
             for start in range(0, len(found), SIMILARITY_CHUNK):
                 part = slice(start, start + SIMILARITY_CHUNK)
                 similarity = self.retriever.sample_similarity(features[part])

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from diffagent.blas import one_blas_thread
+from diffagent.blas import one_blas_thread_for
 from diffagent.retriever.ann import ANN_MIN_MODELS, POOL, AnnIndex, pooled_ranking
 from diffagent.retriever.dense import instruction_features
 from diffagent.retriever.embedder import Embedder, RetrievalIndex
@@ -113,7 +113,7 @@ class Retriever:
         if n < 1:
             raise ValueError(f"a shortlist needs n >= 1, got {n}")
         features = self.features(prompts, negatives)
-        with one_blas_thread():
+        with one_blas_thread_for(self.dense.size):
             return self._rank(prompts, negatives, features, n), features
 
     def _rank(self, prompts: Sequence[str], negatives: Sequence[str], features: np.ndarray, n: int) -> list:
@@ -155,7 +155,7 @@ class Retriever:
 
     def sample_similarity(self, features: np.ndarray) -> np.ndarray:
         """(queries, samples) similarity of each query to every sft sample: one product per batch."""
-        with one_blas_thread():
+        with one_blas_thread_for(self.samples.vectors.size):
             return features @ self.samples.vectors.T
 
     def save_pretrained(self, folder: str | Path) -> Path:

@@ -2,7 +2,7 @@
 
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from diffagent.blas import one_blas_thread
+from diffagent.blas import THREADED_ELEMENTS, one_blas_thread, one_blas_thread_for
 
 
 def blas_threads() -> set[int]:
@@ -14,3 +14,11 @@ def test_one_blas_thread_limits_and_restores() -> None:
         with one_blas_thread():
             assert blas_threads() == {1}
         assert blas_threads() == {2}
+
+
+def test_big_products_keep_every_thread() -> None:
+    with threadpool_limits(2, user_api="blas"):
+        with one_blas_thread_for(THREADED_ELEMENTS - 1):
+            assert blas_threads() == {1}
+        with one_blas_thread_for(THREADED_ELEMENTS):
+            assert blas_threads() == {2}
