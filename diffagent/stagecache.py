@@ -118,12 +118,18 @@ def record_stage(stage: Stage, counts: dict[str, Any], started: float | None = N
     return record
 
 
-def is_current(stage: Stage) -> bool:
-    """The outputs on disk are the ones this key produced (record and content both match)."""
+def cached_record(stage: Stage) -> dict[str, Any] | None:
+    """The stage's record when the outputs on disk are the ones this key produced (record and
+    content both match), else None: what a run elsewhere (a work-pool run) left for this key."""
     record = stage.store.read_json(f"{stage.record_dir}/{stage.name}.json")
     if not record or record.get("key") != stage.key():
-        return False
-    return record.get("fingerprint") == stage.outputs_fingerprint()
+        return None
+    return record if record.get("fingerprint") == stage.outputs_fingerprint() else None
+
+
+def is_current(stage: Stage) -> bool:
+    """The outputs on disk are the ones this key produced."""
+    return cached_record(stage) is not None
 
 
 def result_storage(store: ArtifactStore, record_dir: str) -> Any:

@@ -2,9 +2,11 @@
 (paper section 3.2).
 
 Wiring only: the stages, their keys and the run folder's layout are `diffagent.rrhf.pipeline`;
-where rollout batches run is `diffagent.rrhf.dispatch`. Every stage is Cached when its inputs and
-settings are unchanged (`refresh_cache` recomputes them all); an interrupted rollout skips the
-batches already written.
+where rollout batches run is `diffagent.rrhf.dispatch`. With a work pool, the retriever, SFT,
+candidates and RRHF stages each run as one `sfta-stage` run there (`pipeline.run_stage_on`), so
+this flow only plans, waits and dispatches. Every stage is Cached when its inputs and settings
+are unchanged (`refresh_cache` recomputes them all); an interrupted rollout skips the batches
+already written.
 """
 
 from __future__ import annotations
@@ -50,7 +52,8 @@ def sfta_train(
 
     Rollout batches run as `rrhf-rollout` runs on `work_pool` (`jobs_per_run` batches each), else on
     `task_runner` ("thread", "process", "dask" or a `diffagent.taskrunners.TaskRunnerSpec` JSON),
-    else here. `image_costs` (ImageCosts fields) turns the plan's counts into GPU hours."""
+    else here; the retriever, SFT, candidates and RRHF as `sfta-stage` runs on `work_pool`, else
+    here. `image_costs` (ImageCosts fields) turns the plan's counts into GPU hours."""
     results: dict[str, Any] = {}
     # First, what the rollout will cost (an artifact a user reads before the pool is spent).
     results["plan"] = plan_task(
@@ -58,10 +61,10 @@ def sfta_train(
     )
     # The trained retriever (RUN/retriever): the retrieval selector and the hybrid's shortlist.
     stage = pipeline.retriever_stage(out, data, retriever)
-    results["retriever"] = run_stage(retriever_task, stage, refresh_cache)
+    results["retriever"] = pipeline.run_stage_on(retriever_task, stage, refresh_cache, work_pool)
 
     stage = pipeline.sft_stage(out, data, base_model, sft)
-    results["sft"] = run_stage(sft_task, stage, refresh_cache)
+    results["sft"] = pipeline.run_stage_on(sft_task, stage, refresh_cache, work_pool)
 
     stage = pipeline.CandidatesStage(
         out,
@@ -72,7 +75,7 @@ def sfta_train(
         min_responses,
         base_models,
     )
-    results["candidates"] = run_stage(candidates_task, stage, refresh_cache)
+    results["candidates"] = pipeline.run_stage_on(candidates_task, stage, refresh_cache, work_pool)
 
     models = pipeline.rollout_models_for(profile, data, out, rollout_models, remote=bool(work_pool))
     stage = pipeline.RolloutStage(
@@ -93,5 +96,5 @@ def sfta_train(
     stage = pipeline.RRHFStage(
         out, results["sft"]["fingerprint"], results["rollouts"]["fingerprint"], RRHFParams(**(rrhf or {}))
     )
-    results["rrhf"] = run_stage(rrhf_task, stage, refresh_cache)
+    results["rrhf"] = pipeline.run_stage_on(rrhf_task, stage, refresh_cache, work_pool)
     return results

@@ -14,7 +14,7 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from diffagent.rrhf import pipeline
+from diffagent.rrhf import pipeline, stage_work
 from diffagent.rrhf.dispatch import RUN_REPORT_KEY
 from diffagent.rrhf.plan import ImageCosts, plan_for_run, plan_markdown
 from diffagent.rrhf.rollout import BatchJob
@@ -25,19 +25,19 @@ from diffagent.stagecache import STAGE_TASK, record_stage
 @task(name="sft-train", **STAGE_TASK)
 def sft_task(stage: pipeline.SFTStage) -> dict[str, Any]:
     started = time.perf_counter()
-    return record_stage(stage, pipeline.run_sft(stage), started)
+    return record_stage(stage, stage_work.run_sft(stage), started)
 
 
 @task(name="retriever-train", **STAGE_TASK)
 def retriever_task(stage: pipeline.RetrieverStage) -> dict[str, Any]:
     started = time.perf_counter()
-    return record_stage(stage, pipeline.run_retriever(stage), started)
+    return record_stage(stage, stage_work.run_retriever(stage), started)
 
 
 @task(name="rrhf-candidates", **STAGE_TASK)
 def candidates_task(stage: pipeline.CandidatesStage) -> dict[str, Any]:
     started = time.perf_counter()
-    record = record_stage(stage, pipeline.run_candidates(stage), started)
+    record = record_stage(stage, stage_work.run_candidates(stage), started)
     get_run_logger().info(
         "SFT hallucination rate on the rrhf split: %.3f", record["counts"]["hallucination_rate"]
     )
@@ -47,14 +47,23 @@ def candidates_task(stage: pipeline.CandidatesStage) -> dict[str, Any]:
 @task(name="rrhf-rollouts", **STAGE_TASK)
 def rollouts_task(stage: pipeline.RolloutStage) -> dict[str, Any]:
     started = time.perf_counter()
-    counts = pipeline.run_rollouts(stage, get_run_logger().info, rollout_jobs_task)
+    counts = stage_work.run_rollouts(stage, get_run_logger().info, rollout_jobs_task)
     return record_stage(stage, counts, started)
 
 
 @task(name="rrhf-train", **STAGE_TASK)
 def rrhf_task(stage: pipeline.RRHFStage) -> dict[str, Any]:
     started = time.perf_counter()
-    return record_stage(stage, pipeline.run_rrhf(stage), started)
+    return record_stage(stage, stage_work.run_rrhf(stage), started)
+
+
+# The stages an `sfta-stage` run carries out (`pipeline.POOL_STAGES`), by name.
+POOL_STAGE_TASKS: dict[str, Any] = {
+    "retriever": retriever_task,
+    "sft": sft_task,
+    "candidates": candidates_task,
+    "rrhf": rrhf_task,
+}
 
 
 @task(name="rollout-plan", cache_policy=NO_CACHE)

@@ -18,7 +18,7 @@ def sfta(
     max_prompts: int | None = typer.Option(None, "--max-prompts", help="Use only the first N rrhf prompts."),
     workers: int = typer.Option(0, "--workers", help="Rollout process-pool size (0: in this process)."),
     work_pool: str | None = typer.Option(
-        None, "--work-pool", help="Prefect work pool for rollouts (e.g. cuda)."
+        None, "--work-pool", help="Prefect work pool for the GPU stages and rollouts (e.g. cuda)."
     ),
     jobs_per_run: int = typer.Option(
         8, "--jobs-per-run", help="Rollout batches one work-pool run (or task-runner task) carries."

@@ -91,38 +91,18 @@ def run_on_work_pool(
     pool: str,
     timeout_s: float | None,
 ) -> list[dict[str, Any]]:
-    """One run of the rollout deployment per group of jobs (JSON parameters); waits for them all
-    with Prefect's own wait (flow-run events, no polling here) and returns their load reports."""
-    from prefect.deployments import run_deployment
+    """One run of the rollout deployment per group of jobs (JSON parameters), waited for with
+    Prefect's own wait (`diffagent.workpool`); returns their load reports."""
     from prefect.utilities.asyncutils import run_coro_as_sync
 
-    flow_runs = [
-        run_deployment(
-            ROLLOUT_DEPLOYMENT.format(pool=pool),
-            parameters={
-                "jobs": [asdict(job) for job in run],
-                "models": models.to_json(),
-                "k": k,
-                "base_seed": base_seed,
-            },
-            timeout=0,
-        )
+    from diffagent.workpool import run_deployment_and_wait
+
+    parameter_sets = [
+        {"jobs": [asdict(job) for job in run], "models": models.to_json(), "k": k, "base_seed": base_seed}
         for run in runs
     ]
-    finished = run_coro_as_sync(wait_for_all([run.id for run in flow_runs], timeout_s))
-    failed = [f"{run.name} ({run.state_name})" for run in finished if not run.state.is_completed()]
-    if failed:
-        raise RuntimeError(f"rollout runs did not complete: {failed}")
+    finished = run_deployment_and_wait(ROLLOUT_DEPLOYMENT.format(pool=pool), parameter_sets, timeout_s)
     return run_coro_as_sync(read_run_reports([run.id for run in finished]))
-
-
-async def wait_for_all(run_ids: Sequence[Any], timeout_s: float | None) -> list[Any]:
-    """Every flow run in a final state (Prefect's `wait_for_flow_run`, all at once)."""
-    import asyncio
-
-    from prefect.flow_runs import wait_for_flow_run
-
-    return list(await asyncio.gather(*(wait_for_flow_run(run_id, timeout=timeout_s) for run_id in run_ids)))
 
 
 async def read_run_reports(run_ids: Sequence[Any]) -> list[dict[str, Any]]:

@@ -3,7 +3,9 @@
 Each stage is a `diffagent.stagecache.Stage`, keyed by the content of the DABench files it reads,
 the fingerprint of the upstream stage's outputs and its own settings; so a rerun with another
 `k` reuses SFT and candidates and redoes rollouts and RRHF, and an identical rerun is all Cached.
-Where the work runs (workers, work pool) and where the data lives are not part of any key.
+Where the work runs (workers, work pool) and where the data lives are not part of any key: with
+a work pool, the stages that need a GPU run as `sfta-stage` runs there (`run_stage_on`, their
+fields sent as JSON by `stage_to_json`). What each stage does is `diffagent.rrhf.stage_work`.
 
 Layout of the run folder (a local path or an fsspec URL):
   sft/ (DiffAgent-SFT), candidates.parquet, rollouts/ (parts), render-cache/ (PNGs),
@@ -14,7 +16,9 @@ Layout of the run folder (a local path or an fsspec URL):
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import typing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -24,7 +28,7 @@ from diffagent.rrhf.candidates import CandidateParams
 from diffagent.rrhf.rollout_models import RolloutModelsSpec, rollout_spec
 from diffagent.rrhf.stages import local_data
 from diffagent.rrhf.train import RRHFParams
-from diffagent.stagecache import Stage
+from diffagent.stagecache import Stage, cached_record, run_stage
 from diffagent.storage import ArtifactStore, absolute
 from diffagent.taskrunners import TaskRunnerSpec
 
@@ -182,90 +186,60 @@ def rollout_models_for(
     return rollout_spec(profile, catalog, ArtifactStore(root).url("render-cache"), overrides)
 
 
-# -- the stages' work ----------------------------------------------------------------------------
-def run_sft(stage: SFTStage) -> dict[str, Any]:
-    from diffagent.agent.selector import MANIFEST
-    from diffagent.agent.sft import train_sft
-
-    with stage.store.local_folder("sft") as folder:
-        train_sft(local_data(stage.data), stage.base_model, folder, stage.full, stage.params)
-        manifest = json.loads((folder / MANIFEST).read_text())
-        # The agent names the DABench location, not the local copy it may have read.
-        manifest["data"] = absolute(stage.data)
-        (folder / MANIFEST).write_text(json.dumps(manifest, indent=2))
-    return {"agent": stage.store.url("sft"), "train_loss": manifest["train_loss"]}
+# -- where a stage runs ----------------------------------------------------------------------------
+STAGE_DEPLOYMENT = "sfta-stage/sfta-stage-{pool}"
+# The stages that train or run the LLM (or the retriever's embedder): with a work pool, each runs
+# as one `sfta-stage` run there, so the parent (on the `cpu` pool) holds no GPU work of its own.
+POOL_STAGES: dict[str, type[Stage]] = {
+    cls.name: cls for cls in (RetrieverStage, SFTStage, CandidatesStage, RRHFStage)
+}
 
 
-def run_retriever(stage: RetrieverStage) -> dict[str, Any]:
-    from diffagent.retriever.train import train_retriever
-
-    with stage.store.local_folder("retriever") as folder:
-        manifest = train_retriever(local_data(stage.data), folder, stage.base_embedder, stage.config)
-    return {
-        "retriever": stage.store.url("retriever"),
-        "validation": manifest["validation"]["fused"],
-        "weights": manifest["weights"],
-    }
-
-
-def run_candidates(stage: CandidatesStage) -> dict[str, Any]:
-    from diffagent.rrhf.stages import make_candidates
-
-    with stage.store.local_file("candidates.parquet") as out:
-        return make_candidates(
-            stage.store.url("sft"),
-            local_data(stage.data),
-            out,
-            stage.params,
-            stage.max_prompts,
-            stage.min_responses,
-            base_models=stage.base_models,
+def stage_to_json(stage: Stage) -> dict[str, Any]:
+    """A pool stage's fields as JSON-able values (deployment parameters); `stage_from_json` inverts it."""
+    if POOL_STAGES.get(stage.name) is not type(stage):
+        raise ValueError(
+            f"stage {stage.name!r} does not run as an sfta-stage run; expected {sorted(POOL_STAGES)}"
         )
+    return dataclasses.asdict(stage)
 
 
-def run_rollouts(stage: RolloutStage, progress: Any = None, run_task: Any = None) -> dict[str, Any]:
-    """Plan the batches (parts already written are skipped), dispatch, collect rollouts.parquet.
-    `run_task`: the Prefect task a task runner submits (see `dispatch_rollouts`)."""
-    from diffagent.rrhf.dispatch import dispatch_rollouts
-    from diffagent.rrhf.rollout import collect_parts, plan_batches
-    from diffagent.rrhf.stages import read_candidates
-
-    store = stage.store
-    items = read_candidates(store.url("candidates.parquet"))
-    plan = (items, store.url("rollouts"), stage.batch_size, stage.k, stage.base_seed)
-    jobs, finished = plan_batches(*plan)
-    if progress is not None:
-        progress("rollout: %d batches to run, %d already done", len(jobs), len(finished))
-    dispatched = dispatch_rollouts(
-        jobs,
-        stage.models,
-        stage.k,
-        stage.base_seed,
-        stage.workers,
-        stage.work_pool,
-        stage.jobs_per_run,
-        stage.task_runner,
-        run_task,
-    )
-    left, parts = plan_batches(*plan)
-    if left:
-        raise RuntimeError(f"{len(left)} rollout batches have no part file after dispatch")
-    table = collect_parts(parts, store.url("rollouts.parquet"))
-    return {
-        "rows": table.num_rows,
-        "prompts": len(items),
-        "k": stage.k,
-        "batches": len(parts),
-        "rendered_batches": len(jobs),
-        **dispatched,
-    }
+def stage_from_json(name: str, fields: dict[str, Any]) -> Stage:
+    """The stage named `name` from `stage_to_json`'s fields (values kept as given, so the key is
+    the one the sender computed)."""
+    if name not in POOL_STAGES:
+        raise ValueError(f"unknown stage {name!r}; expected one of {sorted(POOL_STAGES)}")
+    return _from_json(POOL_STAGES[name], fields)
 
 
-def run_rrhf(stage: RRHFStage) -> dict[str, Any]:
-    from diffagent.rrhf.train import train_rrhf_agent
+def _from_json(kind: Any, value: Any) -> Any:
+    """`value` as `kind`: a dataclass (or an optional one) rebuilt field by field, else as is."""
+    target = next((t for t in (kind, *typing.get_args(kind)) if dataclasses.is_dataclass(t)), None)
+    if target is None or value is None:
+        return value
+    hints = typing.get_type_hints(target)
+    unknown = sorted(set(value) - {f.name for f in dataclasses.fields(target)})
+    if unknown:
+        raise ValueError(f"unknown {target.__name__} fields {unknown}")
+    return target(**{name: _from_json(hints[name], item) for name, item in value.items()})
 
-    store = stage.store
-    manifest = train_rrhf_agent(
-        store.url("sft"), store.url("rollouts.parquet"), store.url("rrhf"), stage.params, stage.use_cpu
-    )
-    return {"agent": store.url("rrhf"), "losses": manifest["losses"], "train_loss": manifest["train_loss"]}
+
+def run_stage_on(task: Any, stage: Stage, refresh: bool, work_pool: str | None) -> dict[str, Any]:
+    """The stage's record: `task` here (`stagecache.run_stage`), or with a work pool one run of
+    the `sfta-stage` deployment on it, waited for; outputs already in the stage cache start no
+    run. Either way the record is the one the stage wrote, `cached` saying whether it ran now."""
+    if not work_pool:
+        return run_stage(task, stage, refresh)
+    from diffagent.workpool import run_deployment_and_wait
+
+    record = None if refresh else cached_record(stage)
+    if record is not None:
+        return {**record, "cached": True}
+    parameters = {"stage": stage.name, "fields": stage_to_json(stage), "refresh_cache": refresh}
+    [finished] = run_deployment_and_wait(STAGE_DEPLOYMENT.format(pool=work_pool), [parameters])
+    record = cached_record(stage)
+    if record is None:
+        raise RuntimeError(
+            f"{finished.name} ran stage {stage.name!r} but left no record of key {stage.key()}"
+        )
+    return {**record, "cached": False}

@@ -101,6 +101,7 @@ def test_every_deployment_deploys(prefect_stack: PrefectStack):
         "sftA-train/default",
         "sftA-train/demo",
         "rrhf-rollout/rrhf-rollout-cuda",
+        "sfta-stage/sfta-stage-cuda",
         "evaluate/default",
         "evaluate/demo",
     }
@@ -109,9 +110,11 @@ def test_every_deployment_deploys(prefect_stack: PrefectStack):
     assert [s["schedule"]["cron"] for s in recrawl["schedules"]] == ["17 3 * * *"]
     # The sftA-train parent waits for its rollout runs on the `cpu` pool, holding no GPU slot.
     assert deployments["sftA-train/default"]["work_pool_name"] == "cpu"
-    for name in ("rrhf-rollout/rrhf-rollout-cuda", "evaluate/default"):
+    # Its GPU stages and rollout batches run on `cuda`, as child runs it waits for.
+    on_cuda = ("sfta-stage/sfta-stage-cuda", "rrhf-rollout/rrhf-rollout-cuda", "evaluate/default")
+    for name in on_cuda:
         assert deployments[name]["work_pool_name"] == "cuda"
-    for name in ("sftA-train/default", "rrhf-rollout/rrhf-rollout-cuda", "evaluate/default"):
+    for name in ("sftA-train/default", *on_cuda):
         assert deployments[name]["pull_steps"][0]["prefect.deployments.steps.set_working_directory"] == {
             "directory": "/opt/diffagent"
         }

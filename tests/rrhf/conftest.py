@@ -186,9 +186,7 @@ def train_sfta(data, run, **settings) -> dict:
 def train_sfta_cli(data, run, *options: str) -> dict:
     """`diffagent train sfta --profile tiny OPTIONS` in a subprocess, as a user runs it, against
     this test session's Prefect server; returns the stage records it prints."""
-    import json
     import os
-    import re
     import subprocess
     import sys
     from pathlib import Path
@@ -205,6 +203,14 @@ def train_sfta_cli(data, run, *options: str) -> dict:
     # A subprocess: Prefect's log handlers outlive an in-process CLI runner's streams.
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800)
     assert result.returncode == 0, result.stderr[-3000:]
-    # The records are the last JSON object printed (the trainers print their logs before it).
-    start = [m.start() for m in re.finditer(r"^\{$", result.stdout, re.MULTILINE)][-1]
-    return json.loads(result.stdout[start:])
+    return printed_records(result.stdout)
+
+
+def printed_records(stdout: str) -> dict:
+    """The stage records `diffagent train sfta` prints: the last JSON object of its output (the
+    trainers, when they run in that process, print their logs before it)."""
+    import json
+    import re
+
+    start = [m.start() for m in re.finditer(r"^\{$", stdout, re.MULTILINE)][-1]
+    return json.loads(stdout[start:])
