@@ -20,7 +20,6 @@ from pydantic import BaseModel
 from diffagent.agent.backend import Backend
 from diffagent.agent.conversation import as_instruction
 from diffagent.answers import assemble_api, classify_answer, parse_answer, reconstruct
-from diffagent.blas import one_blas_thread_for
 from diffagent.catalog import Catalog, load_catalog
 from schemas.t2i import Instruction, T2IApi
 
@@ -174,14 +173,14 @@ class Agent:
         found, features = self.ranked(items, top_k)
         answers = []
         # One (queries, samples) product per chunk of queries: fast, and bounded in memory.
-        with one_blas_thread_for(self.retriever.samples.vectors.size):  # the settings' products
-            for start in range(0, len(found), SIMILARITY_CHUNK):
-                part = slice(start, start + SIMILARITY_CHUNK)
-                similarity = self.retriever.sample_similarity(features[part])
-                answers += [
-                    [self.retrieval_answer(model, score, feature, near) for model, score in row]
-                    for row, feature, near in zip(found[part], features[part], similarity, strict=True)
-                ]
+        # (`sample_similarity` picks the BLAS threads; the settings then only index into it.)
+        for start in range(0, len(found), SIMILARITY_CHUNK):
+            part = slice(start, start + SIMILARITY_CHUNK)
+            similarity = self.retriever.sample_similarity(features[part])
+            answers += [
+                [self.retrieval_answer(model, score, feature, near) for model, score in row]
+                for row, feature, near in zip(found[part], features[part], similarity, strict=True)
+            ]
         return answers
 
     def retrieval_answer(

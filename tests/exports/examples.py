@@ -1,0 +1,128 @@
+"""Shared by the export tests: a small catalog, answers for it, and the stock ComfyUI nodes'
+output types that a workflow's links must match."""
+
+from __future__ import annotations
+
+from diffagent.catalog import Catalog
+from diffagent.exports import export_inputs
+from schemas.dabench import CatalogEntry
+from schemas.t2i import T2IApi
+
+SHA = "E6BB9EA85B" + "0" * 54
+
+
+def entry(model: str, kind: str, base: str, version_id: int, file_name: str, sha: str = "") -> dict:
+    return CatalogEntry(
+        model=model,
+        model_id=version_id // 10,
+        version_id=version_id,
+        type=kind,
+        base_model=base,
+        model_description=f"{model}.",
+        description_source="fallback",
+        trained_words=[],
+        tags=[],
+        model_name=model,
+        version_name="v1",
+        download_count=1,
+        thumbs_up_count=0,
+        rating=0.0,
+        rating_count=0,
+        file_name=file_name,
+        sha256=sha,
+        download_url="",
+        sample_count=0,
+    ).model_dump()
+
+
+CATALOG = Catalog(
+    entries=[
+        entry("Juggernaut XL (v9)", "Checkpoint", "SDXL 1.0", 3480, "juggernautXL_v9.safetensors", SHA),
+        entry("Pixel Art XL", "LORA", "SDXL 1.0", 1350, "pixel-art-xl.safetensors", "AA" * 32),
+        entry("Realistic Vision", "Checkpoint", "SD 1.5", 1300, "realisticVision_v51.safetensors"),
+        entry("Flux Realism", "Checkpoint", "Flux.1 D", 6910, "fluxRealism_v1.safetensors"),
+        entry("Anime Flux", "LORA", "Flux.1 D", 7020, "animeFlux.safetensors"),
+    ],
+    fingerprint="test",
+)
+
+
+def lora_inputs():
+    api = T2IApi(
+        model="Pixel Art XL",
+        type="LORA",
+        base_model="SDXL 1.0",
+        base_checkpoint="Juggernaut XL (v9)",
+        model_id=135,
+        version_id=1350,
+        base_checkpoint_version_id=3480,
+        width=1024,
+        height=768,
+        sampling_method="DPM++ 2M Karras",
+        sampling_steps=30,
+        cfg_scale=7.0,
+    )
+    return export_inputs(api, CATALOG, "a knight, pixel art", "blurry, lowres", seed=42, lora_weight=0.8)
+
+
+def checkpoint_inputs():
+    api = T2IApi(
+        model="Realistic Vision",
+        type="Checkpoint",
+        base_model="SD 1.5",
+        model_id=130,
+        version_id=1300,
+        width=512,
+        height=768,
+        sampling_method="Euler a",
+        sampling_steps=25,
+        cfg_scale=5.5,
+    )
+    return export_inputs(api, CATALOG, "portrait photo, 85mm", seed=7)
+
+
+def flux_lora_inputs():
+    api = T2IApi(
+        model="Anime Flux",
+        type="LORA",
+        base_model="Flux.1 D",
+        base_checkpoint="Flux Realism",
+        model_id=702,
+        version_id=7020,
+        base_checkpoint_version_id=6910,
+        width=1024,
+        height=1024,
+        sampling_method="Euler",
+        sampling_steps=20,
+        cfg_scale=3.5,
+    )
+    return export_inputs(api, CATALOG, "an anime fox", "ignored by flux", seed=3)
+
+
+# Outputs of the stock nodes (ComfyUI nodes.py RETURN_TYPES): what a link may point at.
+NODE_OUTPUTS = {
+    "CheckpointLoaderSimple": ("MODEL", "CLIP", "VAE"),
+    "LoraLoader": ("MODEL", "CLIP"),
+    "CLIPTextEncode": ("CONDITIONING",),
+    "EmptyLatentImage": ("LATENT",),
+    "KSampler": ("LATENT",),
+    "VAEDecode": ("IMAGE",),
+    "SaveImage": (),
+    "UNETLoader": ("MODEL",),
+    "DualCLIPLoader": ("CLIP",),
+    "VAELoader": ("VAE",),
+    "FluxGuidance": ("CONDITIONING",),
+    "EmptySD3LatentImage": ("LATENT",),
+}
+LINK_TYPES = {"model": "MODEL", "clip": "CLIP", "vae": "VAE", "positive": "CONDITIONING"}
+LINK_TYPES |= {"conditioning": "CONDITIONING"}
+LINK_TYPES |= {"negative": "CONDITIONING", "latent_image": "LATENT", "samples": "LATENT", "images": "IMAGE"}
+
+
+def assert_links_typed(workflow: dict) -> None:
+    for node in workflow.values():
+        assert node["class_type"] in NODE_OUTPUTS
+        for name, value in node["inputs"].items():
+            if isinstance(value, list):
+                source, index = value
+                assert NODE_OUTPUTS[workflow[source]["class_type"]][index] == LINK_TYPES[name]
