@@ -176,7 +176,11 @@ class Agent:
         # (`sample_similarity` picks the BLAS threads; the settings then only index into it.)
         for start in range(0, len(found), SIMILARITY_CHUNK):
             part = slice(start, start + SIMILARITY_CHUNK)
-            similarity = self.retriever.sample_similarity(features[part])
+            similarity = self.retriever.settings_similarity(
+                features[part],
+                [i.prompt for i in items[part]],
+                [i.negative_prompt or "" for i in items[part]],
+            )
             answers += [
                 [self.retrieval_answer(model, score, feature, near) for model, score in row]
                 for row, feature, near in zip(found[part], features[part], similarity, strict=True)
@@ -186,8 +190,9 @@ class Agent:
     def retrieval_answer(
         self, model: str, score: float, feature: Any = None, similarity: Any = None
     ) -> Selection:
-        """The API for a retrieved model: settings of its sft samples nearest to the query (when
-        `feature` is given and it has samples), else its most common settings, else the defaults.
+        """The API for a retrieved model: settings of its sft samples nearest to the query, with a
+        vote of its architecture's nearest (those alone for a model with none), when `feature` is
+        given; else its most common settings, else the defaults.
         `similarity`: the query against every sft sample, when the batch has it already."""
         fields = {"model": model, **self.catalog.settings_for(model).__dict__}
         if feature is not None:

@@ -156,12 +156,13 @@ def pooled_ranking(
     dense: np.ndarray,
     bias: np.ndarray,
     dense_stats: tuple[np.ndarray, np.ndarray],
-    lexical: dict[str, np.ndarray],
+    others: dict[str, np.ndarray],
     weights: dict[str, float],
     n: int,
 ) -> list[list[tuple[int, float]]]:
-    """Top-n (row, fused score) per query, scoring only the ANN `pool` and each lexical signal's own
-    top `len(pool)` rows; z-scores use each signal's statistics over the whole row.
+    """Top-n (row, fused score) per query, scoring only the ANN `pool` and the top `len(pool)` rows
+    of each of the `others` (lexical signals, neighbour votes); z-scores use each signal's
+    statistics over the whole row.
 
     Why those candidates: the character n-gram and BM25 signals are above zero for most rows (8 or
     9 in 10 on the dev capture: common n-grams and words), so "every row a lexical signal scores"
@@ -173,12 +174,12 @@ def pooled_ranking(
     """
     from diffagent.retriever.fusion import standardize
 
-    used = {name: w for name, w in weights.items() if w and (name == "dense" or name in lexical)}
+    used = {name: w for name, w in weights.items() if w and (name == "dense" or name in others)}
     ranked = []
     for q, x in enumerate(features):
         candidates = [pool[q][pool[q] >= 0]]
         width = max(len(pool[q]), n)
-        candidates += [top_rows(lexical[name][q], width) for name in used if name != "dense"]
+        candidates += [top_rows(others[name][q], width) for name in used if name != "dense"]
         rows = np.unique(np.concatenate(candidates))
         dense_scores = dense[rows] @ x + bias[rows]
         if set(used) == {"dense"}:
@@ -187,7 +188,7 @@ def pooled_ranking(
             fused = used.get("dense", 0.0) * standardize(dense_scores, dense_stats[0][q], dense_stats[1][q])
             for name in used:
                 if name != "dense":
-                    full = lexical[name][q]
+                    full = others[name][q]
                     fused = fused + used[name] * standardize(full[rows], full.mean(), full.std())
         best = np.argsort(-fused, kind="stable")[:n]
         ranked.append([(int(rows[i]), float(fused[i])) for i in best])

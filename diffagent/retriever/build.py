@@ -36,9 +36,11 @@ def encode_rows(embedder: Embedder, rows: list[dict], progress: bool = False) ->
     return instruction_features(prompts, negatives)
 
 
-def sample_table(features: np.ndarray, labels: np.ndarray, rows: list[dict]) -> SampleTable:
+def sample_table(
+    features: np.ndarray, labels: np.ndarray, rows: list[dict], lexical: Any = None
+) -> SampleTable:
     settings = [{key: row.get(key) for key in SETTING_KEYS} for row in rows]
-    return SampleTable(features, labels, settings)
+    return SampleTable(features, labels, settings, lexical=lexical)
 
 
 def dense_vectors(

@@ -65,6 +65,7 @@ class CharCentroids:
     ) -> None:
         self.idf_prompt, self.idf_negative = idf_prompt, idf_negative
         self.centroids = centroids
+        self.fitted_features: sparse.csr_matrix | None = None
 
     @property
     def centroids(self) -> sparse.csr_matrix | None:
@@ -87,6 +88,7 @@ class CharCentroids:
             inverse_document_frequency(prompt_counts), inverse_document_frequency(negative_counts), None
         )
         features = model._features(prompt_counts, negative_counts)
+        model.fitted_features = features  # per fitted row: the sample table keeps them
         labels = np.asarray(labels)
         membership = sparse.csr_matrix(
             (np.ones(len(labels), np.float32), (labels, np.arange(len(labels)))), shape=(models, len(labels))
@@ -99,9 +101,13 @@ class CharCentroids:
             [tfidf(prompt_counts, self.idf_prompt), tfidf(negative_counts, self.idf_negative)]
         ).tocsr()
 
+    def query_features(self, prompts: Sequence[str], negatives: Sequence[str]) -> sparse.csr_matrix:
+        """(queries, 2 * HASH_FEATURES) [unit prompt TF-IDF | unit negative TF-IDF] vectors."""
+        return self._features(counts(prompts), counts(negatives))
+
     def scores(self, prompts: Sequence[str], negatives: Sequence[str]) -> np.ndarray:
         """(queries, models) cosine of each query's TF-IDF vector with each model's centroid."""
-        features = self._features(counts(prompts), counts(negatives))
+        features = self.query_features(prompts, negatives)
         return (features @ self._by_feature).toarray().astype(np.float32)
 
     def save(self, folder) -> None:

@@ -5,6 +5,7 @@ Folder layout (`save_pretrained` / `load_retriever`):
                          settings, validation hit rates
   model_matrix.npy       (models, 2d) dense model vectors; model_bias.npy (models,)
   samples.npz + samples.json   sft sample features, owners and settings (prompt-conditioned parameters)
+  samples_lexical.npz    the samples' character n-gram vectors (when the lexical signal is kept)
   lexical_*.npy/.npz     character n-gram idf and model centroids (when the lexical signal is kept)
   ann.usearch + ann_moments.npz   the ANN index over the dense signal (past `ann_min_models` models)
 Trigger words and BM25 are rebuilt from the catalog at load (they need no training).
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sparse
 
 from diffagent.blas import one_blas_thread_for
 from diffagent.retriever.ann import ANN_MIN_MODELS, POOL, AnnIndex, pooled_ranking
@@ -25,10 +27,12 @@ from diffagent.retriever.dense import instruction_features
 from diffagent.retriever.embedder import Embedder, RetrievalIndex
 from diffagent.retriever.fusion import fuse, top_k
 from diffagent.retriever.lexical import CardBM25, CharCentroids, TriggerWords
+from diffagent.retriever.neighbours import neighbour_votes
 from diffagent.retriever.params import SampleTable, conditioned_settings
 from schemas.t2i import ARCHITECTURE_OF
 
 MANIFEST = "manifest.json"
+SAMPLES_LEXICAL = "samples_lexical.npz"
 FORMAT = "diffagent-retriever/1"
 QUERY_CHUNK = 64  # queries scored at once: bounds the (queries, models) matrices in memory
 ANN_QUERY_CHUNK = 8  # the same past the ANN threshold, where a row is 100,000+ models wide
@@ -69,7 +73,11 @@ class Retriever:
         self.models, self.dense, self.bias = models, np.ascontiguousarray(dense, np.float32), bias
         if samples.model_group is None:
             samples = SampleTable(
-                samples.vectors, samples.model_index, samples.settings, architecture_groups(entries)
+                samples.vectors,
+                samples.model_index,
+                samples.settings,
+                architecture_groups(entries),
+                samples.lexical,
             )
         self.weights, self.samples, self.embedder = dict(weights), samples, embedder
         self.lexical, self.manifest, self.entries = lexical, manifest or {}, list(entries)
@@ -95,11 +103,19 @@ class Retriever:
 
     def signals(self, prompts: Sequence[str], negatives: Sequence[str], features: np.ndarray) -> dict:
         """Each kept signal's (queries, models) scores."""
-        return {"dense": features @ self.dense.T + self.bias, **self.lexical_signals(prompts, negatives)}
+        return {
+            "dense": features @ self.dense.T + self.bias,
+            **self.extra_signals(prompts, negatives, features),
+        }
 
-    def lexical_signals(self, prompts: Sequence[str], negatives: Sequence[str]) -> dict:
-        """Each kept lexical signal's (queries, models) scores (all >= 0)."""
+    def extra_signals(self, prompts: Sequence[str], negatives: Sequence[str], features: np.ndarray) -> dict:
+        """Each kept signal's (queries, models) scores but the dense head's: the lexical ones and
+        the nearest samples' votes, all >= 0."""
         out = {}
+        if self.weights.get("neighbours"):
+            out["neighbours"] = neighbour_votes(
+                self.sample_similarity(features), self.samples.model_index, len(self.models)
+            )
         if self.lexical is not None and self.weights.get("lexical"):
             out["lexical"] = self.lexical.scores(prompts, negatives)
         if self.triggers is not None:
@@ -131,7 +147,7 @@ class Retriever:
         return ranked
 
     def _ann_rank(self, prompts: Sequence[str], negatives: Sequence[str], features: np.ndarray, n: int):
-        """`rank` past the ANN threshold: fused over the ANN pool and the lexically matched rows."""
+        """`rank` past the ANN threshold: fused over the ANN pool and the other signals' top rows."""
         ranked = []
         for start in range(0, len(prompts), ANN_QUERY_CHUNK):
             part = slice(start, start + ANN_QUERY_CHUNK)
@@ -142,21 +158,33 @@ class Retriever:
                 self.dense,
                 self.bias,
                 self._ann.statistics(features[part]),
-                self.lexical_signals(prompts[part], negatives[part]),
+                self.extra_signals(prompts[part], negatives[part], features[part]),
                 self.weights,
                 n,
             )
         return ranked
 
     def settings(self, feature: np.ndarray, row: int, similarity: np.ndarray | None = None) -> dict | None:
-        """Prompt-conditioned settings for catalog row `row`, None when it has no sft sample.
+        """Prompt-conditioned settings for catalog row `row` (`conditioned_settings`), None when
+        neither it nor its architecture has an sft sample.
         `similarity`: this query's row of `sample_similarity` (computed here when not given)."""
         return conditioned_settings(feature, row, self.samples, similarity=similarity)
 
     def sample_similarity(self, features: np.ndarray) -> np.ndarray:
-        """(queries, samples) similarity of each query to every sft sample: one product per batch."""
+        """(queries, samples) dense similarity of each query to every sft sample: one product per batch."""
         with one_blas_thread_for(self.samples.vectors.size):
             return features @ self.samples.vectors.T
+
+    def settings_similarity(
+        self, features: np.ndarray, prompts: Sequence[str], negatives: Sequence[str]
+    ) -> np.ndarray:
+        """(queries, samples) what the prompt-conditioned settings rank sft samples by
+        (`SampleTable.settings_similarity`): dense, plus character n-grams when the lexical signal
+        is kept."""
+        lexical = None
+        if self.lexical is not None and self.samples.lexical is not None:
+            lexical = self.lexical.query_features(prompts, negatives)
+        return self.samples.settings_similarity(self.sample_similarity(features), lexical)
 
     def save_pretrained(self, folder: str | Path) -> Path:
         folder = Path(folder)
@@ -165,6 +193,8 @@ class Retriever:
         np.save(folder / "model_bias.npy", self.bias)
         np.savez(folder / "samples.npz", vectors=self.samples.vectors, model_index=self.samples.model_index)
         (folder / "samples.json").write_text(json.dumps(self.samples.settings))
+        if self.samples.lexical is not None:
+            sparse.save_npz(folder / SAMPLES_LEXICAL, self.samples.lexical)
         if self.lexical is not None and self.weights.get("lexical"):
             self.lexical.save(folder)
         if self._ann is not None:
@@ -199,6 +229,10 @@ def load_retriever(
     lexical = CharCentroids.load(folder) if manifest["weights"].get("lexical") else None
     dense, bias = np.load(folder / "model_matrix.npy"), np.load(folder / "model_bias.npy")
     vectors, owners = samples["vectors"], samples["model_index"]
+    # Folders from before the sample n-grams were kept rank samples for settings densely.
+    samples_lexical = (
+        sparse.load_npz(folder / SAMPLES_LEXICAL).tocsr() if (folder / SAMPLES_LEXICAL).exists() else None
+    )
     ann = AnnIndex.load(folder, len(models)) if len(models) > ann_min_models else None
     if len(keep) < len(models):
         # A part of the training catalog (say, one architecture's models): rank among those only.
@@ -206,6 +240,7 @@ def load_retriever(
         position[keep] = np.arange(len(keep))
         rows = np.flatnonzero(position[owners] >= 0)
         vectors, owners, settings = vectors[rows], position[owners[rows]], [settings[i] for i in rows]
+        samples_lexical = samples_lexical[rows] if samples_lexical is not None else None
         dense, bias, models, ann = dense[keep], bias[keep], [models[i] for i in keep], None
         if lexical is not None:
             lexical = CharCentroids(lexical.idf_prompt, lexical.idf_negative, lexical.centroids[keep])
@@ -214,7 +249,7 @@ def load_retriever(
         dense,
         bias,
         manifest["weights"],
-        SampleTable(vectors, owners, settings),
+        SampleTable(vectors, owners, settings, lexical=samples_lexical),
         embedder,
         [catalog.by_model[m] for m in models],
         lexical,

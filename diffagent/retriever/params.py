@@ -6,8 +6,8 @@ similarity-weighted mode over the `NEIGHBOURS` nearest samples of the model, plu
 (`PRIOR_WEIGHT`) from the `PRIOR_NEIGHBOURS` nearest samples of any model of the same architecture:
 people who write alike render alike, and that steadies a model with few samples (on the dev
 capture's rrhf split it raised every setting's agreement by 0.4-2 points). A LoRA's base comes
-from the model's own samples only. A model with no sample falls back to the caller's defaults (its
-most common settings, then the architecture's).
+from the model's own samples only. A model with no sample takes the prior vote alone; with none in
+its group either, the caller's defaults (its most common settings, then the architecture's).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sparse
 
 NEIGHBOURS = 5
 PRIOR_NEIGHBOURS = 10
@@ -39,15 +40,21 @@ class SampleTable:
     """The sft samples a retriever keeps: features, owning model and settings, row-aligned.
 
     `model_group` (per catalog row, e.g. its architecture) limits the prior vote to models of the
-    chosen one's group; None puts every model in one group.
+    chosen one's group; None puts every model in one group. `lexical`: each sample's character
+    n-gram TF-IDF vector ([prompt | negative], `CharCentroids.query_features`), when kept.
     """
 
     vectors: np.ndarray  # (samples, 2d) unit instruction features
     model_index: np.ndarray  # (samples,) catalog row of the model that made the image
     settings: list[dict]  # per sample: SETTING_KEYS
     model_group: np.ndarray | None = None  # (catalog rows,) group id
+    lexical: sparse.csr_matrix | None = None  # (samples, n-gram features)
 
     def __post_init__(self) -> None:
+        if self.lexical is not None and self.lexical.shape[0] != len(self.model_index):
+            raise ValueError(f"{self.lexical.shape[0]} lexical rows for {len(self.model_index)} samples")
+        # Queries multiply by the transpose: row-major once, not per query.
+        self._lexical_by_feature = self.lexical.T.tocsr() if self.lexical is not None else None
         order = np.argsort(self.model_index, kind="stable")
         bounds = np.searchsorted(self.model_index[order], np.arange(self.model_index.max(initial=-1) + 2))
         self._rows = {m: order[bounds[m] : bounds[m + 1]] for m in range(len(bounds) - 1)}
@@ -58,6 +65,23 @@ class SampleTable:
         if self.model_group is None or len(self.model_index) == 0:
             return np.zeros(len(self.model_index), np.int64)
         return np.asarray(self.model_group)[self.model_index]
+
+    def settings_similarity(self, dense: np.ndarray, lexical: sparse.csr_matrix | None) -> np.ndarray:
+        """(queries, samples) what the settings rank samples by: the dense similarity (`dense`, the
+        query against every sample) plus, when both sides have them, the cosine of the character
+        n-gram vectors of the prompts and of the negative prompts.
+
+        Why both: people who reuse a phrase or a negative prompt word for word reuse their
+        settings too, and the sentence encoder smooths such copies away. On the dev capture it
+        raised sampler agreement from 73.3 to 74.2 % and size from 73.3 to 74.2 % on eval (81.3 ->
+        81.8 and 72.0 -> 72.9 % on rrhf); steps and CFG held on eval (85.8, 83.6 -> 84.0) and
+        fell on rrhf (86.2 -> 84.9, 86.2 -> 85.3). Sampler is the one under its bar. The model
+        ranking's neighbour votes keep the dense similarity alone: there the n-grams lowered the
+        rrhf hit rates.
+        """
+        if lexical is None or self._lexical_by_feature is None:
+            return dense
+        return dense + (lexical @ self._lexical_by_feature).toarray().astype(np.float32)
 
     def rows_of(self, model: int) -> np.ndarray:
         return self._rows.get(model, np.zeros(0, dtype=np.int64))
@@ -83,14 +107,19 @@ def conditioned_settings(
     prior_neighbours: int = PRIOR_NEIGHBOURS,
     similarity: np.ndarray | None = None,
 ) -> dict | None:
-    """The settings for `model` given the query's feature vector, or None when it has no sample.
+    """The settings for `model` given the query's feature vector; None when neither it nor any
+    model of its group has a sample.
+
+    A model with no sample of its own takes the prior vote alone: what the nearest samples of its
+    architecture used. On the dev capture's rrhf split that answered 8 of its prompts better than
+    the architecture's fixed defaults did (sampler agreement 77.8 -> 81.3 %).
 
     `similarity`: the query against every sample (`table.vectors @ query`), when the caller has it
     for a batch already. One product over the whole table, never a gather of the group's rows: the
     prior's group is most of the table, and copying it out for each answer cost a server under load
     most of its time."""
     own = table.rows_of(model)
-    if len(own) == 0:
+    if len(own) == 0 and (prior_weight <= 0 or len(table.group_rows_of(model)) == 0):
         return None
     if similarity is None:
         similarity = table.vectors @ query

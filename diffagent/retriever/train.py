@@ -2,7 +2,8 @@
 
 Steps: encode sft and rrhf instructions with the base embedder; model vectors from sft centroids
 (cards for models with none); a classification head over them with early stopping; the lexical
-signals; fusion weights tuned on rrhf. Every figure the choices rest on goes into the manifest.
+signals and the nearest samples' votes; fusion weights tuned on rrhf. Every figure the choices
+rest on goes into the manifest.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from diffagent.retriever.embedder import Embedder
 from diffagent.retriever.fusion import RESAMPLES, bagged_weights, fuse, hit_rates
 from diffagent.retriever.lexical import CardBM25, CharCentroids, TriggerWords
 from diffagent.retriever.model import Retriever, card_text
+from diffagent.retriever.neighbours import neighbour_votes
 from diffagent.storage import ArtifactStore
 
 log = logging.getLogger(__name__)
@@ -101,6 +103,7 @@ def train_retriever(
         "lexical": lexical.scores(prompts, negatives),
         "triggers": TriggerWords([e.get("trained_words") or [] for e in entries]).scores(prompts),
         "bm25": CardBM25([card_text(e) for e in entries]).scores(prompts),
+        "neighbours": neighbour_votes(valid_x @ train_x.T, train_y, len(models)),
     }
     weights = bagged_weights(signals, valid_y, "dense", config.fusion_resamples, config.seed)
     validation = {name: _rates(s, valid_y) for name, s in signals.items()}
@@ -130,7 +133,9 @@ def train_retriever(
         weight,
         bias,
         weights,
-        sample_table(train_x, train_y, train_rows),
+        sample_table(
+            train_x, train_y, train_rows, lexical.fitted_features if weights.get("lexical") else None
+        ),
         embedder,
         entries,
         lexical,

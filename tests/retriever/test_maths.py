@@ -130,7 +130,8 @@ def test_conditioned_settings_follow_the_nearest_samples():
         40,
     )
     assert conditioned_settings(np.array([1.0, 0.0]), 1, table)["base_checkpoint"] is None
-    assert conditioned_settings(np.array([1.0, 0.0]), 7, table) is None  # no sample: caller's defaults
+    # No sample of its own and no prior vote: the caller's defaults.
+    assert conditioned_settings(np.array([1.0, 0.0]), 7, table, prior_weight=0.0) is None
     # A batch's precomputed similarities give the same answer as one computed per query.
     query = np.array([0.6, 0.8])
     assert conditioned_settings(query, 0, table, similarity=vectors @ query) == conditioned_settings(

@@ -72,6 +72,13 @@ def test_saved_folder_round_trips(trained, data):
     prompts, negatives = ["watercolor flowers", "neon city"], ["", "blurry"]
     assert first.rank(prompts, negatives, 3)[0] == again.rank(prompts, negatives, 3)[0]
     assert np.array_equal(first.dense, again.dense) and first.weights == again.weights
+    # The samples' n-gram vectors (the settings' similarity) are kept with the lexical signal.
+    assert (out / "samples_lexical.npz").exists() == bool(first.weights.get("lexical"))
+    features = first.features(prompts, negatives)
+    np.testing.assert_allclose(
+        first.settings_similarity(features, prompts, negatives),
+        again.settings_similarity(features, prompts, negatives),
+    )
 
 
 def test_a_catalog_without_the_trained_models_is_refused(trained, tmp_path):
@@ -92,6 +99,8 @@ def test_a_part_of_the_catalog_ranks_among_its_models(trained, data):
     (ranked,), features = part.rank(["pixel art sprite of a knight, 8-bit"], [""], 2)
     assert part.models[ranked[0][0]] == "Pixel Art XL"
     assert part.settings(features[0], ranked[0][0])["width"] == 1024
+    lexical = part.samples.lexical
+    assert lexical is None or lexical.shape[0] == len(part.samples.model_index) < len(full.sample_rows)
 
 
 def test_untrained_retriever_uses_prompt_and_negative(data):
@@ -142,3 +151,50 @@ def test_cli_trains_then_selects_and_finds_the_run_retriever(trained, data, tmp_
     (run / "sft").mkdir()
     assert sibling_retriever(run / "sft") == run / "retriever"
     assert sibling_retriever(tmp_path / "elsewhere" / "sft") is None
+
+
+def test_sample_ngrams_survive_saving_and_a_part_of_the_catalog(trained, data, tmp_path):
+    """With the lexical signal kept, the samples' n-gram vectors are saved beside the samples and
+    stay row-aligned with them in a part of the catalog: a query that copies one sft sample word
+    for word finds that sample nearest, in the full catalog and in its architecture's part."""
+    from diffagent.retriever.build import sample_labels
+    from diffagent.retriever.lexical import CharCentroids
+    from diffagent.retriever.model import Retriever
+    from diffagent.retriever.params import SampleTable
+    from diffagent.retriever.train import split_rows
+
+    out, _ = trained
+    full = load_agent(None, catalog=data).catalog
+    base = load_retriever(out, full)
+    rows, labels = sample_labels(split_rows(data, "sft"), base.models)
+    lexical = CharCentroids.fit(
+        [r["prompt"] for r in rows], [r["negative_prompt"] for r in rows], labels, len(base.models)
+    )
+    table = base.samples
+    kept = Retriever(
+        base.models,
+        base.dense,
+        base.bias,
+        {**base.weights, "lexical": 1.0},
+        SampleTable(table.vectors, table.model_index, table.settings, lexical=lexical.fitted_features),
+        base.embedder,
+        base.entries,
+        lexical,
+        base.manifest,
+    )
+    kept.save_pretrained(tmp_path / "kept")
+    assert (tmp_path / "kept" / "samples_lexical.npz").exists()
+    sdxl = [m for m, entry in full.items() if entry.base_model == "SDXL 1.0"]
+    copied = next(i for i, r in enumerate(rows) if r["model"] in sdxl)
+    prompt, negative = [rows[copied]["prompt"]], [rows[copied]["negative_prompt"]]
+    for catalog in (full, full.part(sdxl, source="sdxl")):
+        loaded = load_retriever(tmp_path / "kept", catalog)
+        assert loaded.samples.lexical.shape[0] == len(loaded.samples.model_index)
+        features = loaded.features(prompt, negative)
+        similarity = loaded.settings_similarity(features, prompt, negative)
+        ngrams = similarity - loaded.sample_similarity(features)  # the n-gram cosines alone
+        for scores in (similarity, ngrams):
+            nearest = int(np.argmax(scores[0]))
+            assert loaded.samples.settings[nearest] == table.settings[copied]
+            assert loaded.models[loaded.samples.model_index[nearest]] == rows[copied]["model"]
+        assert ngrams.max() == pytest.approx(2.0, abs=1e-4)  # unit prompt and negative vectors
