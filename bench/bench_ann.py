@@ -87,9 +87,10 @@ def main() -> None:
             ]
             times.append(time.perf_counter() - started)
             hits.append(len(want & {row for row, _ in got}) / 5)
-        memory = ann.index.memory_usage / 2**30
+        memory = ann.nbytes / 2**30
         print(
-            f"| {models:,} | ANN (usearch HNSW f16, pool {POOL}) | {built:.1f} | {memory:.2f} "
+            f"| {models:,} | ANN (faiss IVF{ann.index.nlist} fp16, {ann.index.nprobe} probes, pool {POOL}) "
+            f"| {built:.1f} | {memory:.2f} "
             f"(+ {dense.nbytes / 2**30:.2f} rows) | {percentiles(times)} | {np.mean(hits):.3f} |"
         )
         del ann, exact, dense

@@ -41,6 +41,23 @@ def selector_rates(agent, rows: list[dict], k: int) -> dict:
     return selection_summary([[s.api for s in ranked] for ranked in answers], rows, k)
 
 
+def true_model_rates(agent, rows: list[dict], k: int, conditioned: bool) -> dict:
+    """Parameter agreement when the model is the true one: its most common sft settings, or the
+    settings conditioned on the prompt. The ceiling a selector's parameters would reach with a
+    perfect top-1 (the issue's reference: 81.5 / 81.8 / 87.8 / 77.5 % on its capture)."""
+    features = similarity = [None] * len(rows)
+    if conditioned:
+        prompts, negatives = [r["prompt"] for r in rows], [r["negative_prompt"] for r in rows]
+        features = agent.retriever.features(prompts, negatives)
+        similarity = agent.retriever.settings_similarity(features, prompts, negatives)
+    answers = [
+        [agent.retrieval_answer(r["model"], 0.0, f, s).api]
+        for r, f, s in zip(rows, features, similarity, strict=True)
+    ]
+    rates = selection_summary(answers, rows, k)
+    return {key: value for key, value in rates.items() if not key.startswith("top")}
+
+
 def synthetic(retriever: Retriever, models: int) -> Retriever:
     """The same retriever kind over `models` entries: its own vectors, centroids and cards tiled.
     Always the exact path (the ANN index past 100,000 models is timed by bench/bench_ann.py)."""
@@ -169,6 +186,9 @@ def main() -> None:
                 f"trained in {manifest.get('train_seconds')} s",
             )
         )
+        for label, conditioned in (("most common sft settings", False), ("prompt-conditioned", True)):
+            rates = true_model_rates(trained, rows, args.k, conditioned)
+            print(row(f"true model (the ceiling), {label}", rates, "parameters only"))
         print(
             "weights",
             json.dumps(retriever.weights),

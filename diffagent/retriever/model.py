@@ -7,7 +7,7 @@ Folder layout (`save_pretrained` / `load_retriever`):
   samples.npz + samples.json   sft sample features, owners and settings (prompt-conditioned parameters)
   samples_lexical.npz    the samples' character n-gram vectors (when the lexical signal is kept)
   lexical_*.npy/.npz     character n-gram idf and model centroids (when the lexical signal is kept)
-  ann.usearch + ann_moments.npz   the ANN index over the dense signal (past `ann_min_models` models)
+  ann.faiss + ann_moments.npz   the ANN index over the dense signal (past `ann_min_models` models)
 Trigger words and BM25 are rebuilt from the catalog at load (they need no training).
 """
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from diffagent.retriever.ann import ANN_FILE, AnnIndex, augmented_queries, augmented_rows, dense_statistics
+from diffagent.retriever.ann import ANN_FILE, AnnIndex, biased_rows, dense_statistics, lifted_queries
 from diffagent.retriever.embedder import Embedder
 from diffagent.retriever.lexical import CharCentroids
 from diffagent.retriever.model import Retriever
@@ -26,12 +26,16 @@ def exact_top(features: np.ndarray, dense: np.ndarray, bias: np.ndarray, n: int)
     return np.argsort(-scores, axis=1, kind="stable")[:, :n]
 
 
-def test_augmented_rows_hand_example():
-    rows = augmented_rows(np.array([[3.0, 0.0], [0.0, 1.0]]), np.array([0.0, 0.0]))
-    np.testing.assert_allclose(rows, [[1, 0, 0, 0], [0, 1 / 3, 0, np.sqrt(8) / 3]], atol=1e-6)
-    # equal norms, so cosine order is inner-product order: [x, 1, 0] . row * 3 = x . w + b
-    query = augmented_queries(np.array([[2.0, 5.0]]))
-    np.testing.assert_allclose(3 * query @ rows.T, [[6.0, 5.0]], atol=1e-5)
+def test_biased_rows_hand_example():
+    rows = biased_rows(np.array([[3.0, 0.0], [0.0, 1.0]]), np.array([0.5, 0.0]))
+    query = lifted_queries(np.array([[2.0, 5.0]]))
+    np.testing.assert_allclose(query @ rows.T, [[6.5, 5.0]], atol=1e-6)
+
+
+def test_list_count_hand_example():
+    from diffagent.retriever.ann import list_count
+
+    assert (list_count(1_000_000), list_count(10_000), list_count(20)) == (4000, 256, 1)
 
 
 def test_dense_statistics_hand_example():
@@ -60,8 +64,8 @@ def built():
     return (
         dense,
         bias,
-        AnnIndex.build(dense, bias, connectivity=16, expansion_add=128, threads=1),
-    )  # quick to build
+        AnnIndex.build(dense, bias, threads=1),
+    )
 
 
 def test_recall_at_5_against_exact_search(built):
