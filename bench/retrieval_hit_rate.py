@@ -1,9 +1,11 @@
 """Selection quality side by side on one DABench split: popularity baselines, the plain centroid of
 sft prompt embeddings, the untrained retriever, the trained retriever signal by signal and fused;
 top-1 / top-5 hit of the model that made the image, top-1 parameter agreement, training time, and
-per-query latency on a synthetic catalog of `--latency-models` entries.
+per-query latency on a synthetic catalog of `--latency-models` entries, and through the ANN index
+at `--ann-models` entries (with the fused top-5's agreement with the exact path on real prompts).
 
-    python bench/retrieval_hit_rate.py --data runs/dabench --retriever runs/retriever [--split eval]
+    python bench/retrieval_hit_rate.py --data runs/dabench --retriever runs/retriever [--split eval] \
+        [--latency-models 100000] [--ann-models 200000 1000000]
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 import scipy.sparse as sparse
 
 from diffagent.agent import load_agent, load_catalog
+from diffagent.retriever.ann import ANN_MIN_MODELS
 from diffagent.retriever.embedder import normalize
 from diffagent.retriever.fusion import fuse, hit_rates
 from diffagent.retriever.lexical import CharCentroids
@@ -58,9 +61,10 @@ def true_model_rates(agent, rows: list[dict], k: int, conditioned: bool) -> dict
     return {key: value for key, value in rates.items() if not key.startswith("top")}
 
 
-def synthetic(retriever: Retriever, models: int) -> Retriever:
-    """The same retriever kind over `models` entries: its own vectors, centroids and cards tiled.
-    Always the exact path (the ANN index past 100,000 models is timed by bench/bench_ann.py)."""
+def synthetic(retriever: Retriever, models: int, ann: bool = False, spread: float = 0.0) -> Retriever:
+    """The same retriever kind over `models` entries: its own vectors, centroids and cards tiled,
+    each copy's vector moved by `spread` times its norm in a random direction (0: exact copies).
+    `ann`: rank through the ANN index past 100,000 models, as a real catalog that large would."""
     reps = -(-models // len(retriever.models))
     entries = [
         {**retriever_entry, "model": f"{retriever_entry['model']}#{i}"}
@@ -68,20 +72,45 @@ def synthetic(retriever: Retriever, models: int) -> Retriever:
         for retriever_entry in retriever.entries
     ][:models]
     lexical = None
-    if retriever.lexical is not None:
+    if retriever.lexical is not None and retriever.weights.get("lexical"):
         tiled = sparse.vstack([retriever.lexical.centroids] * reps).tocsr()[:models]
         lexical = CharCentroids(retriever.lexical.idf_prompt, retriever.lexical.idf_negative, tiled)
+    dense = np.tile(retriever.dense, (reps, 1))[:models]
+    if spread:
+        rng = np.random.default_rng(0)
+        noise = rng.standard_normal(dense.shape, dtype=np.float32) / np.sqrt(dense.shape[1])
+        dense += spread * np.linalg.norm(dense, axis=1, keepdims=True) * noise
     return Retriever(
         [e["model"] for e in entries],
-        np.tile(retriever.dense, (reps, 1))[:models],
+        dense,
         np.tile(retriever.bias, reps)[:models],
         retriever.weights,
         retriever.samples,
         retriever.embedder,
         entries,
         lexical,
-        ann_min_models=models + 1,
+        ann_min_models=ANN_MIN_MODELS if ann else models + 1,
     )
+
+
+def lexical_gigabytes(retriever: Retriever, models: int) -> float:
+    """Memory of the lexical centroids tiled to `models` entries (values and column indices)."""
+    if retriever.lexical is None or not retriever.weights.get("lexical"):
+        return 0.0
+    return retriever.lexical.centroids.nnz / len(retriever.models) * models * 8 / 2**30
+
+
+def ann_against_exact(retriever: Retriever, models: int, prompts: list[str], negatives: list[str]) -> str:
+    """Fused top-5 of the ANN path against the exact path on the same synthetic catalog (copies
+    spread 5 % apart so that the top-5 has no ties), on real prompts; and the ANN path's latency."""
+    exact = synthetic(retriever, models, spread=0.05)
+    started = time.perf_counter()
+    approximate = synthetic(retriever, models, ann=True, spread=0.05)
+    built = time.perf_counter() - started
+    want, _ = exact.rank(prompts, negatives, 5)
+    got, _ = approximate.rank(prompts, negatives, 5)
+    recall = np.mean([len({r for r, _ in w} & {r for r, _ in g}) / 5 for w, g in zip(want, got, strict=True)])
+    return f"built in {built:.0f} s; {latency(approximate)}; fused recall@5 vs exact {recall:.3f}"
 
 
 def latency(retriever: Retriever, queries: int = 40) -> str:
@@ -104,6 +133,10 @@ def main() -> None:
     parser.add_argument("--split", default="eval")
     parser.add_argument("--k", type=int, default=5)
     parser.add_argument("--latency-models", type=int, nargs="*", default=[100_000])
+    parser.add_argument(
+        "--ann-models", type=int, nargs="*", default=[], help="also time the ANN path at these sizes"
+    )
+    parser.add_argument("--max-lexical-gb", type=float, default=4.0, help="skip larger tiled n-grams")
     args = parser.parse_args()
 
     catalog = load_catalog(args.data)
@@ -195,13 +228,23 @@ def main() -> None:
             "validation (rrhf)",
             json.dumps(manifest.get("validation")),
         )
+    kinds = (("trained", trained.retriever if args.retriever else None), ("untrained", base.retriever))
     for size in args.latency_models:
-        for name, kind in (
-            ("trained", trained.retriever if args.retriever else None),
-            ("untrained", base.retriever),
-        ):
+        for name, kind in kinds:
             if kind is not None:
                 print(f"latency at {size} models (exact), {name}:", latency(synthetic(kind, size)))
+    for size in args.ann_models:
+        for name, kind in kinds:
+            if kind is None:
+                continue
+            needed = lexical_gigabytes(kind, size)
+            if needed > args.max_lexical_gb:
+                print(f"ANN at {size} models, {name}: skipped, its n-gram centroids need {needed:.1f} GB")
+                continue
+            print(
+                f"ANN at {size} models, {name}:",
+                ann_against_exact(kind, size, prompts[:100], negatives[:100]),
+            )
 
 
 if __name__ == "__main__":

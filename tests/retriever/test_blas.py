@@ -6,7 +6,14 @@ from diffagent.blas import THREADED_ELEMENTS, one_blas_thread, one_blas_thread_f
 
 
 def blas_threads() -> set[int]:
-    return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+    """Threads of the BLAS that NumPy multiplies with. faiss-cpu ships an OpenBLAS of its own
+    (faiss_cpu.libs), loaded once an ANN index is built in this process; the query path leaves it
+    be (its products are past `THREADED_ELEMENTS`)."""
+    return {
+        pool["num_threads"]
+        for pool in threadpool_info()
+        if pool["user_api"] == "blas" and "faiss" not in pool["filepath"]
+    }
 
 
 def test_one_blas_thread_limits_and_restores() -> None:
