@@ -229,22 +229,19 @@ def main() -> None:
             json.dumps(manifest.get("validation")),
         )
     kinds = (("trained", trained.retriever if args.retriever else None), ("untrained", base.retriever))
-    for size in args.latency_models:
-        for name, kind in kinds:
-            if kind is not None:
-                print(f"latency at {size} models (exact), {name}:", latency(synthetic(kind, size)))
-    for size in args.ann_models:
-        for name, kind in kinds:
-            if kind is None:
-                continue
-            needed = lexical_gigabytes(kind, size)
-            if needed > args.max_lexical_gb:
-                print(f"ANN at {size} models, {name}: skipped, its n-gram centroids need {needed:.1f} GB")
-                continue
-            print(
-                f"ANN at {size} models, {name}:",
-                ann_against_exact(kind, size, prompts[:100], negatives[:100]),
-            )
+    for path, sizes in (("exact", args.latency_models), ("ANN", args.ann_models)):
+        for size in sizes:
+            for name, kind in kinds:
+                if kind is None:
+                    continue
+                needed = lexical_gigabytes(kind, size)
+                label = f"{path} at {size} models, {name}:"
+                if needed > args.max_lexical_gb:
+                    print(label, f"skipped, its n-gram centroids would need {needed:.1f} GB")
+                elif path == "exact":
+                    print(label, latency(synthetic(kind, size)))
+                else:
+                    print(label, ann_against_exact(kind, size, prompts[:100], negatives[:100]))
 
 
 if __name__ == "__main__":
