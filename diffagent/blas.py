@@ -12,7 +12,7 @@ to be bound by memory bandwidth, not by thread start-up: a query against 100,000
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
@@ -45,3 +45,19 @@ def one_blas_thread_for(elements: int) -> AbstractContextManager[None]:
     """`one_blas_thread` for a query over a matrix of `elements` values; all threads past
     `THREADED_ELEMENTS` (about 26,000 vectors of the dense signal's 768 values)."""
     return one_blas_thread() if elements < THREADED_ELEMENTS else nullcontext()
+
+
+@contextmanager
+def thread_count(get: Callable[[], int], put: Callable[[int], None], count: int) -> Iterator[None]:
+    """A library's thread count set to `count` for the block (`put`), then what `get` said before
+    put back; `count` <= 0 leaves it as it is. For torch's and faiss's own thread pools, which
+    threadpoolctl does not set the same way."""
+    if count <= 0:
+        yield
+        return
+    before = get()
+    put(count)
+    try:
+        yield
+    finally:
+        put(before)

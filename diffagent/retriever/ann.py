@@ -15,11 +15,12 @@ than sampled, so that above the threshold the fused scores are the ones the exac
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import numpy as np
+
+from diffagent.blas import thread_count
 
 ANN_MIN_MODELS = 100_000  # more models than this: the dense candidates come from the ANN index
 ANN_FILE = "ann.faiss"
@@ -163,20 +164,11 @@ def list_count(rows: int) -> int:
     return int(min(MAX_LISTS, rows // MIN_TRAIN_PER_LIST, max(1, round(4 * np.sqrt(rows)))) or 1)
 
 
-@contextmanager
-def faiss_threads(threads: int) -> Iterator[None]:
+def faiss_threads(threads: int) -> AbstractContextManager[None]:
     """faiss's OpenMP threads set for the block (0: leave them as they are), then put back."""
     import faiss
 
-    if threads <= 0:
-        yield
-        return
-    before = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(threads)
-    try:
-        yield
-    finally:
-        faiss.omp_set_num_threads(before)
+    return thread_count(faiss.omp_get_max_threads, faiss.omp_set_num_threads, threads)
 
 
 def pooled_ranking(

@@ -20,11 +20,13 @@ import importlib.util
 import os
 import threading
 from collections import OrderedDict
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from diffagent.blas import thread_count
 
 EMBEDDING_MODEL_ENV = "DIFFAGENT_EMBEDDING_MODEL"
 PRECISION_ENV = "DIFFAGENT_EMBEDDING_PRECISION"  # fp32 | bf16 | auto (default)
@@ -69,17 +71,11 @@ def resolve_precision(precision: str | None) -> str:
     return precision
 
 
-@contextmanager
-def torch_threads(count: int):
+def torch_threads(count: int) -> AbstractContextManager[None]:
     """Run a block on `count` intra-op threads, then restore the process setting."""
     import torch
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    return thread_count(torch.get_num_threads, torch.set_num_threads, count)
 
 
 class Embedder:

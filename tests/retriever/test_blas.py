@@ -29,3 +29,14 @@ def test_big_products_keep_every_thread() -> None:
             assert blas_threads() == {1}
         with one_blas_thread_for(THREADED_ELEMENTS):
             assert blas_threads() == {2}
+
+
+def test_thread_count_sets_for_the_block_and_puts_back() -> None:
+    from diffagent.blas import thread_count
+
+    setting = [4]
+    with thread_count(lambda: setting[0], lambda n: setting.__setitem__(0, n), 1):
+        assert setting == [1]
+    assert setting == [4]
+    with thread_count(lambda: setting[0], lambda n: setting.__setitem__(0, n), 0):  # 0: leave it
+        assert setting == [4]
