@@ -61,3 +61,36 @@ def test_a_model_with_no_sample_takes_its_architectures_nearest():
     assert (chosen["sampling_method"], chosen["width"], chosen["base_checkpoint"]) == ("Euler a", 768, None)
     alone = SampleTable(vectors, np.array([0, 1]), settings, np.array([0, 0, 1]))
     assert conditioned_settings(np.array([1.0, 0.0]), 2, alone) is None
+
+
+def test_a_kept_neighbours_weight_ranks_by_the_nearest_samples_votes():
+    """Two models with the same vector (a dense tie: lower row first) and one sample each. The
+    query copies model 1's sample, so with the neighbours signal kept model 1 ranks first; with
+    its weight at 0 the tie stands. The ANN path past the threshold fuses the votes the same way."""
+    from diffagent.retriever.dense import instruction_features
+    from diffagent.retriever.embedder import Embedder
+    from diffagent.retriever.model import Retriever
+
+    embedder = Embedder()
+    prompts, negatives = ["pixel art sprite of a knight"], [""]
+
+    def features(prompt: list[str], negative: list[str]) -> np.ndarray:
+        return instruction_features(embedder.query(prompt), embedder.query(negative))
+
+    query, far = features(prompts, negatives), features(["a photo of a cat on a sofa"], ["lowres"])
+    samples = SampleTable(
+        np.concatenate([far, query]), np.array([0, 1]), [_setting("Euler a"), _setting("DDIM")]
+    )
+    entries = [{"model": "a"}, {"model": "b"}]
+    dense = np.tile(query, (2, 1))
+
+    def ranked(weights: dict, ann_min_models: int = 10) -> list[int]:
+        retriever = Retriever(
+            ["a", "b"], dense, np.zeros(2), weights, samples, embedder, entries, ann_min_models=ann_min_models
+        )
+        (row,), _ = retriever.rank(prompts, negatives, 2)
+        return [r for r, _ in row]
+
+    assert ranked({"dense": 1.0, "neighbours": 0.0, "bm25": 0.0}) == [0, 1]
+    assert ranked({"dense": 1.0, "neighbours": 0.5}) == [1, 0]
+    assert ranked({"dense": 1.0, "neighbours": 0.5}, ann_min_models=1) == [1, 0]
