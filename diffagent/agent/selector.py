@@ -1,7 +1,7 @@
 """`Agent`: one object that answers instructions with catalog T2I APIs, three ways.
 
   llm        constrained decoding over the whole catalog (needs a trained agent)
-  retrieval  embedding shortlist, parameters from the model's most common sample settings (no LLM)
+  retrieval  the retriever's ranking, parameters from the model's sft samples nearest the prompt (no LLM)
   hybrid     constrained decoding restricted to the retrieval shortlist, so models added to the
              catalog after training can be chosen
 `constrained=False` runs plain generation and parses the JSON (the paper's path), to measure
@@ -103,9 +103,7 @@ class Agent:
 
     def ranked(self, items: list[Instruction], n: int) -> tuple[list[list[tuple[str, float]]], Any]:
         """Top-n (model, score) per instruction from the retriever, and the query features."""
-        rows, features = self.retriever.rank(
-            [i.prompt for i in items], [i.negative_prompt or "" for i in items], n
-        )
+        rows, features = self.retriever.rank(*texts(items), n)
         names = self.retriever.models
         return [[(names[j], score) for j, score in row] for row in rows], features
 
@@ -176,11 +174,7 @@ class Agent:
         # (`sample_similarity` picks the BLAS threads; the settings then only index into it.)
         for start in range(0, len(found), SIMILARITY_CHUNK):
             part = slice(start, start + SIMILARITY_CHUNK)
-            similarity = self.retriever.settings_similarity(
-                features[part],
-                [i.prompt for i in items[part]],
-                [i.negative_prompt or "" for i in items[part]],
-            )
+            similarity = self.retriever.settings_similarity(features[part], *texts(items[part]))
             answers += [
                 [self.retrieval_answer(model, score, feature, near) for model, score in row]
                 for row, feature, near in zip(found[part], features[part], similarity, strict=True)
@@ -204,6 +198,11 @@ class Agent:
                 fields.update(conditioned)
         api = assemble_api(fields, self.catalog, repair=True)
         return Selection(api=api, score=score, selector="retrieval")
+
+
+def texts(items: list[Instruction]) -> tuple[list[str], list[str]]:
+    """The prompts and the negative prompts ("" where none) of instructions, as the retriever reads them."""
+    return [i.prompt for i in items], [i.negative_prompt or "" for i in items]
 
 
 def sibling_retriever(agent_dir: Path) -> Path | None:
@@ -265,13 +264,8 @@ def load_agent(
         full = bool(manifest.get("full"))
         model_path = str(path / "model") if full else manifest["base_model"]
         adapter = None if full else str(path / "adapter")
-        return Agent(
-            loaded,
-            VLLMBackend(model_path, tokenizer, loaded, adapter),
-            embedder,
-            manifest,
-            retriever=retriever,
-        )
+        vllm = VLLMBackend(model_path, tokenizer, loaded, adapter)
+        return Agent(loaded, vllm, embedder, manifest, retriever=retriever)
     if manifest.get("full"):
         model = AutoModelForCausalLM.from_pretrained(path / "model", dtype=dtype)
     else:
