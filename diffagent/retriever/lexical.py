@@ -57,29 +57,59 @@ def tfidf(matrix: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
     return normalize(out.tocsr())
 
 
+def strongest_per_row(matrix: sparse.csr_matrix, keep: int) -> sparse.csr_matrix:
+    """Each row's `keep` largest entries (ties: the lower column), the rest dropped, rows rescaled
+    to unit length: a model's centroid by the n-grams that carry most of it.
+
+    Example: rows [[.6, .8, 0], [.48, .6, .64]], keep 1 -> [[0, 1, 0], [0, 0, 1]].
+    """
+    from sklearn.preprocessing import normalize
+
+    matrix = matrix.tocsr()
+    row_of = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    order = np.lexsort((matrix.indices, -matrix.data, row_of))  # by row, strongest first
+    rank = np.arange(len(order)) - matrix.indptr[row_of[order]]
+    kept = order[rank < keep]
+    pruned = sparse.csr_matrix(
+        (matrix.data[kept], (row_of[kept], matrix.indices[kept])), shape=matrix.shape, dtype=matrix.dtype
+    )
+    return normalize(pruned).tocsr()
+
+
 class CharCentroids:
-    """Per-model unit centroids of the TF-IDF vectors of [prompt | negative prompt]."""
+    """Per-model unit centroids of the TF-IDF vectors of [prompt | negative prompt].
+
+    Stored once, by feature (the transpose, in row-major form), because that is what a query
+    multiplies by: a second, by-model copy would double the largest array a big catalog holds.
+    `max_ngrams` caps each centroid's stored n-grams (its strongest ones) so that memory grows
+    with the catalog as models x cap, not with how varied each model's prompts are.
+    """
 
     def __init__(
-        self, idf_prompt: np.ndarray, idf_negative: np.ndarray, centroids: sparse.csr_matrix | None
+        self, idf_prompt: np.ndarray, idf_negative: np.ndarray, centroids: sparse.spmatrix | None
     ) -> None:
         self.idf_prompt, self.idf_negative = idf_prompt, idf_negative
         self.centroids = centroids
         self.fitted_features: sparse.csr_matrix | None = None
 
     @property
-    def centroids(self) -> sparse.csr_matrix | None:
-        return self._centroids
+    def centroids(self) -> sparse.csc_matrix | None:
+        """(models, features), a view of the by-feature matrix (no copy)."""
+        return self._by_feature.T if self._by_feature is not None else None
 
     @centroids.setter
-    def centroids(self, value: sparse.csr_matrix | None) -> None:
-        # Queries multiply by the transpose: keep it in row-major form once, not per query.
-        self._centroids = value
+    def centroids(self, value: sparse.spmatrix | None) -> None:
+        # A CSC (models, features) matrix transposes to CSR without a copy.
         self._by_feature = value.T.tocsr() if value is not None else None
 
     @classmethod
     def fit(
-        cls, prompts: Sequence[str], negatives: Sequence[str], labels: Sequence[int], models: int
+        cls,
+        prompts: Sequence[str],
+        negatives: Sequence[str],
+        labels: Sequence[int],
+        models: int,
+        max_ngrams: int | None = None,
     ) -> CharCentroids:
         from sklearn.preprocessing import normalize
 
@@ -93,7 +123,8 @@ class CharCentroids:
         membership = sparse.csr_matrix(
             (np.ones(len(labels), np.float32), (labels, np.arange(len(labels)))), shape=(models, len(labels))
         )
-        model.centroids = normalize(membership @ features).tocsr()
+        centroids = normalize(membership @ features).tocsr()
+        model.centroids = strongest_per_row(centroids, max_ngrams) if max_ngrams else centroids
         return model
 
     def _features(self, prompt_counts: sparse.csr_matrix, negative_counts: sparse.csr_matrix):
@@ -113,14 +144,14 @@ class CharCentroids:
     def save(self, folder) -> None:
         np.save(folder / "lexical_idf_prompt.npy", self.idf_prompt)
         np.save(folder / "lexical_idf_negative.npy", self.idf_negative)
-        sparse.save_npz(folder / "lexical_centroids.npz", self.centroids)
+        sparse.save_npz(folder / "lexical_centroids.npz", self.centroids)  # CSC: no transpose copy
 
     @classmethod
     def load(cls, folder) -> CharCentroids:
         return cls(
             np.load(folder / "lexical_idf_prompt.npy"),
             np.load(folder / "lexical_idf_negative.npy"),
-            sparse.load_npz(folder / "lexical_centroids.npz").tocsr(),
+            sparse.load_npz(folder / "lexical_centroids.npz"),  # CSC, or CSR from older folders
         )
 
 

@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from schemas.dabench import CATALOG_SCHEMA, INSTRUCTION_SCHEMA, CatalogEntry, InstructionRow
+from tests.catalog_entries import catalog_entry
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -26,32 +27,27 @@ SAMPLE_SIZES = {"SD 1.5": (512, 768), "SDXL 1.0": (1024, 1024)}
 
 
 def catalog_entries(models=MODELS) -> list[CatalogEntry]:
-    entries = []
-    for index, (name, kind, base, theme) in enumerate(models):
-        entries.append(
-            CatalogEntry(
-                model=name,
-                model_id=100 + index,
-                version_id=1000 + index,
-                type=kind,
-                base_model=base,
-                model_description=f"{name}: a {kind} for {theme}.",
-                description_source="fallback",
-                trained_words=[],
-                tags=theme.split(", ")[:2],
-                model_name=name,
-                version_name="v1",
-                download_count=1000 - index,
-                thumbs_up_count=10,
-                rating=5.0,
-                rating_count=3,
-                file_name=f"{index}.safetensors",
-                sha256="AB" * 32,
-                download_url=f"https://example.invalid/{index}",
-                sample_count=3,
-            )
+    return [
+        catalog_entry(
+            name,
+            model_id=100 + index,
+            version_id=1000 + index,
+            type=kind,
+            base_model=base,
+            model_description=f"{name}: a {kind} for {theme}.",
+            tags=theme.split(", ")[:2],
+            model_name=name,
+            version_name="v1",
+            download_count=1000 - index,
+            thumbs_up_count=10,
+            rating_count=3,
+            file_name=f"{index}.safetensors",
+            sha256="AB" * 32,
+            download_url=f"https://example.invalid/{index}",
+            sample_count=3,
         )
-    return entries
+        for index, (name, kind, base, theme) in enumerate(models)
+    ]
 
 
 def instruction_rows(models=MODELS) -> list[InstructionRow]:

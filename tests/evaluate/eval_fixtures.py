@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from schemas.dabench import CatalogEntry, InstructionRow
+from tests.catalog_entries import catalog_entry
 
 SHARED = Path("/work/shared/data")
 COCO = SHARED / "coco_captions_val2017.json"
@@ -15,24 +16,20 @@ PARTI = SHARED / "PartiPrompts.tsv"
 
 
 def entry(model: str, version_id: int, type_: str = "Checkpoint", base: str = "SD 1.5") -> CatalogEntry:
-    return CatalogEntry(
-        model=model,
+    return catalog_entry(
+        model,
         model_id=version_id * 10,
         version_id=version_id,
         type=type_,
         base_model=base,
         model_description=f"{model} makes pictures",
-        description_source="fallback",
-        trained_words=[],
         tags=["style"],
         model_name=model,
         version_name="v1",
         download_count=1000,
         thumbs_up_count=10,
-        rating=5.0,
         rating_count=10,
         file_name=f"{model}.safetensors",
-        sha256="0" * 64,
         download_url=f"https://example.invalid/{version_id}",
         sample_count=2,
     )

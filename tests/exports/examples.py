@@ -5,26 +5,22 @@ from __future__ import annotations
 
 from diffagent.catalog import Catalog
 from diffagent.exports import export_inputs
-from schemas.dabench import CatalogEntry
 from schemas.t2i import T2IApi
+from tests.catalog_entries import catalog_entry
 
 SHA = "E6BB9EA85B" + "0" * 54
 
 
 def entry(model: str, kind: str, base: str, version_id: int, file_name: str, sha: str = "") -> dict:
-    return CatalogEntry(
-        model=model,
+    return catalog_entry(
+        model,
         model_id=version_id // 10,
         version_id=version_id,
         type=kind,
         base_model=base,
         model_description=f"{model}.",
-        description_source="fallback",
-        trained_words=[],
-        tags=[],
         model_name=model,
         version_name="v1",
-        download_count=1,
         thumbs_up_count=0,
         rating=0.0,
         rating_count=0,
@@ -47,15 +43,28 @@ CATALOG = Catalog(
 )
 
 
+def catalog_api(model: str, base_checkpoint: str | None = None, **parameters) -> T2IApi:
+    """An answer for the CATALOG entry `model` (on `base_checkpoint`), its catalog facts copied from there."""
+    entry = CATALOG[model]
+    if base_checkpoint:
+        parameters |= {
+            "base_checkpoint": base_checkpoint,
+            "base_checkpoint_version_id": CATALOG[base_checkpoint].version_id,
+        }
+    return T2IApi(
+        model=model,
+        type=entry.type,
+        base_model=entry.base_model,
+        model_id=entry.model_id,
+        version_id=entry.version_id,
+        **parameters,
+    )
+
+
 def lora_inputs():
-    api = T2IApi(
-        model="Pixel Art XL",
-        type="LORA",
-        base_model="SDXL 1.0",
-        base_checkpoint="Juggernaut XL (v9)",
-        model_id=135,
-        version_id=1350,
-        base_checkpoint_version_id=3480,
+    api = catalog_api(
+        "Pixel Art XL",
+        "Juggernaut XL (v9)",
         width=1024,
         height=768,
         sampling_method="DPM++ 2M Karras",
@@ -66,30 +75,16 @@ def lora_inputs():
 
 
 def checkpoint_inputs():
-    api = T2IApi(
-        model="Realistic Vision",
-        type="Checkpoint",
-        base_model="SD 1.5",
-        model_id=130,
-        version_id=1300,
-        width=512,
-        height=768,
-        sampling_method="Euler a",
-        sampling_steps=25,
-        cfg_scale=5.5,
+    api = catalog_api(
+        "Realistic Vision", width=512, height=768, sampling_method="Euler a", sampling_steps=25, cfg_scale=5.5
     )
     return export_inputs(api, CATALOG, "portrait photo, 85mm", seed=7)
 
 
 def flux_lora_inputs():
-    api = T2IApi(
-        model="Anime Flux",
-        type="LORA",
-        base_model="Flux.1 D",
-        base_checkpoint="Flux Realism",
-        model_id=702,
-        version_id=7020,
-        base_checkpoint_version_id=6910,
+    api = catalog_api(
+        "Anime Flux",
+        "Flux Realism",
         width=1024,
         height=1024,
         sampling_method="Euler",

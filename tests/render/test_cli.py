@@ -12,17 +12,12 @@ from typer.testing import CliRunner
 
 from diffagent.cli import app
 from schemas.dabench import CATALOG_SCHEMA, CatalogEntry
+from tests.catalog_entries import catalog_entry
 from tests.render.conftest import make_api
 
 
 def _entry(version_id: int, type_: str) -> CatalogEntry:
-    return CatalogEntry(
-        model=f"model-{version_id}", model_id=version_id * 10, version_id=version_id, type=type_,
-        base_model="SD 1.5", model_description="d", description_source="fallback", trained_words=[],
-        tags=[], model_name="m", version_name="v", download_count=1, thumbs_up_count=1, rating=5.0,
-        rating_count=1, file_name="m.safetensors", sha256="0" * 64,
-        download_url=f"https://civitai.com/api/download/models/{version_id}", sample_count=1,
-    )  # fmt: skip
+    return catalog_entry(f"model-{version_id}", model_id=version_id * 10, version_id=version_id, type=type_)
 
 
 @pytest.fixture

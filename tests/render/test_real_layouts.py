@@ -19,6 +19,7 @@ from diffagent.tiny.files import load_tiny_pipeline
 from diffagent.tiny.kohya import kohya_lora
 from diffagent.tiny.ldm import pipeline_to_ldm
 from schemas.dabench import CatalogEntry
+from tests.catalog_entries import catalog_entry
 from tests.render.conftest import make_api
 
 
@@ -116,13 +117,9 @@ def test_flux_lora_renders_on_a_flux_checkpoint(tiny_store):
 
 
 def _entry(version_id: int, kind: str, base_model: str) -> CatalogEntry:
-    return CatalogEntry(
-        model=f"m{version_id}", model_id=version_id, version_id=version_id, type=kind, base_model=base_model,
-        model_description="d", description_source="fallback", trained_words=[], tags=[], model_name="m",
-        version_name="v", download_count=1, thumbs_up_count=1, rating=5.0, rating_count=1,
-        file_name="m.safetensors", sha256="0" * 64,
-        download_url=f"https://civitai.com/api/download/models/{version_id}", sample_count=1,
-    )  # fmt: skip
+    return catalog_entry(
+        f"m{version_id}", model_id=version_id, version_id=version_id, type=kind, base_model=base_model
+    )
 
 
 def test_a_lora_for_another_architecture_is_refused_naming_both(tiny_pipelines, tmp_path):

@@ -66,17 +66,15 @@ def tiny_tokenizer():
 
 
 def catalog_entry(model: str, model_id: int, kind: str, base: str, downloads: int = 100):
-    from schemas.dabench import CatalogEntry
+    from tests import catalog_entries
 
-    return CatalogEntry(
-        model=model,
+    return catalog_entries.catalog_entry(
+        model,
         model_id=model_id,
         version_id=model_id * 10,
         type=kind,
         base_model=base,
         model_description=f"{model}: a {base} {kind}.",
-        description_source="fallback",
-        trained_words=[],
         tags=["style"],
         model_name=model,
         version_name="v1",
@@ -85,7 +83,6 @@ def catalog_entry(model: str, model_id: int, kind: str, base: str, downloads: in
         rating=4.8,
         rating_count=10,
         file_name=f"{model}.safetensors",
-        sha256="0" * 64,
         download_url=f"https://example.invalid/{model_id}",
         sample_count=2,
     )

@@ -13,7 +13,7 @@ from safetensors.torch import save
 from diffagent.store.base import PickleRefused
 from diffagent.store.civitai_store import CivitaiModelStore, HashMismatch
 from diffagent.store.download import DownloadError, filename_from_content_disposition
-from schemas.dabench import CatalogEntry
+from tests.catalog_entries import catalog_entry
 
 KEY = "test-key-123"
 PAYLOAD = save({"weight": torch.arange(50_000, dtype=torch.float32)})
@@ -78,13 +78,14 @@ def server():
 
 
 def entry(server: str, version_id: int, name: str, sha: str = SHA, file_name: str = "model.safetensors"):
-    return CatalogEntry(
-        model=f"m{version_id}", model_id=version_id, version_id=version_id, type="Checkpoint",
-        base_model="SD 1.5", model_description="d", description_source="fallback", trained_words=[],
-        tags=[], model_name="m", version_name="v", download_count=1, thumbs_up_count=1, rating=5.0,
-        rating_count=1, file_name=file_name, sha256=sha, download_url=f"{server}/api/download/models/{name}",
-        sample_count=1,
-    )  # fmt: skip
+    return catalog_entry(
+        f"m{version_id}",
+        model_id=version_id,
+        version_id=version_id,
+        file_name=file_name,
+        sha256=sha,
+        download_url=f"{server}/api/download/models/{name}",
+    )
 
 
 def store(server, tmp_path, entries, key=KEY):

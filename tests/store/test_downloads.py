@@ -21,6 +21,7 @@ from diffagent.store.base import PickleRefused
 from diffagent.store.civitai_store import CivitaiModelStore, DownloadError, HashMismatch
 from diffagent.store.layout import file_layout
 from schemas.dabench import CATALOG_SCHEMA, CatalogEntry
+from tests.catalog_entries import catalog_entry
 
 # SD 1.5 and SDXL checkpoints, a Pony checkpoint, a Flux checkpoint that needs a key, an SD 1.5
 # LoRA, a Flux LoRA and a LoCon.
@@ -94,13 +95,15 @@ def test_a_pickle_file_is_refused_naming_it(server, tmp_path):
 
 
 def _entry(version_id: int, kind: str, file: dict, sha256: str | None = None) -> CatalogEntry:
-    return CatalogEntry(
-        model=f"m{version_id}", model_id=version_id // 100, version_id=version_id, type=kind,
-        base_model="SD 1.5", model_description="d", description_source="fallback", trained_words=[],
-        tags=[], model_name="m", version_name="v", download_count=1, thumbs_up_count=1, rating=5.0,
-        rating_count=1, file_name=file["name"], sha256=sha256 or file["hashes"]["SHA256"],
-        download_url=file["downloadUrl"], sample_count=1,
-    )  # fmt: skip
+    return catalog_entry(
+        f"m{version_id}",
+        model_id=version_id // 100,
+        version_id=version_id,
+        type=kind,
+        file_name=file["name"],
+        sha256=sha256 or file["hashes"]["SHA256"],
+        download_url=file["downloadUrl"],
+    )
 
 
 def test_models_fetch_prints_path_hash_and_layout(server, tmp_path, monkeypatch):
