@@ -73,13 +73,15 @@ def synthetic(retriever: Retriever, models: int, ann: bool = False, spread: floa
     ][:models]
     lexical = None
     if retriever.lexical is not None and retriever.weights.get("lexical"):
-        tiled = sparse.vstack([retriever.lexical.centroids] * reps).tocsr()[:models]
+        tiled = tiled_rows(retriever.lexical.centroids.tocsr(), reps, models)
         lexical = CharCentroids(retriever.lexical.idf_prompt, retriever.lexical.idf_negative, tiled)
     dense = np.tile(retriever.dense, (reps, 1))[:models]
     if spread:
         rng = np.random.default_rng(0)
-        noise = rng.standard_normal(dense.shape, dtype=np.float32) / np.sqrt(dense.shape[1])
-        dense += spread * np.linalg.norm(dense, axis=1, keepdims=True) * noise
+        for start in range(0, models, 65536):  # in blocks: a whole noise matrix is gigabytes at 1M
+            block = dense[start : start + 65536]
+            noise = rng.standard_normal(block.shape, dtype=np.float32) / np.sqrt(block.shape[1])
+            block += spread * np.linalg.norm(block, axis=1, keepdims=True) * noise
     return Retriever(
         [e["model"] for e in entries],
         dense,
@@ -93,6 +95,17 @@ def synthetic(retriever: Retriever, models: int, ann: bool = False, spread: floa
     )
 
 
+def tiled_rows(matrix: sparse.csr_matrix, reps: int, rows: int) -> sparse.csr_matrix:
+    """The first `rows` rows of `matrix` stacked `reps` times, built from its arrays directly
+    (`sparse.vstack` goes through a COO copy several times the size at 1M rows)."""
+    offsets = np.arange(reps, dtype=np.int64)[:, None] * matrix.nnz
+    indptr = np.concatenate([[0], (matrix.indptr[1:][None, :] + offsets).ravel()])[: rows + 1]
+    nnz = int(indptr[-1])
+    data = np.tile(matrix.data, reps)[:nnz]
+    indices = np.tile(matrix.indices, reps)[:nnz]
+    return sparse.csr_matrix((data, indices, indptr), shape=(rows, matrix.shape[1]))
+
+
 def lexical_gigabytes(retriever: Retriever, models: int) -> float:
     """Memory of the lexical centroids tiled to `models` entries (values and column indices)."""
     if retriever.lexical is None or not retriever.weights.get("lexical"):
@@ -103,11 +116,10 @@ def lexical_gigabytes(retriever: Retriever, models: int) -> float:
 def ann_against_exact(retriever: Retriever, models: int, prompts: list[str], negatives: list[str]) -> str:
     """Fused top-5 of the ANN path against the exact path on the same synthetic catalog (copies
     spread 5 % apart so that the top-5 has no ties), on real prompts; and the ANN path's latency."""
-    exact = synthetic(retriever, models, spread=0.05)
     started = time.perf_counter()
     approximate = synthetic(retriever, models, ann=True, spread=0.05)
     built = time.perf_counter() - started
-    want, _ = exact.rank(prompts, negatives, 5)
+    want, _ = approximate.rank(prompts, negatives, 5, exact=True)
     got, _ = approximate.rank(prompts, negatives, 5)
     recall = np.mean([len({r for r, _ in w} & {r for r, _ in g}) / 5 for w, g in zip(want, got, strict=True)])
     return f"built in {built:.0f} s; {latency(approximate)}; fused recall@5 vs exact {recall:.3f}"
@@ -208,12 +220,15 @@ def main() -> None:
             if name != "dense":
                 rates = hit_rates(fuse(signals, {**retriever.weights, name: 0.0}), labels_t)
                 print(row(f"trained: fused without {name}", {"top1": rates[1], "top5": rates[5]}))
+        reranker, retriever.reranker = retriever.reranker, None
+        print(row("trained: fused, not reranked", selector_rates(trained, rows, args.k)))
+        retriever.reranker = reranker
         started = time.perf_counter()
         fused = selector_rates(trained, rows, args.k)
         manifest = retriever.manifest
         print(
             row(
-                "trained retriever, fused (select --retriever)",
+                "trained retriever, " + ("reranked" if reranker else "fused") + " (select --retriever)",
                 fused,
                 f"{(time.perf_counter() - started) / len(rows) * 1000:.1f} ms/prompt batched; "
                 f"trained in {manifest.get('train_seconds')} s",
@@ -227,6 +242,8 @@ def main() -> None:
             json.dumps(retriever.weights),
             "validation (rrhf)",
             json.dumps(manifest.get("validation")),
+            "reranker",
+            json.dumps({k: v for k, v in (manifest.get("reranker") or {}).items() if k != "valid_objective"}),
         )
     kinds = (("trained", trained.retriever if args.retriever else None), ("untrained", base.retriever))
     for path, sizes in (("exact", args.latency_models), ("ANN", args.ann_models)):

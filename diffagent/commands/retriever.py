@@ -15,15 +15,21 @@ def retriever(
         None, "--base-embedder", help="Sentence encoder: hub id or folder (default all-MiniLM-L6-v2)."
     ),
     epochs: int = typer.Option(30, "--epochs", help="Head training epochs (0: centroids only)."),
+    folds: int = typer.Option(
+        5, "--folds", help="Cross-fitting folds of sft for the learned reranker (0: no reranker)."
+    ),
 ) -> None:
-    """Train the retriever: per-model vectors over the sentence encoder, lexical signals, fusion."""
+    """Train the retriever: per-model vectors over the sentence encoder, lexical signals, fusion,
+    and a reranker over the fused candidates."""
     from diffagent.commands.errors import USER_ERRORS, fail
     from diffagent.retriever.train import RetrieverConfig, train_retriever
 
     if epochs < 0:
         fail(f"--epochs must be 0 or more, got {epochs}")
+    if folds == 1 or folds < 0:
+        fail(f"--folds must be 0 (no reranker) or at least 2, got {folds}")
     try:
-        manifest = train_retriever(data, out, base_embedder, RetrieverConfig(epochs=epochs))
+        manifest = train_retriever(data, out, base_embedder, RetrieverConfig(epochs=epochs, folds=folds))
     except USER_ERRORS as error:
         fail(error)
     shown = {k: manifest[k] for k in ("validation", "weights", "pairs", "train_seconds")}

@@ -15,6 +15,7 @@ than sampled, so that above the threshold the fused scores are the ones the exac
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -181,39 +182,58 @@ def pooled_ranking(
     weights: dict[str, float],
     n: int,
 ) -> list[list[tuple[int, float]]]:
-    """Top-n (row, fused score) per query, scoring only the ANN `pool` and the top `len(pool)` rows
-    of each of the `others` (lexical signals, neighbour votes); z-scores use each signal's
-    statistics over the whole row.
+    """Top-n (row, fused score) per query over `pooled_zscores`' candidates.
+
+    With the dense signal alone the fused order is the dense order, so the raw dense score is
+    returned (as the exact path does).
+    """
+    ranked = []
+    for rows, zscores, raw_dense in pooled_zscores(
+        features, pool, dense, bias, dense_stats, others, weights, n
+    ):
+        fused = raw_dense if set(zscores) == {"dense"} else sum(weights[k] * z for k, z in zscores.items())
+        best = np.argsort(-fused, kind="stable")[:n]
+        ranked.append([(int(rows[i]), float(fused[i])) for i in best])
+    return ranked
+
+
+def pooled_zscores(
+    features: np.ndarray,
+    pool: np.ndarray,
+    dense: np.ndarray,
+    bias: np.ndarray,
+    dense_stats: tuple[np.ndarray, np.ndarray],
+    others: dict[str, np.ndarray],
+    weights: dict[str, float],
+    n: int,
+) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]]:
+    """Per query: the candidate rows (the ANN `pool` and the top `len(pool)` rows of each of the
+    `others`: lexical signals, neighbour votes), each weighted signal's z-score at them (with the
+    signal's statistics over the whole row), and the raw dense scores.
 
     Why those candidates: the character n-gram and BM25 signals are above zero for most rows (8 or
     9 in 10 on the dev capture: common n-grams and words), so "every row a lexical signal scores"
     would be nearly the whole catalog and the dense scan the index exists to avoid. The union of
     every signal's top pool is the usual hybrid-retrieval candidate set: a row outside it is in no
     signal's top pool. When the pool covers the catalog the result is the exact fused ranking.
-    With the dense signal alone the fused order is the dense order, so the raw dense score is
-    returned (as the exact path does).
     """
     from diffagent.retriever.fusion import standardize
 
-    used = {name: w for name, w in weights.items() if w and (name == "dense" or name in others)}
-    ranked = []
+    used = [name for name, w in weights.items() if w and (name == "dense" or name in others)]
     for q, x in enumerate(features):
         candidates = [pool[q][pool[q] >= 0]]
         width = max(len(pool[q]), n)
         candidates += [top_rows(others[name][q], width) for name in used if name != "dense"]
         rows = np.unique(np.concatenate(candidates))
         dense_scores = dense[rows] @ x + bias[rows]
-        if set(used) == {"dense"}:
-            fused = dense_scores
-        else:
-            fused = used.get("dense", 0.0) * standardize(dense_scores, dense_stats[0][q], dense_stats[1][q])
-            for name in used:
-                if name != "dense":
-                    full = others[name][q]
-                    fused = fused + used[name] * standardize(full[rows], full.mean(), full.std())
-        best = np.argsort(-fused, kind="stable")[:n]
-        ranked.append([(int(rows[i]), float(fused[i])) for i in best])
-    return ranked
+        zscores = {}
+        for name in used:
+            if name == "dense":
+                zscores[name] = standardize(dense_scores, dense_stats[0][q], dense_stats[1][q])
+            else:
+                full = others[name][q]
+                zscores[name] = standardize(full[rows], full.mean(), full.std())
+        yield rows, zscores, dense_scores
 
 
 def top_rows(scores: np.ndarray, n: int) -> np.ndarray:

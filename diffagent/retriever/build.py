@@ -37,16 +37,19 @@ def encode_rows(embedder: Embedder, rows: list[dict], progress: bool = False) ->
 
 
 def sample_table(
-    features: np.ndarray, labels: np.ndarray, rows: list[dict], lexical: Any = None
+    features: np.ndarray, labels: np.ndarray, rows: list[dict], lexical: Any = None, voters: int | None = None
 ) -> SampleTable:
     settings = [{key: row.get(key) for key in SETTING_KEYS} for row in rows]
-    return SampleTable(features, labels, settings, lexical=lexical)
+    return SampleTable(features, labels, settings, lexical=lexical, voters=voters)
 
 
-def dense_vectors(
-    embedder: Embedder, entries: list[dict], features: np.ndarray, labels: np.ndarray, progress: bool = False
-) -> np.ndarray:
-    cards = embedder.embed([card_text(e) for e in entries], progress=progress)
+def card_embeddings(embedder: Embedder, entries: list[dict], progress: bool = False) -> np.ndarray:
+    """(models, d) unit embeddings of each model's card text: the vector of a model with no sample."""
+    return embedder.embed([card_text(e) for e in entries], progress=progress)
+
+
+def dense_vectors(cards: np.ndarray, features: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Per model the centroid of its samples' `features`, its card embedding when it has none."""
     half = cards.shape[1]
     fill = features[:, half:].mean(0) if len(features) else np.zeros(half, np.float32)
     return centroids(features, labels, cards, fill)
@@ -71,7 +74,7 @@ def untrained_retriever(catalog: Any, embedder: Embedder) -> Retriever:
         features, matrix = saved["features"], saved["matrix"]
     else:
         features = encode_rows(embedder, rows, progress=True)
-        matrix = dense_vectors(embedder, entries, features, labels, progress=True)
+        matrix = dense_vectors(card_embeddings(embedder, entries, progress=True), features, labels)
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix(".tmp.npz")
         np.savez(tmp, features=features, matrix=matrix)

@@ -30,10 +30,15 @@ def standardize(scores: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.nda
 
 def fuse(signals: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> np.ndarray:
     """sum_i weights[i] * zscore(signals[i]) over the signals with a non-zero weight."""
+    return sum(weights[name] * z for name, z in signal_zscores(signals, weights).items())
+
+
+def signal_zscores(signals: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> dict[str, np.ndarray]:
+    """`zscore` of each signal with a non-zero weight, in the order of `weights`."""
     used = [name for name, weight in weights.items() if weight and name in signals]
     if not used:
         raise ValueError(f"no signal has a weight: weights {dict(weights)}, signals {sorted(signals)}")
-    return sum(weights[name] * zscore(signals[name]) for name in used)
+    return {name: zscore(signals[name]) for name in used}
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:

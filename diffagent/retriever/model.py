@@ -4,7 +4,9 @@ Folder layout (`save_pretrained` / `load_retriever`):
   manifest.json          base embedder, catalog fingerprint, models, signal weights, training
                          settings, validation hit rates
   model_matrix.npy       (models, 2d) dense model vectors; model_bias.npy (models,)
-  samples.npz + samples.json   sft sample features, owners and settings (prompt-conditioned parameters)
+  samples.npz + samples.json   sample features, owners and settings (prompt-conditioned parameters):
+                         the sft samples (`voters`), then the rrhf ones (settings only)
+  reranker.npz           the learned reranker over the fused candidates (`rerank.py`), when kept
   samples_lexical.npz    the samples' character n-gram vectors (when the lexical signal is kept)
   lexical_*.npy/.npz     character n-gram idf and model centroids (when the lexical signal is kept)
   ann.faiss + ann_moments.npz   the ANN index over the dense signal (past `ann_min_models` models)
@@ -22,14 +24,14 @@ import numpy as np
 import scipy.sparse as sparse
 
 from diffagent.blas import one_blas_thread_for
-from diffagent.retriever.ann import ANN_MIN_MODELS, POOL, AnnIndex, pooled_ranking
+from diffagent.retriever.ann import ANN_MIN_MODELS, POOL, AnnIndex, pooled_ranking, pooled_zscores
 from diffagent.retriever.dense import instruction_features
 from diffagent.retriever.embedder import Embedder, RetrievalIndex
 from diffagent.retriever.fusion import fuse, top_k
 from diffagent.retriever.lexical import CardBM25, CharCentroids, TriggerWords
 from diffagent.retriever.neighbours import neighbour_votes
-from diffagent.retriever.params import SampleTable, conditioned_settings
-from schemas.t2i import ARCHITECTURE_OF
+from diffagent.retriever.params import SampleTable, architecture_groups, conditioned_settings
+from diffagent.retriever.rerank import Reranker, fused_candidates, reranked_rows
 
 MANIFEST = "manifest.json"
 SAMPLES_LEXICAL = "samples_lexical.npz"
@@ -43,14 +45,6 @@ def card_text(entry: dict) -> str:
     words = ", ".join(entry.get("trained_words") or [])
     tags = ", ".join(entry.get("tags") or [])
     return f"{entry['model']}. {words}. {tags}. {entry.get('model_description') or ''}"
-
-
-def architecture_groups(entries: Sequence[dict]) -> np.ndarray:
-    """Per catalog row, an id of its architecture (sd1, sdxl, flux): the prior vote on settings
-    only counts samples of models that render the same way (an SD 1.5 size is wrong for SDXL)."""
-    names = [ARCHITECTURE_OF.get(e.get("base_model"), e.get("base_model") or "") for e in entries]
-    ids = {name: i for i, name in enumerate(sorted(set(names)))}
-    return np.array([ids[name] for name in names], dtype=np.int64)
 
 
 class Retriever:
@@ -67,6 +61,7 @@ class Retriever:
         manifest: dict | None = None,
         ann: AnnIndex | None = None,
         ann_min_models: int = ANN_MIN_MODELS,
+        reranker: Reranker | None = None,
     ) -> None:
         if not (len(models) == len(dense) == len(bias) == len(entries)):
             raise ValueError(f"{len(models)} models, {len(dense)} vectors, {len(bias)} biases")
@@ -78,10 +73,17 @@ class Retriever:
                 samples.settings,
                 architecture_groups(entries),
                 samples.lexical,
+                samples.voters,
             )
         self.weights, self.samples, self.embedder = dict(weights), samples, embedder
         self.lexical, self.manifest, self.entries = lexical, manifest or {}, list(entries)
         self.position = {m: i for i, m in enumerate(models)}
+        # What the reranker reads of each model besides its signals.
+        self.reranker = reranker
+        self.log_samples = np.log1p(np.bincount(samples.voter_models, minlength=len(models))).astype(
+            np.float32
+        )
+        self.lora = np.array([e.get("type") == "LORA" for e in entries], np.float32)
         self.triggers = (
             TriggerWords([e.get("trained_words") or [] for e in entries]) if weights.get("triggers") else None
         )
@@ -114,7 +116,9 @@ class Retriever:
         out = {}
         if self.weights.get("neighbours"):
             out["neighbours"] = neighbour_votes(
-                self.sample_similarity(features), self.samples.model_index, len(self.models)
+                self.sample_similarity(features)[:, : self.samples.voters],
+                self.samples.voter_models,
+                len(self.models),
             )
         if self.lexical is not None and self.weights.get("lexical"):
             out["lexical"] = self.lexical.scores(prompts, negatives)
@@ -124,24 +128,34 @@ class Retriever:
             out["bm25"] = self.bm25.scores(prompts)
         return out
 
-    def rank(self, prompts: Sequence[str], negatives: Sequence[str], n: int) -> tuple[list, np.ndarray]:
-        """Top-n (catalog row, fused score) per instruction, best first; and the query features."""
+    def rank(
+        self, prompts: Sequence[str], negatives: Sequence[str], n: int, exact: bool = False
+    ) -> tuple[list, np.ndarray]:
+        """Top-n (catalog row, fused score) per instruction, best first; and the query features.
+        `exact`: score every row even past the ANN threshold (what the ANN's recall is checked by)."""
         if n < 1:
             raise ValueError(f"a shortlist needs n >= 1, got {n}")
         features = self.features(prompts, negatives)
         with one_blas_thread_for(self.dense.size):
-            return self._rank(prompts, negatives, features, n), features
+            return self._rank(prompts, negatives, features, n, exact), features
 
-    def _rank(self, prompts: Sequence[str], negatives: Sequence[str], features: np.ndarray, n: int) -> list:
+    def _rank(
+        self, prompts: Sequence[str], negatives: Sequence[str], features: np.ndarray, n: int, exact: bool
+    ) -> list:
         if self._index is not None:
             found = self._index.scores(features, n)
             return [[(self.position[m], s) for m, s in row] for row in found]
-        if self._ann is not None:
+        if self._ann is not None and not exact:
             return self._ann_rank(prompts, negatives, features, n)
         ranked = []
         for start in range(0, len(prompts), QUERY_CHUNK):
             part = slice(start, start + QUERY_CHUNK)
-            fused = fuse(self.signals(prompts[part], negatives[part], features[part]), self.weights)
+            signals = self.signals(prompts[part], negatives[part], features[part])
+            if self.reranker is not None:
+                found = fused_candidates(signals, self.weights, max(n, self.reranker.candidates))
+                ranked += self._reranked(*found, n)
+                continue
+            fused = fuse(signals, self.weights)
             best = top_k(fused, n)
             ranked += [[(int(j), float(row[j])) for j in cols] for row, cols in zip(fused, best, strict=True)]
         return ranked
@@ -152,7 +166,7 @@ class Retriever:
         for start in range(0, len(prompts), ANN_QUERY_CHUNK):
             part = slice(start, start + ANN_QUERY_CHUNK)
             pool, _ = self._ann.search(features[part], max(n, POOL))
-            ranked += pooled_ranking(
+            inputs = (
                 features[part],
                 pool,
                 self.dense,
@@ -162,7 +176,19 @@ class Retriever:
                 self.weights,
                 n,
             )
+            if self.reranker is None:
+                ranked += pooled_ranking(*inputs)
+                continue
+            for rows, zscores, _ in pooled_zscores(*inputs):
+                fused = sum(self.weights[name] * z for name, z in zscores.items())
+                best = np.argsort(-fused, kind="stable")[: max(n, self.reranker.candidates)]
+                ranked += self._reranked(
+                    rows[best][None], fused[best][None], {k: z[best][None] for k, z in zscores.items()}, n
+                )
         return ranked
+
+    def _reranked(self, rows: np.ndarray, fused: np.ndarray, zscores: dict, n: int) -> list:
+        return reranked_rows(self.reranker, rows, fused, zscores, self.log_samples, self.lora, n)
 
     def settings(self, feature: np.ndarray, row: int, similarity: np.ndarray | None = None) -> dict | None:
         """Prompt-conditioned settings for catalog row `row` (`conditioned_settings`), None when
@@ -191,7 +217,12 @@ class Retriever:
         folder.mkdir(parents=True, exist_ok=True)
         np.save(folder / "model_matrix.npy", self.dense)
         np.save(folder / "model_bias.npy", self.bias)
-        np.savez(folder / "samples.npz", vectors=self.samples.vectors, model_index=self.samples.model_index)
+        np.savez(
+            folder / "samples.npz",
+            vectors=self.samples.vectors,
+            model_index=self.samples.model_index,
+            voters=self.samples.voters,
+        )
         (folder / "samples.json").write_text(json.dumps(self.samples.settings))
         if self.samples.lexical is not None:
             sparse.save_npz(folder / SAMPLES_LEXICAL, self.samples.lexical)
@@ -199,6 +230,8 @@ class Retriever:
             self.lexical.save(folder)
         if self._ann is not None:
             self._ann.save(folder)
+        if self.reranker is not None:
+            self.reranker.save(folder)
         manifest = {**self.manifest, "format": FORMAT, "models": self.models, "weights": self.weights}
         (folder / MANIFEST).write_text(json.dumps(manifest, indent=2))
         return folder
@@ -229,6 +262,7 @@ def load_retriever(
     lexical = CharCentroids.load(folder) if manifest["weights"].get("lexical") else None
     dense, bias = np.load(folder / "model_matrix.npy"), np.load(folder / "model_bias.npy")
     vectors, owners = samples["vectors"], samples["model_index"]
+    voters = int(samples["voters"]) if "voters" in samples else len(owners)  # older folders: all sft
     # Folders from before the sample n-grams were kept rank samples for settings densely.
     samples_lexical = (
         sparse.load_npz(folder / SAMPLES_LEXICAL).tocsr() if (folder / SAMPLES_LEXICAL).exists() else None
@@ -239,6 +273,7 @@ def load_retriever(
         position = np.full(len(models), -1, dtype=np.int64)
         position[keep] = np.arange(len(keep))
         rows = np.flatnonzero(position[owners] >= 0)
+        voters = int(np.sum(rows < voters))  # rows stay in order: the sft ones first
         vectors, owners, settings = vectors[rows], position[owners[rows]], [settings[i] for i in rows]
         samples_lexical = samples_lexical[rows] if samples_lexical is not None else None
         dense, bias, models, ann = dense[keep], bias[keep], [models[i] for i in keep], None
@@ -249,11 +284,12 @@ def load_retriever(
         dense,
         bias,
         manifest["weights"],
-        SampleTable(vectors, owners, settings, lexical=samples_lexical),
+        SampleTable(vectors, owners, settings, lexical=samples_lexical, voters=voters),
         embedder,
         [catalog.by_model[m] for m in models],
         lexical,
         manifest,
         ann,
         ann_min_models,
+        Reranker.load(folder),
     )

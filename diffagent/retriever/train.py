@@ -14,18 +14,27 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sparse
 
 from diffagent.catalog import load_catalog
-from diffagent.retriever.build import dense_vectors, encode_rows, sample_labels, sample_table
+from diffagent.retriever.build import card_embeddings, dense_vectors, encode_rows, sample_labels, sample_table
+from diffagent.retriever.crossfit import FOLDS, candidate_inputs, out_of_fold_inputs
 from diffagent.retriever.dense import NEGATIVE_WEIGHT, train_head
 from diffagent.retriever.embedder import Embedder
 from diffagent.retriever.fusion import RESAMPLES, bagged_weights, fuse, hit_rates
-from diffagent.retriever.lexical import CardBM25, CharCentroids, TriggerWords
-from diffagent.retriever.model import Retriever, card_text
-from diffagent.retriever.neighbours import neighbour_votes
+from diffagent.retriever.lexical import CharCentroids
+from diffagent.retriever.model import Retriever
+from diffagent.retriever.rerank import CANDIDATES, train_reranker
 from diffagent.storage import ArtifactStore
 
 log = logging.getLogger(__name__)
+# Each model's lexical centroid keeps its 256 strongest n-grams: 2 KB a model, so 1,000,000 models
+# fit in 2 GB (all of them: 1,900 on average on the dev capture, 15 GB). On the dev capture's rrhf
+# split the cap does not cost: fused top-1/top-5 58.7/88.9 % uncapped, 60.0/88.4 at 256, 59.6/89.8
+# at 1,024.
+MAX_NGRAMS = 256
+# Every signal a trained retriever computes; fusion weights decide which it keeps.
+SIGNALS = ("dense", "lexical", "triggers", "bm25", "neighbours")
 
 
 @dataclass
@@ -36,6 +45,13 @@ class RetrieverConfig:
     batch_size: int = field(default=128, metadata={"help": "Head training batch size."})
     negative_weight: float = field(
         default=NEGATIVE_WEIGHT, metadata={"help": "Weight of the negative prompt."}
+    )
+    max_ngrams: int = field(
+        default=MAX_NGRAMS, metadata={"help": "N-grams kept per model's lexical centroid (0: all)."}
+    )
+    folds: int = field(
+        default=FOLDS,
+        metadata={"help": "Cross-fitting folds of sft for the learned reranker (0: no reranker)."},
     )
     seed: int = field(default=0, metadata={"help": "Shuffling and resampling seed."})
     fusion_resamples: int = field(
@@ -77,37 +93,39 @@ def train_retriever(
         )
     train_x = encode_rows(embedder, train_rows, progress=True)
     valid_x = encode_rows(embedder, valid_rows, progress=True)
-    vectors = dense_vectors(embedder, entries, train_x, train_y, progress=True)
+    cards = card_embeddings(embedder, entries, progress=True)
     encoded_s = time.perf_counter() - started
 
-    weight, bias, history = train_head(
-        vectors,
-        train_x,
-        train_y,
-        valid_x,
-        valid_y,
-        config.epochs,
-        config.temperature,
-        config.learning_rate,
-        config.batch_size,
-        config.seed,
-    )
+    def fit(rows: np.ndarray) -> tuple[Retriever, dict]:
+        """Every signal fitted on the sft rows `rows` (head early-stopped on rrhf), all weighted 1."""
+        x, y = train_x[rows], train_y[rows]
+        weight, bias, history = train_head(
+            dense_vectors(cards, x, y),
+            x,
+            y,
+            valid_x,
+            valid_y,
+            config.epochs,
+            config.temperature,
+            config.learning_rate,
+            config.batch_size,
+            config.seed,
+        )
+        picked = [train_rows[i] for i in rows]
+        prompts, negatives = [r["prompt"] for r in picked], [r["negative_prompt"] for r in picked]
+        lexical = CharCentroids.fit(prompts, negatives, y, len(models), config.max_ngrams or None)
+        table = sample_table(x, y, picked, lexical.fitted_features)
+        everything = dict.fromkeys(SIGNALS, 1.0)
+        return Retriever(models, weight, bias, everything, table, embedder, entries, lexical), history
+
+    full, history = fit(np.arange(len(train_rows)))
     head_s = time.perf_counter() - started - encoded_s
     prompts = [r["prompt"] for r in valid_rows]
     negatives = [r["negative_prompt"] for r in valid_rows]
-    lexical = CharCentroids.fit(
-        [r["prompt"] for r in train_rows], [r["negative_prompt"] for r in train_rows], train_y, len(models)
-    )
-    signals = {
-        "dense": valid_x @ weight.T + bias,
-        "lexical": lexical.scores(prompts, negatives),
-        "triggers": TriggerWords([e.get("trained_words") or [] for e in entries]).scores(prompts),
-        "bm25": CardBM25([card_text(e) for e in entries]).scores(prompts),
-        "neighbours": neighbour_votes(valid_x @ train_x.T, train_y, len(models)),
-    }
+    signals = full.signals(prompts, negatives, valid_x)
     weights = bagged_weights(signals, valid_y, "dense", config.fusion_resamples, config.seed)
     validation = {name: _rates(s, valid_y) for name, s in signals.items()}
-    validation["centroids"] = _rates(valid_x @ vectors.T, valid_y)
+    validation["centroids"] = _rates(valid_x @ dense_vectors(cards, train_x, train_y).T, valid_y)
     validation["fused"] = _rates(fuse(signals, weights), valid_y)
     # Each kept signal's contribution: the fused rates without it (optimistic: tuned on rrhf too).
     validation["fused_without"] = {
@@ -115,6 +133,13 @@ def train_retriever(
         for name, weight in weights.items()
         if weight and name != "dense"
     }
+    reranker, reranking = None, None
+    if config.folds:
+        reranker, reranking = _reranker(
+            fit, full, train_rows, train_x, train_y, valid_rows, valid_x, valid_y, weights, config
+        )
+        if reranker is not None:
+            validation["reranked"] = reranking.pop("reranked")
     manifest = {
         "trained": True,
         "base_embedder": embedder.name,
@@ -123,24 +148,58 @@ def train_retriever(
         "config": asdict(config),
         "pairs": {"sft": len(train_rows), "rrhf": len(valid_rows)},
         "head": history,
+        "reranker": reranking,
         "validation": validation,
         "train_seconds": round(time.perf_counter() - started, 1),
         "encode_seconds": round(encoded_s, 1),
-        "head_seconds": round(head_s, 1),  # the rest: lexical signals and the fusion weights
+        "head_seconds": round(head_s, 1),  # the rest: fusion weights and the reranker's folds
     }
+    lexical = full.lexical if weights.get("lexical") else None
+    # The settings read the rrhf samples too (after the sft ones, which alone vote in the ranking).
+    table = sample_table(
+        np.concatenate([train_x, valid_x]),
+        np.concatenate([train_y, valid_y]),
+        train_rows + valid_rows,
+        sparse.vstack([full.samples.lexical, full.lexical.query_features(prompts, negatives)]).tocsr()
+        if lexical is not None
+        else None,
+        voters=len(train_rows),
+    )
     retriever = Retriever(
-        models,
-        weight,
-        bias,
-        weights,
-        sample_table(
-            train_x, train_y, train_rows, lexical.fitted_features if weights.get("lexical") else None
-        ),
-        embedder,
-        entries,
-        lexical,
-        manifest,
+        models, full.dense, full.bias, weights, table, embedder, entries, lexical, manifest, reranker=reranker
     )
     retriever.save_pretrained(out)
     log.info("retriever: validation %s, weights %s", validation["fused"], weights)
     return {**manifest, "weights": weights}
+
+
+def _reranker(fit, full, train_rows, train_x, train_y, valid_rows, valid_x, valid_y, weights, config):
+    """The reranker trained on out-of-fold sft candidates, early-stopped on rrhf; None when it does
+    not beat the fused order there. Returns it and what its training recorded."""
+    started = time.perf_counter()
+    train_inputs, train_truth = out_of_fold_inputs(
+        lambda rows: fit(rows)[0], train_rows, train_x, train_y, weights, CANDIDATES, config.folds
+    )
+    valid_inputs, valid_truth = candidate_inputs(full, valid_rows, valid_x, valid_y, weights, CANDIDATES)
+    reranker, history = train_reranker(
+        train_inputs,
+        train_truth,
+        valid_inputs,
+        valid_truth,
+        [k for k, w in weights.items() if w],
+        seed=config.seed,
+    )
+    history |= {
+        "kept": reranker is not None,
+        "queries": len(train_truth),
+        "candidate_recall": round(float(np.mean(valid_truth >= 0)), 4),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    if reranker is not None:
+        order = np.argsort(-reranker.scores(valid_inputs), axis=1, kind="stable")
+        rank = np.where(valid_truth >= 0, np.argmax(order == valid_truth[:, None], axis=1), 10**9)
+        history["reranked"] = {
+            "top1": round(float(np.mean(rank == 0)), 4),
+            "top5": round(float(np.mean(rank < 5)), 4),
+        }
+    return reranker, history

@@ -94,3 +94,32 @@ def test_a_kept_neighbours_weight_ranks_by_the_nearest_samples_votes():
     assert ranked({"dense": 1.0, "neighbours": 0.0, "bm25": 0.0}) == [0, 1]
     assert ranked({"dense": 1.0, "neighbours": 0.5}) == [1, 0]
     assert ranked({"dense": 1.0, "neighbours": 0.5}, ann_min_models=1) == [1, 0]
+
+
+def test_settings_only_samples_inform_settings_but_do_not_vote():
+    """A trained retriever keeps its rrhf samples after the sft ones (`voters`): they inform the
+    settings, but the ranking's votes and sample counts read the sft samples alone."""
+    from diffagent.retriever.dense import instruction_features
+    from diffagent.retriever.embedder import Embedder
+    from diffagent.retriever.model import Retriever
+
+    embedder = Embedder()
+    prompts, negatives = ["pixel art sprite of a knight"], [""]
+    query = instruction_features(embedder.query(prompts), embedder.query(negatives))
+    far = instruction_features(embedder.query(["a photo of a cat on a sofa"]), embedder.query(["lowres"]))
+    settings = [_setting("Euler a"), _setting("DDIM")]
+    samples = SampleTable(np.concatenate([far, query]), np.array([0, 1]), settings, voters=1)
+    assert samples.voter_models.tolist() == [0]
+    retriever = Retriever(
+        ["a", "b"],
+        np.tile(query, (2, 1)),
+        np.zeros(2),
+        {"dense": 1.0, "neighbours": 0.5},
+        samples,
+        embedder,
+        [{"model": "a"}, {"model": "b"}],
+    )
+    (row,), features = retriever.rank(prompts, negatives, 2)
+    assert [r for r, _ in row] == [0, 1]  # only model a's sample votes
+    assert retriever.log_samples.tolist() == pytest.approx([np.log(2), 0.0])
+    assert retriever.settings(features[0], 1)["sampling_method"] == "DDIM"  # b's settings-only sample

@@ -37,6 +37,14 @@ def test_manifest_records_what_the_choices_rest_on(trained, data):
     assert set(saved["validation"]) >= {"dense", "lexical", "triggers", "bm25", "centroids", "fused"}
     assert saved["weights"]["dense"] == 1.0
     assert (out / "model_matrix.npy").exists() and (out / "samples.npz").exists()
+    # The reranker saw every sft row ranked by a retriever fitted on the other folds.
+    reranking = saved["reranker"]
+    assert reranking["queries"] == 18 and len(reranking["valid_objective"]) == 40
+    assert reranking["kept"] == (out / "reranker.npz").exists() == ("reranked" in saved["validation"])
+    # The settings read the rrhf samples after the sft ones; only the sft ones vote.
+    loaded = load_retriever(out, load_agent(None, catalog=data).catalog)
+    assert loaded.samples.voters == 18 and len(loaded.samples.model_index) == 36
+    assert (loaded.reranker is not None) == reranking["kept"]
     # The fused ranking never scores below the anchor signal on validation (weights start at 0).
     fused, dense = saved["validation"]["fused"], saved["validation"]["dense"]
     assert fused["top1"] + fused["top5"] >= dense["top1"] + dense["top5"]
@@ -171,12 +179,16 @@ def test_sample_ngrams_survive_saving_and_a_part_of_the_catalog(trained, data, t
         [r["prompt"] for r in rows], [r["negative_prompt"] for r in rows], labels, len(base.models)
     )
     table = base.samples
+    sft = slice(0, table.voters)  # the saved table holds the sft samples, then the rrhf ones
+    assert table.voters == len(rows) < len(table.model_index)
     kept = Retriever(
         base.models,
         base.dense,
         base.bias,
         {**base.weights, "lexical": 1.0},
-        SampleTable(table.vectors, table.model_index, table.settings, lexical=lexical.fitted_features),
+        SampleTable(
+            table.vectors[sft], table.model_index[sft], table.settings[sft], lexical=lexical.fitted_features
+        ),
         base.embedder,
         base.entries,
         lexical,
