@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from diffagent.retriever.ann import ANN_MIN_MODELS, POOL, AnnIndex, pooled_ranking
+from diffagent.retriever.ann import ANN_MIN_MODELS, POOL, AnnIndex, pooled_ranking, pooled_zscores
 from diffagent.retriever.embedder import RetrievalIndex
 
 DIM = 768
@@ -82,9 +82,9 @@ def main() -> None:
         for q, want in zip(queries, truth, strict=True):
             started = time.perf_counter()
             pool, _ = ann.search(q[None], POOL, threads=1)
-            got = pooled_ranking(q[None], pool, dense, bias, ann.statistics(q[None]), {}, {"dense": 1.0}, 5)[
-                0
-            ]
+            dense_only = {"dense": 1.0}
+            pooled = pooled_zscores(q[None], pool, dense, bias, ann.statistics(q[None]), {}, dense_only, 5)
+            got = pooled_ranking(pooled, dense_only, 5)[0]
             times.append(time.perf_counter() - started)
             hits.append(len(want & {row for row, _ in got}) / 5)
         memory = ann.nbytes / 2**30

@@ -15,7 +15,7 @@ than sampled, so that above the threshold the fused scores are the ones the exac
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -173,14 +173,7 @@ def faiss_threads(threads: int) -> AbstractContextManager[None]:
 
 
 def pooled_ranking(
-    features: np.ndarray,
-    pool: np.ndarray,
-    dense: np.ndarray,
-    bias: np.ndarray,
-    dense_stats: tuple[np.ndarray, np.ndarray],
-    others: dict[str, np.ndarray],
-    weights: dict[str, float],
-    n: int,
+    pooled: Iterable[tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]], weights: dict[str, float], n: int
 ) -> list[list[tuple[int, float]]]:
     """Top-n (row, fused score) per query over `pooled_zscores`' candidates.
 
@@ -188,9 +181,7 @@ def pooled_ranking(
     returned (as the exact path does).
     """
     ranked = []
-    for rows, zscores, raw_dense in pooled_zscores(
-        features, pool, dense, bias, dense_stats, others, weights, n
-    ):
+    for rows, zscores, raw_dense in pooled:
         fused = raw_dense if set(zscores) == {"dense"} else sum(weights[k] * z for k, z in zscores.items())
         best = np.argsort(-fused, kind="stable")[:n]
         ranked.append([(int(rows[i]), float(fused[i])) for i in best])

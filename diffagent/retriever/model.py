@@ -177,7 +177,7 @@ class Retriever:
                 n,
             )
             if self.reranker is None:
-                ranked += pooled_ranking(*inputs)
+                ranked += pooled_ranking(pooled_zscores(*inputs), self.weights, n)
                 continue
             for rows, zscores, _ in pooled_zscores(*inputs):
                 fused = sum(self.weights[name] * z for name, z in zscores.items())
