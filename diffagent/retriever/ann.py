@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from diffagent.blas import thread_count
+from diffagent.retriever.fusion import standardize, weighted_sum
 
 ANN_MIN_MODELS = 100_000  # more models than this: the dense candidates come from the ANN index
 ANN_FILE = "ann.faiss"
@@ -182,7 +183,7 @@ def pooled_ranking(
     """
     ranked = []
     for rows, zscores, raw_dense in pooled:
-        fused = raw_dense if set(zscores) == {"dense"} else sum(weights[k] * z for k, z in zscores.items())
+        fused = raw_dense if set(zscores) == {"dense"} else weighted_sum(zscores, weights)
         best = np.argsort(-fused, kind="stable")[:n]
         ranked.append([(int(rows[i]), float(fused[i])) for i in best])
     return ranked
@@ -208,8 +209,6 @@ def pooled_zscores(
     every signal's top pool is the usual hybrid-retrieval candidate set: a row outside it is in no
     signal's top pool. When the pool covers the catalog the result is the exact fused ranking.
     """
-    from diffagent.retriever.fusion import standardize
-
     used = [name for name, w in weights.items() if w and (name == "dense" or name in others)]
     for q, x in enumerate(features):
         candidates = [pool[q][pool[q] >= 0]]

@@ -45,8 +45,7 @@ def candidate_inputs(
     negatives = [r["negative_prompt"] for r in rows]
     signals = retriever.signals(prompts, negatives, features)
     found, fused, zscores = fused_candidates(signals, weights, candidates)
-    signal_names = [name for name in zscores]
-    inputs = features_at(signal_names, found, fused, zscores, retriever.log_samples, retriever.lora)
+    inputs = features_at(list(zscores), found, fused, zscores, retriever.log_samples, retriever.lora)
     hit = found == np.asarray(labels)[:, None]
     return inputs, np.where(hit.any(axis=1), hit.argmax(axis=1), -1)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 
@@ -30,15 +30,25 @@ def standardize(scores: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.nda
 
 def fuse(signals: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> np.ndarray:
     """sum_i weights[i] * zscore(signals[i]) over the signals with a non-zero weight."""
-    return sum(weights[name] * z for name, z in signal_zscores(signals, weights).items())
+    return weighted_sum(signal_zscores(signals, weights), weights)
+
+
+def weighted_sum(zscores: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> np.ndarray:
+    """sum_i weights[i] * zscores[i]: the fused score from z-scores already taken."""
+    return sum(weights[name] * z for name, z in zscores.items())
+
+
+def used_signals(weights: Mapping[str, float], available: Collection[str]) -> list[str]:
+    """The signals of `available` with a non-zero weight, in the order of `weights`."""
+    used = [name for name, weight in weights.items() if weight and name in available]
+    if not used:
+        raise ValueError(f"no signal has a weight: weights {dict(weights)}, signals {sorted(available)}")
+    return used
 
 
 def signal_zscores(signals: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> dict[str, np.ndarray]:
     """`zscore` of each signal with a non-zero weight, in the order of `weights`."""
-    used = [name for name, weight in weights.items() if weight and name in signals]
-    if not used:
-        raise ValueError(f"no signal has a weight: weights {dict(weights)}, signals {sorted(signals)}")
-    return {name: zscore(signals[name]) for name in used}
+    return {name: zscore(signals[name]) for name in used_signals(weights, signals)}
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:

@@ -27,7 +27,7 @@ from diffagent.blas import one_blas_thread_for
 from diffagent.retriever.ann import ANN_MIN_MODELS, POOL, AnnIndex, pooled_ranking, pooled_zscores
 from diffagent.retriever.dense import instruction_features
 from diffagent.retriever.embedder import Embedder, RetrievalIndex
-from diffagent.retriever.fusion import fuse, top_k
+from diffagent.retriever.fusion import fuse, top_k, weighted_sum
 from diffagent.retriever.lexical import CardBM25, CharCentroids, TriggerWords
 from diffagent.retriever.neighbours import neighbour_votes
 from diffagent.retriever.params import SampleTable, architecture_groups, conditioned_settings
@@ -180,7 +180,7 @@ class Retriever:
                 ranked += pooled_ranking(pooled_zscores(*inputs), self.weights, n)
                 continue
             for rows, zscores, _ in pooled_zscores(*inputs):
-                fused = sum(self.weights[name] * z for name, z in zscores.items())
+                fused = weighted_sum(zscores, self.weights)
                 best = np.argsort(-fused, kind="stable")[: max(n, self.reranker.candidates)]
                 ranked += self._reranked(
                     rows[best][None], fused[best][None], {k: z[best][None] for k, z in zscores.items()}, n

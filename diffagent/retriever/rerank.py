@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from diffagent.retriever.fusion import signal_zscores, top_k
+from diffagent.retriever.fusion import signal_zscores, top_k, weighted_sum
 
 RERANK_FILE = "reranker.npz"
 CANDIDATES = 30  # rows reranked per query: on the dev capture the true model is among them 95 %
@@ -58,7 +58,7 @@ def fused_candidates(
     """The n best rows of the fused ranking over (queries, models) `signals` (queries, n), best
     first; their fused scores, and each weighted signal's z-score at them."""
     zscores = signal_zscores(signals, weights)
-    fused = sum(weights[name] * z for name, z in zscores.items())
+    fused = weighted_sum(zscores, weights)
     rows = top_k(fused, n)
     return (
         rows,
@@ -145,18 +145,23 @@ class Reranker:
             )
 
 
-def reranked_objective(order_scores: np.ndarray, truth_position: np.ndarray) -> float:
-    """top-1 + top-5 hit rate when each query's candidates are ordered by `order_scores` (higher
-    first; ties keep the candidate order) and its truth sits at `truth_position` (-1: not a
-    candidate, a miss at any k).
+def reranked_rates(order_scores: np.ndarray, truth_position: np.ndarray) -> dict[str, float]:
+    """top-1 and top-5 hit rates when each query's candidates are ordered by `order_scores`
+    (higher first; ties keep the candidate order) and its truth sits at `truth_position` (-1: not
+    a candidate, a miss at any k).
 
     Example: scores [[.1, .9], [.5, .2]], truth [0, 0]: query 1 ranks its truth 2nd (top-5 only),
-    query 2 1st -> top-1 0.5 + top-5 1.0 = 1.5.
+    query 2 1st -> top-1 0.5, top-5 1.0.
     """
     order = np.argsort(-np.asarray(order_scores), axis=1, kind="stable")
     rank = np.argmax(order == np.asarray(truth_position)[:, None], axis=1)
     found = np.asarray(truth_position) >= 0
-    return float(np.mean(found & (rank == 0)) + np.mean(found & (rank < 5)))
+    return {"top1": float(np.mean(found & (rank == 0))), "top5": float(np.mean(found & (rank < 5)))}
+
+
+def reranked_objective(order_scores: np.ndarray, truth_position: np.ndarray) -> float:
+    """What training maximises: top-1 + top-5 of `reranked_rates` (the fusion weights' objective)."""
+    return sum(reranked_rates(order_scores, truth_position).values())
 
 
 def train_reranker(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -21,10 +22,10 @@ from diffagent.retriever.build import card_embeddings, dense_vectors, encode_row
 from diffagent.retriever.crossfit import FOLDS, candidate_inputs, out_of_fold_inputs
 from diffagent.retriever.dense import NEGATIVE_WEIGHT, train_head
 from diffagent.retriever.embedder import Embedder
-from diffagent.retriever.fusion import RESAMPLES, bagged_weights, fuse, hit_rates
+from diffagent.retriever.fusion import RESAMPLES, bagged_weights, fuse, hit_rates, used_signals
 from diffagent.retriever.lexical import CharCentroids
 from diffagent.retriever.model import Retriever
-from diffagent.retriever.rerank import CANDIDATES, train_reranker
+from diffagent.retriever.rerank import CANDIDATES, Reranker, reranked_rates, train_reranker
 from diffagent.storage import ArtifactStore
 
 log = logging.getLogger(__name__)
@@ -136,7 +137,7 @@ def train_retriever(
     reranker, reranking = None, None
     if config.folds:
         reranker, reranking = _reranker(
-            fit, full, train_rows, train_x, train_y, valid_rows, valid_x, valid_y, weights, config
+            fit, full, (train_rows, train_x, train_y), (valid_rows, valid_x, valid_y), weights, config
         )
         if reranker is not None:
             validation["reranked"] = reranking.pop("reranked")
@@ -173,33 +174,32 @@ def train_retriever(
     return {**manifest, "weights": weights}
 
 
-def _reranker(fit, full, train_rows, train_x, train_y, valid_rows, valid_x, valid_y, weights, config):
-    """The reranker trained on out-of-fold sft candidates, early-stopped on rrhf; None when it does
-    not beat the fused order there. Returns it and what its training recorded."""
+def _reranker(
+    fit: Callable[[np.ndarray], tuple[Retriever, dict]],
+    full: Retriever,
+    train: tuple[list[dict], np.ndarray, np.ndarray],
+    valid: tuple[list[dict], np.ndarray, np.ndarray],
+    weights: dict[str, float],
+    config: RetrieverConfig,
+) -> tuple[Reranker | None, dict]:
+    """The reranker trained on out-of-fold sft candidates (`train`: rows, features, labels),
+    early-stopped on rrhf (`valid`); None when it does not beat the fused order there, or when
+    the sft prompts fill fewer than two folds. Returns it and what its training recorded."""
     started = time.perf_counter()
-    train_inputs, train_truth = out_of_fold_inputs(
-        lambda rows: fit(rows)[0], train_rows, train_x, train_y, weights, CANDIDATES, config.folds
-    )
-    valid_inputs, valid_truth = candidate_inputs(full, valid_rows, valid_x, valid_y, weights, CANDIDATES)
+    out_of_fold = out_of_fold_inputs(lambda rows: fit(rows)[0], *train, weights, CANDIDATES, config.folds)
+    if out_of_fold is None:
+        return None, {"kept": False, "skipped": f"the {len(train[0])} sft prompts fill fewer than two folds"}
+    valid_inputs, valid_truth = candidate_inputs(full, *valid, weights, CANDIDATES)
     reranker, history = train_reranker(
-        train_inputs,
-        train_truth,
-        valid_inputs,
-        valid_truth,
-        [k for k, w in weights.items() if w],
-        seed=config.seed,
+        *out_of_fold, valid_inputs, valid_truth, used_signals(weights, SIGNALS), seed=config.seed
     )
     history |= {
         "kept": reranker is not None,
-        "queries": len(train_truth),
+        "queries": len(out_of_fold[1]),
         "candidate_recall": round(float(np.mean(valid_truth >= 0)), 4),
         "seconds": round(time.perf_counter() - started, 1),
     }
     if reranker is not None:
-        order = np.argsort(-reranker.scores(valid_inputs), axis=1, kind="stable")
-        rank = np.where(valid_truth >= 0, np.argmax(order == valid_truth[:, None], axis=1), 10**9)
-        history["reranked"] = {
-            "top1": round(float(np.mean(rank == 0)), 4),
-            "top5": round(float(np.mean(rank < 5)), 4),
-        }
+        rates = reranked_rates(reranker.scores(valid_inputs), valid_truth)
+        history["reranked"] = {k: round(v, 4) for k, v in rates.items()}
     return reranker, history
