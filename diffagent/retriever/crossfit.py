@@ -58,20 +58,19 @@ def out_of_fold_inputs(
     weights: dict[str, float],
     candidates: int,
     folds: int = FOLDS,
-) -> tuple[np.ndarray, np.ndarray]:
-    """`candidate_inputs` of every row, each fold ranked by `fit(indices of the other rows)`."""
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """`candidate_inputs` of every row, each fold ranked by `fit(indices of the other rows)`;
+    None when the rows' prompts fill fewer than two folds (a tiny split: nothing to cross-fit)."""
     fold = prompt_folds([r["prompt"] for r in rows], folds)
+    if len(np.unique(fold)) < 2:
+        return None
     inputs, truth = [], []
-    for k in range(folds):
+    for k in np.unique(fold):
         held = np.flatnonzero(fold == k)
-        if len(held) == 0 or len(held) == len(rows):
-            continue
         retriever = fit(np.flatnonzero(fold != k))
         x, t = candidate_inputs(
             retriever, [rows[i] for i in held], features[held], labels[held], weights, candidates
         )
         inputs.append(x)
         truth.append(t)
-    if not inputs:
-        raise ValueError(f"{len(rows)} sft rows make no two folds")
     return np.concatenate(inputs), np.concatenate(truth)

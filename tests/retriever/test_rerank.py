@@ -115,3 +115,13 @@ def test_a_reranker_reorders_the_exact_and_the_ann_paths_alike():
         # the rest keep the fused order (equal reranker scores: stable)
         rest = [r for r, _ in fused_row if r not in third]
         assert [r for r, _ in row if r not in third][:3] == rest[:3]
+
+
+def test_a_split_of_one_prompt_has_nothing_to_cross_fit():
+    from diffagent.retriever.crossfit import out_of_fold_inputs
+
+    def fit(rows):
+        raise AssertionError("no fold can be held out, so nothing is fitted")
+
+    rows = [{"prompt": "a cat", "negative_prompt": ""}] * 4
+    assert out_of_fold_inputs(fit, rows, np.zeros((4, 2)), np.zeros(4, int), {"dense": 1.0}, 30) is None

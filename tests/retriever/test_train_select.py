@@ -210,3 +210,15 @@ def test_sample_ngrams_survive_saving_and_a_part_of_the_catalog(trained, data, t
             assert loaded.samples.settings[nearest] == table.settings[copied]
             assert loaded.models[loaded.samples.model_index[nearest]] == rows[copied]["model"]
         assert ngrams.max() == pytest.approx(2.0, abs=1e-4)  # unit prompt and negative vectors
+
+
+def test_an_sft_split_of_one_prompt_trains_without_a_reranker(tmp_path):
+    import pyarrow.parquet as pq
+
+    data = write_dabench(tmp_path / "dabench")
+    sft = pq.read_table(data / "splits" / "sft.parquet").slice(0, 1)
+    pq.write_table(sft, data / "splits" / "sft.parquet")
+    manifest = train_retriever(data, tmp_path / "retriever", config=RetrieverConfig(epochs=1))
+    assert manifest["reranker"] == {"kept": False, "skipped": "the 1 sft prompts fill fewer than two folds"}
+    assert not (tmp_path / "retriever" / "reranker.npz").exists()
+    assert "reranked" not in manifest["validation"]
