@@ -18,6 +18,9 @@ def retriever(
     folds: int = typer.Option(
         5, "--folds", help="Cross-fitting folds of sft for the learned reranker (0: no reranker)."
     ),
+    seed: int = typer.Option(
+        0, "--seed", help="Seed of shuffling, initialisation and resampling (vary it to see the spread)."
+    ),
 ) -> None:
     """Train the retriever: per-model vectors over the sentence encoder, lexical signals, fusion,
     and a reranker over the fused candidates."""
@@ -29,7 +32,8 @@ def retriever(
     if folds == 1 or folds < 0:
         fail(f"--folds must be 0 (no reranker) or at least 2, got {folds}")
     try:
-        manifest = train_retriever(data, out, base_embedder, RetrieverConfig(epochs=epochs, folds=folds))
+        config = RetrieverConfig(epochs=epochs, folds=folds, seed=seed)
+        manifest = train_retriever(data, out, base_embedder, config)
     except USER_ERRORS as error:
         fail(error)
     shown = {k: manifest[k] for k in ("validation", "weights", "pairs", "train_seconds")}

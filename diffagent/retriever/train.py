@@ -4,6 +4,11 @@ Steps: encode sft and rrhf instructions with the base embedder; model vectors fr
 (cards for models with none); a classification head over them with early stopping; the lexical
 signals and the nearest samples' votes; fusion weights tuned on rrhf. Every figure the choices
 rest on goes into the manifest.
+
+The sentence encoder stays frozen. Fine-tuned jointly with the head on the dev capture (one epoch,
+AdamW at 2e-5 or 6e-5, batches of 32), it raised the dense signal's rrhf top-1/top-5 from 47.1/76.0
+to 48.0/78.2 % (eval: 45.8/75.6 -> 47.1/76.4) for 217 s an epoch over 1,800 pairs on a 2-core CPU:
+about 20 minutes at 10,000 pairs, the whole training budget, for one point before fusion.
 """
 
 from __future__ import annotations

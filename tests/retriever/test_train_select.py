@@ -152,6 +152,14 @@ def test_cli_trains_then_selects_and_finds_the_run_retriever(trained, data, tmp_
         text=True,
     )
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "missing" in bad.stderr
+    seeded = tmp_path / "seeded"
+    subprocess.run(
+        [*command, "train", "retriever", "--data", str(data), "--out", str(seeded), "--epochs", "1"]
+        + ["--folds", "0", "--seed", "7"],
+        capture_output=True,
+        check=True,
+    )
+    assert json.loads((seeded / "manifest.json").read_text())["config"]["seed"] == 7
     from diffagent.agent.selector import sibling_retriever
 
     run = tmp_path / "run"
