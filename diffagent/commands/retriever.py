@@ -7,6 +7,14 @@ from pathlib import Path
 
 import typer
 
+from diffagent.retriever.config import setting
+
+
+def _option(flag: str, name: str) -> typer.models.OptionInfo:
+    """A CLI option whose default and help are the `RetrieverConfig` field's own."""
+    default, help_text = setting(name)
+    return typer.Option(default, flag, help=help_text)
+
 
 def retriever(
     data: Path = typer.Option(..., "--data", help="DABench folder (catalog.parquet, splits/)."),
@@ -14,13 +22,9 @@ def retriever(
     base_embedder: str = typer.Option(
         None, "--base-embedder", help="Sentence encoder: hub id or folder (default all-MiniLM-L6-v2)."
     ),
-    epochs: int = typer.Option(30, "--epochs", help="Head training epochs (0: centroids only)."),
-    folds: int = typer.Option(
-        5, "--folds", help="Cross-fitting folds of sft for the learned reranker (0: no reranker)."
-    ),
-    seed: int = typer.Option(
-        0, "--seed", help="Seed of shuffling, initialisation and resampling (vary it to see the spread)."
-    ),
+    epochs: int = _option("--epochs", "epochs"),
+    folds: int = _option("--folds", "folds"),
+    seed: int = _option("--seed", "seed"),
 ) -> None:
     """Train the retriever: per-model vectors over the sentence encoder, lexical signals, fusion,
     and a reranker over the fused candidates."""

@@ -10,6 +10,21 @@ Signals, each a (queries, models) score matrix, fused by weights tuned on the rr
 Parameters come from the chosen model's sft samples nearest to the prompt (`params.py`).
 """
 
-from diffagent.retriever.model import Retriever, load_retriever
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from diffagent.retriever.model import Retriever, load_retriever
 
 __all__ = ["Retriever", "load_retriever"]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the model (scipy, the encoder's code) on first use, not with the package: the CLI
+    reads `diffagent.retriever.config` when it starts and should not pay for the rest."""
+    if name in __all__:
+        from diffagent.retriever import model
+
+        return getattr(model, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,10 +14,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from diffagent.retriever.config import FOLDS
 from diffagent.retriever.model import Retriever
 from diffagent.retriever.rerank import features_at, fused_candidates
-
-FOLDS = 5
 
 
 def prompt_folds(prompts: Sequence[str], folds: int) -> np.ndarray:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -24,46 +24,19 @@ import scipy.sparse as sparse
 
 from diffagent.catalog import load_catalog
 from diffagent.retriever.build import card_embeddings, dense_vectors, encode_rows, sample_labels, sample_table
-from diffagent.retriever.crossfit import FOLDS, candidate_inputs, out_of_fold_inputs
-from diffagent.retriever.dense import NEGATIVE_WEIGHT, train_head
+from diffagent.retriever.config import RetrieverConfig
+from diffagent.retriever.crossfit import candidate_inputs, out_of_fold_inputs
+from diffagent.retriever.dense import train_head
 from diffagent.retriever.embedder import Embedder
-from diffagent.retriever.fusion import RESAMPLES, bagged_weights, fuse, hit_rates, used_signals
+from diffagent.retriever.fusion import bagged_weights, fuse, hit_rates, used_signals
 from diffagent.retriever.lexical import CharCentroids
 from diffagent.retriever.model import Retriever
 from diffagent.retriever.rerank import CANDIDATES, Reranker, reranked_rates, train_reranker
 from diffagent.storage import ArtifactStore
 
 log = logging.getLogger(__name__)
-# Each model's lexical centroid keeps its 256 strongest n-grams: 2 KB a model, so 1,000,000 models
-# fit in 2 GB (all of them: 1,900 on average on the dev capture, 15 GB). On the dev capture's rrhf
-# split the cap does not cost: fused top-1/top-5 58.7/88.9 % uncapped, 60.0/88.4 at 256, 59.6/89.8
-# at 1,024.
-MAX_NGRAMS = 256
 # Every signal a trained retriever computes; fusion weights decide which it keeps.
 SIGNALS = ("dense", "lexical", "triggers", "bm25", "neighbours")
-
-
-@dataclass
-class RetrieverConfig:
-    epochs: int = field(default=30, metadata={"help": "Head training epochs (0: centroids only)."})
-    temperature: float = field(default=10.0, metadata={"help": "Logit scale of the head."})
-    learning_rate: float = field(default=1e-2, metadata={"help": "Adam learning rate of the head."})
-    batch_size: int = field(default=128, metadata={"help": "Head training batch size."})
-    negative_weight: float = field(
-        default=NEGATIVE_WEIGHT, metadata={"help": "Weight of the negative prompt."}
-    )
-    max_ngrams: int = field(
-        default=MAX_NGRAMS, metadata={"help": "N-grams kept per model's lexical centroid (0: all)."}
-    )
-    folds: int = field(
-        default=FOLDS,
-        metadata={"help": "Cross-fitting folds of sft for the learned reranker (0: no reranker)."},
-    )
-    seed: int = field(default=0, metadata={"help": "Shuffling and resampling seed."})
-    fusion_resamples: int = field(
-        default=RESAMPLES,
-        metadata={"help": "Bootstrap resamples averaged for fusion weights (0: tune once)."},
-    )
 
 
 def split_rows(data: Path, split: str) -> list[dict]:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from diffagent.agent.sft import SFTParams
-from diffagent.retriever.train import RetrieverConfig
+from diffagent.retriever.config import RetrieverConfig
 from diffagent.rrhf.candidates import CandidateParams
 from diffagent.rrhf.rollout_models import RolloutModelsSpec, rollout_spec
 from diffagent.rrhf.stages import local_data
