@@ -25,12 +25,17 @@ PYTHON="${BIN:+$BIN/}python"
 CUDA_POOL_TYPE="${CUDA_POOL_TYPE:-process}"
 
 "$PREFECT" work-pool create cpu --type process --overwrite
+# Where the `cuda` deployments' pull step finds the project (prefect.yaml's cuda_checkout): this
+# checkout for a process worker on this host, the images' working directory for containers.
+IMAGE_CHECKOUT=/opt/diffagent
 case "$CUDA_POOL_TYPE" in
   process)
-    "$PREFECT" work-pool create cuda --type process --overwrite ;;
+    "$PREFECT" work-pool create cuda --type process --overwrite
+    export DIFFAGENT_CUDA_CHECKOUT="$PWD" ;;
   docker | kubernetes)
     "$PREFECT" work-pool create cuda --type "$CUDA_POOL_TYPE" --overwrite \
-      --base-job-template "deployments/cuda-$CUDA_POOL_TYPE.json" ;;
+      --base-job-template "deployments/cuda-$CUDA_POOL_TYPE.json"
+    export DIFFAGENT_CUDA_CHECKOUT="$IMAGE_CHECKOUT" ;;
   *)
     echo "CUDA_POOL_TYPE must be process, docker or kubernetes, got '$CUDA_POOL_TYPE'" >&2
     exit 2 ;;

@@ -87,6 +87,8 @@ wait_for() {  # wait_for NAME URL SECONDS
   done
 }
 
+# Prefect merges a run's parameters with the deployment's by top-level name, so a run's `config`
+# replaces the deployment's whole config: each run below names its profile again.
 run_deployment() {  # run_deployment NAME PARAMS_JSON: run it to a final state, 0 iff completed
   say "prefect deployment run $1"
   "$BIN/prefect" deployment run "$1" --params "$2" --watch --watch-interval 5
@@ -114,7 +116,8 @@ start worker "" "$BIN/prefect" worker start --pool cpu --type process
 failed=()
 if [[ " $DEMO_STAGES " == *" dabench "* ]]; then
   run_deployment dabench-build/demo \
-    "{\"civitai_url\": \"$CIVITAI_URL\", \"out\": \"$DEMO_DIR/dabench\"}" || failed+=(dabench-build/demo)
+    "{\"config\": {\"civitai_url\": \"$CIVITAI_URL\", \"out\": \"$DEMO_DIR/dabench\", \"show_progress\": false}}" \
+    || failed+=(dabench-build/demo)
 fi
 if [[ " $DEMO_STAGES " == *" models "* ]]; then
   say "Model files per architecture: fetch (verified) and render --profile tiny"
@@ -133,12 +136,12 @@ if [[ " $DEMO_STAGES " == *" sfta "* ]]; then
   say "Tiny random-weight models in $DIFFAGENT_TINY_DIR"
   [[ -f "$DIFFAGENT_TINY_DIR/COMPLETE" ]] || "$BIN/diffagent" tiny-models "$DIFFAGENT_TINY_DIR" >/dev/null
   run_deployment sftA-train/demo \
-    "{\"data\": \"$DEMO_DIR/dabench\", \"out\": \"$DEMO_DIR/sfta\", \"base_model\": \"$DIFFAGENT_TINY_DIR/llm\"}" \
+    "{\"config\": {\"profile\": \"tiny\", \"data\": \"$DEMO_DIR/dabench\", \"out\": \"$DEMO_DIR/sfta\", \"base_model\": \"$DIFFAGENT_TINY_DIR/llm\"}}" \
     || failed+=(sftA-train/demo)
 fi
 if [[ " $DEMO_STAGES " == *" evaluate "* ]]; then
   run_deployment evaluate/demo \
-    "{\"data\": \"$DEMO_DIR/dabench\", \"agents\": \"$DEMO_DIR/sfta\", \"out\": \"$DEMO_DIR/eval\"}" \
+    "{\"config\": {\"profile\": \"tiny\", \"data\": \"$DEMO_DIR/dabench\", \"agents\": \"$DEMO_DIR/sfta\", \"out\": \"$DEMO_DIR/eval\"}}" \
     || failed+=(evaluate/demo)
 fi
 

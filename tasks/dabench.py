@@ -18,10 +18,11 @@ import time
 from typing import Any
 
 from prefect import task
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from diffagent.civitai.client import RetryPolicy
-from diffagent.dabench import stages
+from diffagent.dabench import stages, summary
 from diffagent.dabench.crawl import CrawlParams
 from diffagent.dabench.derive import FilterParams
 from diffagent.dabench.describe import LLMConfig
@@ -87,3 +88,25 @@ def describe_shard_task(
 def split_task(stage: stages.SplitStage) -> dict[str, Any]:
     started = time.perf_counter()
     return record_stage(stage, stages.run_split(stage), started)
+
+
+@task(name="civitai-key", cache_policy=NO_CACHE)
+def civitai_key_task(block_name: str | None) -> None:
+    """The Civitai key from a Prefect Secret block, when the environment has none."""
+    summary.load_secret_block(block_name)
+
+
+@task(name="dabench-summary", cache_policy=NO_CACHE)
+def summary_task(out: str, results: dict[str, dict[str, Any]]) -> None:
+    """summary.json, and the stage counts and rejects as the run's markdown artifacts."""
+    ArtifactStore(out).write_json("summary.json", results)
+    create_markdown_artifact(
+        key="dabench-stage-counts",
+        markdown=summary.stage_table(results),
+        description=f"DABench build counts per stage ({out})",
+    )
+    create_markdown_artifact(
+        key="dabench-rejects",
+        markdown=summary.rejects_table(out),
+        description="Rejected records per stage and reason",
+    )

@@ -14,9 +14,10 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from diffagent.config.sfta import SftaTrainConfig
 from diffagent.rrhf import pipeline, stage_work
 from diffagent.rrhf.dispatch import RUN_REPORT_KEY
-from diffagent.rrhf.plan import ImageCosts, plan_for_run, plan_markdown
+from diffagent.rrhf.plan import plan_markdown, run_plan
 from diffagent.rrhf.rollout import BatchJob
 from diffagent.rrhf.rollout_models import RolloutModelsSpec, run_jobs_with_spec
 from diffagent.stagecache import STAGE_TASK, record_stage
@@ -67,26 +68,19 @@ POOL_STAGE_TASKS: dict[str, Any] = {
 
 
 @task(name="rollout-plan", cache_policy=NO_CACHE)
-def plan_task(
-    data: str,
-    out: str,
-    k: int,
-    batch_size: int,
-    jobs_per_run: int,
-    max_prompts: int | None,
-    candidates: dict[str, Any] | None,
-    min_responses: int,
-    image_costs: dict[str, float] | None,
-) -> dict[str, Any]:
+def plan_task(config: SftaTrainConfig) -> dict[str, Any]:
     """The rollout's counts (and GPU hours when costs are given), published as a markdown artifact."""
-    costs = ImageCosts(**image_costs) if image_costs else None
-    counted, source = plan_for_run(
-        data, out, k, batch_size, jobs_per_run, max_prompts, candidates, min_responses, costs
-    )
+    counted, source = run_plan(config)
     create_markdown_artifact(
         plan_markdown(counted), key="rollout-plan", description=f"Rollout cost plan, counted from {source}"
     )
     return {**counted.to_json(), "source": source}
+
+
+@task(name="base-model", cache_policy=NO_CACHE)
+def base_model_task(config: SftaTrainConfig) -> str:
+    """The base LLM the run starts from (the tiny profile makes its tiny LLM on first use)."""
+    return pipeline.resolved_base_model(config.base_model, config.weights)
 
 
 @task(name="rrhf-rollout-batches", cache_policy=NO_CACHE)  # its part files are its cache

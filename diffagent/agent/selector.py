@@ -296,3 +296,9 @@ def hallucination_rate(answers: list[Any], catalog: Catalog) -> float:
 
     misses = sum(classify_answer(fields_of(a), catalog) is not None for a in answers)
     return misses / len(answers)
+
+
+def default_selector(agent: Agent) -> str:
+    """The selector an answer uses when none is asked for, the same in `select`, `serve` and the
+    page: llm when a trained agent is loaded; a retrieval-only agent answers with retrieval."""
+    return "llm" if agent.backend is not None else "retrieval"

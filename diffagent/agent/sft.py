@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,20 +26,22 @@ log = logging.getLogger(__name__)
 class LoraTrainingParams:
     """What SFT and RRHF training share: length of training, the LoRA adapter, sequence length."""
 
-    max_steps: int = -1  # -1: train for `epochs`
-    epochs: float = 3.0
-    learning_rate: float = 2e-4
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.05
-    max_length: int = 1024
-    seed: int = 0
+    max_steps: int = field(default=-1, metadata={"help": "Optimizer steps (-1: train for `epochs`)."})
+    epochs: float = field(default=3.0, metadata={"help": "Passes over the training rows."})
+    learning_rate: float = field(default=2e-4, metadata={"help": "Peak learning rate (AdamW)."})
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling alpha."})
+    lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout."})
+    max_length: int = field(default=1024, metadata={"help": "Longest prompt + answer in tokens."})
+    seed: int = field(default=0, metadata={"help": "Seed of shuffling and initialisation."})
 
 
 @dataclass
 class SFTParams(LoraTrainingParams):
-    batch_size: int = 8
-    gradient_accumulation_steps: int = 1
+    batch_size: int = field(default=8, metadata={"help": "Rows per device step."})
+    gradient_accumulation_steps: int = field(
+        default=1, metadata={"help": "Device steps accumulated into one optimizer step."}
+    )
 
 
 def encode_example(tokenizer: Any, row: dict) -> dict[str, list[int]]:

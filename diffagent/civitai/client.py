@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -33,10 +33,14 @@ class CivitaiError(RuntimeError):
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    max_attempts: int = 8
-    backoff_base: float = 1.0
-    backoff_max: float = 30.0
-    retry_after_max: float = 120.0
+    """How Civitai requests are retried (429, 5xx, timeouts)."""
+
+    max_attempts: int = field(default=8, metadata={"help": "Attempts per request before it fails."})
+    backoff_base: float = field(default=1.0, metadata={"help": "First retry delay in seconds (doubles)."})
+    backoff_max: float = field(default=30.0, metadata={"help": "Longest retry delay in seconds."})
+    retry_after_max: float = field(
+        default=120.0, metadata={"help": "Longest wait a Retry-After header can ask for, in seconds."}
+    )
 
     def delay(self, attempt: int, retry_after: str | None) -> float:
         """Seconds to wait before attempt `attempt + 1` (attempt counts from 1)."""

@@ -36,11 +36,13 @@ def _write_exports(format: str, instructions: list[dict], results: list, catalog
 
 def select(
     prompt: str = typer.Argument(None, help="The text-to-image prompt (omit with --batch)."),
-    agent: Path = typer.Option(
-        None, help="Agent folder from `diffagent train sft` (not needed for retrieval)."
+    agent: str = typer.Option(
+        None, help="Agent folder or URL from `diffagent train sft` (not needed for retrieval)."
     ),
     catalog: str = typer.Option(..., help="DABench folder or catalog.parquet: a path or fsspec URL."),
-    selector: str = typer.Option("llm", help="llm | retrieval | hybrid"),
+    selector: str = typer.Option(
+        None, help="llm | retrieval | hybrid (default: llm with --agent, else retrieval)."
+    ),
     top_k: int = typer.Option(None, "--top-k", help="Return K ranked answers (a JSON list, best first)."),
     negative_prompt: str = typer.Option("", "--negative-prompt", help="What the image should not show."),
     batch: Path = typer.Option(None, help="JSONL with `prompt` (and optional `negative_prompt`) per line."),
@@ -48,8 +50,8 @@ def select(
         False, help="Plain generation (the paper's path), to measure hallucination."
     ),
     backend: str = typer.Option("transformers", help="transformers, or vllm (GPU, `diffagent[vllm]`)."),
-    retriever: Path = typer.Option(
-        None, help="Trained retriever folder (`diffagent train retriever`; default: RUN/retriever)."
+    retriever: str = typer.Option(
+        None, help="Trained retriever folder or URL (`diffagent train retriever`; default: RUN/retriever)."
     ),
     format: str = typer.Option(
         "json", "--format", help="json | a1111 (infotext) | comfyui (API workflow) | diffusers (script)."
@@ -57,12 +59,12 @@ def select(
     seed: int = typer.Option(0, help="The seed written into a1111/comfyui/diffusers exports."),
 ) -> None:
     """Answer a prompt (or a JSONL batch, one answer per line in input order) with a catalog T2I API."""
-    from diffagent.agent.selector import SELECTORS, load_agent
+    from diffagent.agent.selector import SELECTORS, default_selector, load_agent
     from diffagent.exports import FORMATS
 
     if format not in FORMATS:
         fail(f"unknown --format {format!r}; expected one of {FORMATS}")
-    if selector not in SELECTORS:
+    if selector is not None and selector not in SELECTORS:
         fail(f"unknown selector {selector!r}; expected one of {SELECTORS}")
     if (prompt is None) == (batch is None):
         fail("give either a PROMPT or --batch FILE")
@@ -87,12 +89,13 @@ def select(
     for number, item in enumerate(instructions, start=1):
         if not item["prompt"].strip():
             fail(f"prompt {number} is empty or only whitespace")
-    if selector != "retrieval" and agent is None:
+    if selector not in (None, "retrieval") and agent is None:
         fail(f"--selector {selector} needs --agent; only --selector retrieval works without one")
     try:
         loaded = load_agent(
             agent if selector != "retrieval" else None, catalog, backend=backend, retriever=retriever
         )
+        selector = selector or default_selector(loaded)
         results = loaded.select(
             instructions, top_k=top_k or 1, constrained=not unconstrained, selector=selector
         )
@@ -110,7 +113,9 @@ def select(
 
 def serve(
     catalog: str = typer.Option(..., help="DABench folder or catalog.parquet: a path or fsspec URL."),
-    agent: Path = typer.Option(None, help="Agent folder; without it only the retrieval selector is served."),
+    agent: str = typer.Option(
+        None, help="Agent folder or URL; without it only the retrieval selector is served."
+    ),
     port: int = typer.Option(8000),
     host: str = typer.Option("127.0.0.1"),
     batch_window_ms: float = typer.Option(
@@ -119,7 +124,7 @@ def serve(
         "requests queue while the previous batch runs).",
     ),
     backend: str = typer.Option("transformers", help="transformers, or vllm (GPU, `diffagent[vllm]`)."),
-    retriever: Path = typer.Option(None, help="Trained retriever folder (default: RUN/retriever)."),
+    retriever: str = typer.Option(None, help="Trained retriever folder or URL (default: RUN/retriever)."),
     max_batch: int = typer.Option(32, help="Most requests answered by one batched call."),
     max_body_bytes: int = typer.Option(64 * 1024, help="Larger request bodies get 413 before they are read."),
     follow_interval_s: float = typer.Option(
@@ -163,7 +168,7 @@ def serve(
 
 
 def sft(
-    data: Path = typer.Option(..., help="DABench folder (catalog.parquet, splits/sft.parquet)."),
+    data: str = typer.Option(..., help="DABench folder or URL (catalog.parquet, splits/sft.parquet)."),
     base_model: str = typer.Option(..., help="Hugging Face id or local folder of a causal LM."),
     out: Path = typer.Option(..., help="Agent folder to write."),
     max_steps: int = typer.Option(-1, help="Stop after N optimizer steps (-1: train for --epochs)."),

@@ -1,30 +1,43 @@
-"""`diffagent dabench build`: run the dabench-build flow locally (no Prefect server needed)."""
+"""`diffagent dabench build`: run the dabench-build flow locally (no Prefect server needed).
+
+Its options are `DabenchBuildConfig`'s fields (diffagent/config/dabench.py).
+"""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import typer
 
+from diffagent.config.cli import config_options, validated
+from diffagent.config.dabench import DabenchBuildConfig
+
 dabench_app = typer.Typer(no_args_is_help=True, help="Build DABench from Civitai.")
+
+# CLI flag -> config field. Every other field: `--set PATH=VALUE` or `--config FILE`.
+FLAGS = {
+    "--out": "out",
+    "--civitai-url": "civitai_url",
+    "--max-models": "max_models",
+    "--llm-base-url": "llm_base_url",
+    "--llm-model": "llm_model",
+    "--concurrency": "concurrency",
+    "--timeout": "timeout",
+    "--backoff-base": "retry.backoff_base",
+    "--min-downloads": "quality.min_downloads",
+    "--split-seed": "split_seed",
+    "--incremental": "incremental",
+    "--shards": "shards",
+    "--refresh-cache": "refresh_cache",
+}
 
 
 @dabench_app.command("build")
+@config_options(DabenchBuildConfig, FLAGS)
 def build(
-    civitai_url: str = typer.Option("https://civitai.com/api/v1", help="Civitai API base URL."),
-    out: str = typer.Option(..., help="Output directory or fsspec URL (s3://...)."),
-    max_models: int | None = typer.Option(None, help="Take the first N models in a stable order."),
-    llm_base_url: str | None = typer.Option(None, help="OpenAI-compatible base URL for descriptions."),
-    llm_model: str | None = typer.Option(None, help="LLM model name for descriptions."),
+    profile: str = typer.Option("default", "--profile", help="default | tiny | a profile .yaml file."),
     no_llm: bool = typer.Option(False, "--no-llm", help="Use the offline description builder."),
-    concurrency: int = typer.Option(8, help="Concurrent Civitai requests."),
-    timeout: float = typer.Option(30.0, help="Seconds before a Civitai request is retried."),
-    backoff_base: float = typer.Option(1.0, help="First retry delay in seconds (doubles, max 30)."),
-    min_downloads: int = typer.Option(100, help="Quality: minimum model downloads."),
-    split_seed: int = typer.Option(0, help="Seed of the 8:1:1 split."),
-    incremental: bool = typer.Option(
-        False, "--incremental", help="Recrawl what is new since the last build into a new dataset version."
-    ),
     base_models: str | None = typer.Option(
         None, "--base-models", help="Comma-separated Civitai base models (default: every supported one)."
     ),
@@ -34,46 +47,26 @@ def build(
     dask_address: str | None = typer.Option(
         None, "--dask-address", help="Dask scheduler for --task-runner dask (default: a local cluster)."
     ),
-    shards: int | None = typer.Option(
-        None, "--shards", min=1, help="Shards of filter and describe (default: one per runner worker)."
-    ),
+    overrides: dict[str, Any] | None = None,
 ) -> None:
     """Crawl, filter, reconstruct descriptions and split; prints the counts of each stage."""
-    if no_llm and (llm_base_url or llm_model):
-        raise typer.BadParameter("--no-llm cannot be combined with --llm-base-url/--llm-model")
-    if bool(llm_base_url) != bool(llm_model):
-        raise typer.BadParameter("--llm-base-url and --llm-model go together")
-    from diffagent.runflow import run_flow
     from diffagent.taskrunners import task_runner_option
-    from schemas.t2i import BASE_MODELS
 
+    values = dict(overrides or {})
+    if no_llm and (values.get("llm_base_url") or values.get("llm_model")):
+        raise typer.BadParameter("--no-llm cannot be combined with --llm-base-url/--llm-model")
     try:
         runner = task_runner_option(task_runner, dask_address)
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
+    if runner is not None:
+        values["task_runner"] = runner
+    if base_models is not None:
+        values["base_models"] = [name.strip() for name in base_models.split(",") if name.strip()]
+    config = validated(DabenchBuildConfig, {**values, "profile": profile})
+    from diffagent.runflow import run_flow
 
-    chosen = [name.strip() for name in base_models.split(",") if name.strip()] if base_models else None
-    unknown = [name for name in chosen or [] if name not in BASE_MODELS]
-    if unknown or chosen == []:
-        raise typer.BadParameter(f"--base-models {base_models!r}: unknown {unknown}; supported {BASE_MODELS}")
-
-    results = run_flow(
-        "dabench-build",
-        civitai_url=civitai_url,
-        out=out,
-        max_models=max_models,
-        llm_base_url=None if no_llm else llm_base_url,
-        llm_model=None if no_llm else llm_model,
-        concurrency=concurrency,
-        timeout=timeout,
-        backoff_base=backoff_base,
-        min_downloads=min_downloads,
-        split_seed=split_seed,
-        incremental=incremental,
-        base_models=chosen,
-        task_runner=runner,
-        shards=shards,
-    )
+    results = run_flow("dabench-build", config)
     typer.echo(json.dumps({stage: r["counts"] for stage, r in results.items()}, indent=2, default=str))
 
 

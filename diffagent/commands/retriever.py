@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import typer
 
@@ -17,8 +16,8 @@ def _option(flag: str, name: str) -> typer.models.OptionInfo:
 
 
 def retriever(
-    data: Path = typer.Option(..., "--data", help="DABench folder (catalog.parquet, splits/)."),
-    out: Path = typer.Option(..., "--out", help="Retriever folder to write."),
+    data: str = typer.Option(..., "--data", help="DABench folder or URL (catalog.parquet, splits/)."),
+    out: str = typer.Option(..., "--out", help="Retriever folder or URL to write."),
     base_embedder: str = typer.Option(
         None, "--base-embedder", help="Sentence encoder: hub id or folder (default all-MiniLM-L6-v2)."
     ),

@@ -1,4 +1,8 @@
-"""`diffagent train sfta`: SFT + RRHF alignment (the sftA-train flow) into a run folder."""
+"""`diffagent train sfta`: SFT + RRHF alignment (the sftA-train flow) into a run folder.
+
+Its options are `SftaTrainConfig`'s fields (diffagent/config/sfta.py): defaults and help come
+from there, so the CLI, the flow's run form and `prefect.yaml` cannot drift apart.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +12,27 @@ from typing import Any
 
 import typer
 
+from diffagent.config.cli import config_options, validated
+from diffagent.config.sfta import SftaTrainConfig
 
+# CLI flag -> config field. Every other field: `--set PATH=VALUE` or `--config FILE`.
+FLAGS = {
+    "--data": "data",
+    "--out": "out",
+    "--base-model": "base_model",
+    "--k": "rollout.k",
+    "--max-prompts": "candidates.max_prompts",
+    "--workers": "workers",
+    "--work-pool": "work_pool",
+    "--jobs-per-run": "jobs_per_run",
+    "--refresh-cache": "refresh_cache",
+}
+
+
+@config_options(SftaTrainConfig, FLAGS)
 def sfta(
-    data: str = typer.Option(..., "--data", help="DABench folder or URL (catalog.parquet, splits/)."),
-    out: str = typer.Option(..., "--out", help="Run folder or URL: sft/, rrhf/, rollouts.parquet."),
-    base_model: str | None = typer.Option(None, "--base-model", help="Hub id or folder of the base LLM."),
-    profile: str = typer.Option("default", "--profile", help="'tiny': tiny models, few steps and prompts."),
-    k: int | None = typer.Option(None, "--k", help="Renders per response (default 10; tiny 2)."),
-    max_prompts: int | None = typer.Option(None, "--max-prompts", help="Use only the first N rrhf prompts."),
-    workers: int = typer.Option(0, "--workers", help="Rollout process-pool size (0: in this process)."),
-    work_pool: str | None = typer.Option(
-        None, "--work-pool", help="Prefect work pool for the GPU stages and rollouts (e.g. cuda)."
-    ),
-    jobs_per_run: int = typer.Option(
-        8, "--jobs-per-run", help="Rollout batches one work-pool run (or task-runner task) carries."
+    profile: str = typer.Option(
+        "default", "--profile", help="default | tiny (tiny models, few steps and prompts) | a .yaml file."
     ),
     task_runner: str | None = typer.Option(
         None, "--task-runner", help="Run rollout batches on a task runner: thread, process or dask."
@@ -41,66 +52,35 @@ def sfta(
     render_s: float | None = typer.Option(None, "--render-s", help="Measured GPU seconds per render."),
     score_s: float = typer.Option(0.0, "--score-s", help="Measured GPU seconds per image, all scorers."),
     load_s: float = typer.Option(0.0, "--load-s", help="Measured seconds per model load."),
-    refresh_cache: bool = typer.Option(
-        False, "--refresh-cache", help="Recompute every stage even when its inputs are unchanged."
-    ),
+    overrides: dict[str, Any] | None = None,
 ) -> None:
-    """Train DiffAgent-SFT then DiffAgent-RRHF; a rerun recomputes only stages whose inputs or
-    settings changed."""
-    from diffagent.rrhf.pipeline import profile_parameters, profile_settings
+    """Train DiffAgent-SFT then DiffAgent-RRHF; a rerun recomputes only stages whose inputs,
+    settings or code changed."""
+    from diffagent.config.profiles import deep_merge
     from diffagent.taskrunners import task_runner_option
 
+    values = dict(overrides or {})
     try:
-        settings = profile_parameters(profile) if plan else profile_settings(profile, base_model)
         runner = task_runner_option(task_runner, dask_address)
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
-    if k is not None:
-        settings["k"] = k
-    if max_prompts is not None:
-        settings["max_prompts"] = max_prompts
+    if runner is not None:
+        values["task_runner"] = runner
     if rollout_models is not None:
-        settings["rollout_models"] = json.loads(rollout_models.read_text())
-    costs = None if render_s is None else {"render_s": render_s, "score_s": score_s, "load_s": load_s}
+        values = deep_merge(values, {"rollout": {"models": json.loads(rollout_models.read_text())}})
+    if render_s is not None:
+        values["image_costs"] = {"render_s": render_s, "score_s": score_s, "load_s": load_s}
+    config = validated(SftaTrainConfig, {**values, "profile": profile}, {"plan": plan})
     if plan:
-        _print_plan(data, out, jobs_per_run, costs, settings)
+        from diffagent.rrhf.plan import plan_markdown, run_plan
+
+        counted, source = run_plan(config)
+        typer.echo(plan_markdown(counted, f"Rollout plan (from {source})"))
         return
     from diffagent.runflow import run_flow
 
-    result = run_flow(
-        "sftA-train",
-        data=data,
-        out=out,
-        profile=profile,
-        workers=workers,
-        work_pool=work_pool,
-        jobs_per_run=jobs_per_run,
-        task_runner=runner,
-        image_costs=costs,
-        refresh_cache=refresh_cache,
-        **settings,
-    )
+    result = run_flow("sftA-train", config)
     typer.echo(json.dumps(result, indent=2, default=str))
-
-
-def _print_plan(
-    data: str, out: str, jobs_per_run: int, costs: dict[str, float] | None, settings: dict[str, Any]
-) -> None:
-    """The flow's plan artifact, printed: counts only, nothing trained or rendered."""
-    from diffagent.rrhf.plan import ImageCosts, plan_for_run, plan_markdown
-
-    counted, source = plan_for_run(
-        data,
-        out,
-        settings.get("k", 10),
-        settings.get("batch_size", 4),
-        jobs_per_run,
-        settings.get("max_prompts"),
-        settings.get("candidates"),
-        settings.get("min_responses", 3),
-        ImageCosts(**costs) if costs else None,
-    )
-    typer.echo(plan_markdown(counted, f"Rollout plan (from {source})"))
 
 
 def register(app: typer.Typer, train_app: typer.Typer) -> None:

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from schemas.civitai import Stats
 
 
 @dataclass(frozen=True)
 class QualityThresholds:
-    min_downloads: int = 100
+    """Which models DABench keeps (paper section 3.1's quality filter)."""
+
+    min_downloads: int = field(default=100, metadata={"help": "Minimum model downloads."})
     # 2023: ratings 1-5 with a count; today rating/ratingCount are 0 and thumbs carry the signal.
-    min_rating_count: int = 3
-    min_rating: float = 4.0
-    min_thumbs_up: int = 3
-    min_thumbs_up_ratio: float = 0.8
+    min_rating_count: int = field(default=3, metadata={"help": "Ratings needed before the rating counts."})
+    min_rating: float = field(default=4.0, metadata={"help": "Minimum rating (1-5) when rated."})
+    min_thumbs_up: int = field(default=3, metadata={"help": "Thumbs needed before the ratio counts."})
+    min_thumbs_up_ratio: float = field(default=0.8, metadata={"help": "Minimum share of thumbs up."})
 
 
 def quality_reject_reason(stats: Stats, thresholds: QualityThresholds) -> str | None:

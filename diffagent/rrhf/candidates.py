@@ -8,7 +8,7 @@ hallucinated models included, are seen and counted before reconstruction filters
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
@@ -17,15 +17,15 @@ from diffagent.agent.backend import Backend, DiverseBeams, Sampling
 
 @dataclass
 class CandidateParams:
-    num_samples: int = 4  # multinomial samples per prompt
-    temperature: float = 0.8
-    top_p: float = 1.0
-    num_beam_groups: int = 4
-    beams_per_group: int = 1
-    diversity_penalty: float = 1.0
-    max_new_tokens: int = 128
-    batch_size: int = 8  # prompts per generate call
-    seed: int = 0
+    num_samples: int = field(default=4, metadata={"help": "Multinomial samples per prompt."})
+    temperature: float = field(default=0.8, metadata={"help": "Sampling temperature."})
+    top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling threshold."})
+    num_beam_groups: int = field(default=4, metadata={"help": "Diverse beam search groups G."})
+    beams_per_group: int = field(default=1, metadata={"help": "Beams per group B."})
+    diversity_penalty: float = field(default=1.0, metadata={"help": "Penalty between beam groups."})
+    max_new_tokens: int = field(default=128, metadata={"help": "Longest answer generated, in tokens."})
+    batch_size: int = field(default=8, metadata={"help": "Prompts per generate call."})
+    seed: int = field(default=0, metadata={"help": "Seed of sampling."})
 
     def __post_init__(self) -> None:
         if self.num_samples < 0 or self.num_beam_groups < 0:

@@ -17,12 +17,12 @@ Layout of the run folder (a local path or an fsspec URL):
 from __future__ import annotations
 
 import dataclasses
-import json
 import typing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from diffagent.agent.sft import SFTParams
+from diffagent.config.sfta import RetrieverSettings, SFTSettings
 from diffagent.retriever.config import RetrieverConfig
 from diffagent.rrhf.candidates import CandidateParams
 from diffagent.rrhf.rollout_models import RolloutModelsSpec, rollout_spec
@@ -32,42 +32,16 @@ from diffagent.stagecache import Stage, cached_record, run_stage
 from diffagent.storage import ArtifactStore, absolute
 from diffagent.taskrunners import TaskRunnerSpec
 
-# `--profile tiny`: small enough that the whole run finishes on a laptop CPU in a few minutes
-# (prefect.yaml's demo deployment passes the same values).
-TINY_SETTINGS: dict[str, Any] = {
-    "sft": {"max_steps": 40, "learning_rate": 3e-3, "batch_size": 8},
-    "candidates": {"num_samples": 2, "num_beam_groups": 2, "max_new_tokens": 96, "temperature": 1.0},
-    "max_prompts": 4,
-    "k": 2,
-    "batch_size": 2,
-    "retriever": {"epochs": 3},
-    "rrhf": {
-        "max_steps": 12,
-        "learning_rate": 2e-3,
-        "full": True,
-        "max_length": 512,
-        "max_prompt_length": 384,
-    },
-}
 
-
-def profile_parameters(profile: str) -> dict[str, Any]:
-    """The flow parameters a profile sets besides the base model (a copy)."""
-    if profile not in ("default", "tiny"):
-        raise ValueError(f"unknown profile {profile!r}; expected 'default' or 'tiny'")
-    return json.loads(json.dumps(TINY_SETTINGS)) if profile == "tiny" else {}
-
-
-def profile_settings(profile: str, base_model: str | None) -> dict[str, Any]:
-    """The flow parameters a profile sets (a copy), base model included; tiny builds its models."""
-    settings = profile_parameters(profile)
-    if profile == "default":
-        if base_model is None:
-            raise ValueError("a base model is required outside the tiny profile")
-        return {"base_model": base_model}
+def resolved_base_model(base_model: str | None, weights: str) -> str:
+    """The base LLM a run starts from: the one given, else (tiny weights only) the tiny LLM."""
+    if base_model is not None:
+        return base_model
+    if weights != "tiny":
+        raise ValueError("a base model is required outside the tiny profile")
     from diffagent.tiny import ensure_tiny_models
 
-    return {**settings, "base_model": base_model or str(ensure_tiny_models() / "llm")}
+    return str(ensure_tiny_models() / "llm")
 
 
 def data_files(data: str, names: tuple[str, ...]) -> dict[str, str]:
@@ -162,19 +136,14 @@ class RetrieverStage(Stage):
         return data_files(self.data, ("catalog.parquet", "splits/sft.parquet", "splits/rrhf.parquet"))
 
 
-def retriever_stage(root: str, data: str, settings: dict[str, Any] | None) -> RetrieverStage:
-    """The retriever stage from the flow's `retriever` settings (RetrieverConfig fields and
-    `base_embedder`)."""
-    settings = dict(settings or {})
-    base_embedder = settings.pop("base_embedder", None)
-    return RetrieverStage(root, data, base_embedder, RetrieverConfig(**settings))
+def retriever_stage(root: str, data: str, settings: RetrieverSettings) -> RetrieverStage:
+    """The retriever stage from the config's `retriever` part."""
+    return RetrieverStage(root, data, settings.base_embedder, settings.config())
 
 
-def sft_stage(root: str, data: str, base_model: str, settings: dict[str, Any] | None) -> SFTStage:
-    """The SFT stage from the flow's `sft` settings (SFTParams fields and `full`)."""
-    settings = dict(settings or {})
-    full = bool(settings.pop("full", False))
-    return SFTStage(root, data, base_model, SFTParams(**settings), full)
+def sft_stage(root: str, data: str, base_model: str, settings: SFTSettings) -> SFTStage:
+    """The SFT stage from the config's `sft` part."""
+    return SFTStage(root, data, base_model, settings.params(), settings.full)
 
 
 def rollout_models_for(

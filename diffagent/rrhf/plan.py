@@ -18,9 +18,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from diffagent.score.unified import METRICS
+
+if TYPE_CHECKING:
+    from diffagent.config.sfta import SftaTrainConfig
+    from diffagent.rrhf.candidates import CandidateParams
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,22 @@ def checkpoint_key(api: Any) -> tuple[str, int]:
     return (api.base_model, checkpoint_of(api))
 
 
+def run_plan(config: SftaTrainConfig) -> tuple[RolloutPlan, str]:
+    """`plan_for_run` with a run's settings."""
+    candidates = config.candidates
+    return plan_for_run(
+        config.data,
+        config.out,
+        config.rollout.k,
+        config.rollout.batch_size,
+        config.jobs_per_run,
+        candidates.max_prompts,
+        candidates.params(),
+        candidates.min_responses,
+        ImageCosts(**config.image_costs) if config.image_costs else None,
+    )
+
+
 def plan_for_run(
     data: str,
     out: str,
@@ -151,7 +171,7 @@ def plan_for_run(
     batch_size: int,
     jobs_per_run: int,
     max_prompts: int | None = None,
-    candidates: dict[str, Any] | None = None,
+    candidates: CandidateParams | dict[str, Any] | None = None,
     min_responses: int = 3,
     costs: ImageCosts | None = None,
 ) -> tuple[RolloutPlan, str]:
@@ -176,7 +196,7 @@ def plan_for_run(
         responses = [len(item.responses) for item in items]
         plan = count_plan(responses, k, batch_size, jobs_per_run, pipelines, costs=costs)
         return plan, run.url("candidates.parquet")
-    params = CandidateParams(**(candidates or {}))
+    params = candidates if isinstance(candidates, CandidateParams) else CandidateParams(**(candidates or {}))
     per_prompt = max(min_responses, params.num_samples + params.num_beam_groups * params.beams_per_group + 1)
     prompts = len(rrhf_rows(data, max_prompts))
     catalog = ArtifactStore(data).read_table("catalog.parquet").select(["type", "version_id", "base_model"])

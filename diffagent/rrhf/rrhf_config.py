@@ -6,14 +6,24 @@ from dataclasses import dataclass, field
 
 from transformers import TrainingArguments
 
+from diffagent.config.parts import field_help
+from diffagent.rrhf.train import RRHFParams
+
+
+def _from_params(name: str):
+    """A field whose default and help are `RRHFParams`'s (the settings the flow and CLI set)."""
+    return field(default=getattr(RRHFParams, name), metadata={"help": field_help(RRHFParams, name)})
+
 
 @dataclass
 class RRHFConfig(TrainingArguments):
     """RRHF training arguments. Defaults follow the public RRHF recipe (notes/method.md): lr 2e-5,
     3 epochs, cosine schedule, 3 % warm-up, one prompt (with all its responses) per device step."""
 
-    learning_rate: float = field(default=2e-5, metadata={"help": "Peak learning rate (AdamW)."})
-    num_train_epochs: float = field(default=3.0, metadata={"help": "Passes over the RRHF prompts."})
+    learning_rate: float = _from_params("learning_rate")
+    num_train_epochs: float = field(
+        default=RRHFParams.epochs, metadata={"help": "Passes over the RRHF prompts."}
+    )
     lr_scheduler_type: str = field(default="cosine", metadata={"help": "Learning-rate schedule."})
     warmup_steps: float = field(
         default=0.03, metadata={"help": "Warm-up: steps, or a fraction in [0, 1) of all steps."}
@@ -29,28 +39,12 @@ class RRHFConfig(TrainingArguments):
         default=False,
         metadata={"help": "Must stay False: the RRHF collator needs the rewards and group sizes."},
     )
-    max_length: int = field(
-        default=512, metadata={"help": "Longest prompt + response in tokens; longer responses are cut."}
-    )
-    max_prompt_length: int = field(
-        default=384, metadata={"help": "Longest prompt in tokens; longer prompts keep their last tokens."}
-    )
-    rank_weight: float = field(default=1.0, metadata={"help": "Weight of L_rank (paper Eq. 8) in Eq. 10."})
-    ce_weight: float = field(default=1.0, metadata={"help": "Weight of L_ce (paper Eq. 9) in Eq. 10."})
-    ce_length_normalised: bool = field(
-        default=False,
-        metadata={
-            "help": "Average L_ce over the best response's tokens (public RRHF code) instead of summing "
-            "(paper Eq. 9)."
-        },
-    )
-    batched_forward: bool = field(
-        default=True,
-        metadata={
-            "help": "Score all n responses of a prompt in one padded forward (False: one forward per "
-            "response; same loss, kept for the benchmark)."
-        },
-    )
+    max_length: int = _from_params("max_length")
+    max_prompt_length: int = _from_params("max_prompt_length")
+    rank_weight: float = _from_params("rank_weight")
+    ce_weight: float = _from_params("ce_weight")
+    ce_length_normalised: bool = _from_params("ce_length_normalised")
+    batched_forward: bool = _from_params("batched_forward")
 
     def __post_init__(self) -> None:
         super().__post_init__()

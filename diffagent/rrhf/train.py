@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +26,52 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class RRHFParams(LoraTrainingParams):
-    learning_rate: float = 2e-5  # a tenth of SFT's: RRHF starts from the SFT adapter
-    full: bool = False
-    max_prompt_length: int = 768
-    ce_length_normalised: bool = False
+    """RRHF's settings; `to_training_arguments` turns them into the trainer's `RRHFConfig`."""
+
+    learning_rate: float = field(
+        default=2e-5, metadata={"help": "Peak learning rate (a tenth of SFT's: RRHF starts from SFT)."}
+    )
+    full: bool = field(default=False, metadata={"help": "Train every weight instead of a LoRA adapter."})
+    max_prompt_length: int = field(
+        default=768, metadata={"help": "Longest prompt in tokens; longer prompts keep their last tokens."}
+    )
+    ce_length_normalised: bool = field(
+        default=False,
+        metadata={
+            "help": "Average L_ce over the best response's tokens (public RRHF code) instead of summing "
+            "(paper Eq. 9)."
+        },
+    )
+    rank_weight: float = field(default=1.0, metadata={"help": "Weight of L_rank (paper Eq. 8) in Eq. 10."})
+    ce_weight: float = field(default=1.0, metadata={"help": "Weight of L_ce (paper Eq. 9) in Eq. 10."})
+    batched_forward: bool = field(
+        default=True,
+        metadata={
+            "help": "Score all n responses of a prompt in one padded forward (False: one forward per "
+            "response; same loss)."
+        },
+    )
+
+    def to_training_arguments(self, output_dir: str, use_cpu: bool, bf16: bool) -> Any:
+        """The trainer's `RRHFConfig` for these settings: the one place they reach the trainer."""
+        from diffagent.rrhf.rrhf_config import RRHFConfig
+
+        return RRHFConfig(
+            output_dir=output_dir,
+            max_steps=self.max_steps,
+            num_train_epochs=self.epochs,
+            learning_rate=self.learning_rate,
+            max_length=self.max_length,
+            max_prompt_length=self.max_prompt_length,
+            ce_length_normalised=self.ce_length_normalised,
+            rank_weight=self.rank_weight,
+            ce_weight=self.ce_weight,
+            batched_forward=self.batched_forward,
+            save_strategy="no",
+            use_cpu=use_cpu,
+            bf16=bf16,
+            seed=self.seed,
+        )
 
 
 def tokenized_examples(tokenizer: Any, table: Any) -> list[dict[str, Any]]:
@@ -72,7 +114,6 @@ def train_rrhf_agent(
     import transformers
 
     from diffagent.agent.selector import CATALOG_MODELS, MANIFEST, load_agent
-    from diffagent.rrhf.rrhf_config import RRHFConfig
     from diffagent.rrhf.rrhf_trainer import RRHFTrainer
     from diffagent.rrhf.stages import local_data
 
@@ -91,20 +132,9 @@ def train_rrhf_agent(
     if not examples:
         raise ValueError(f"no prompt in {rollouts} has two or more responses to rank")
     gpu = torch.cuda.is_available() and not use_cpu
-    config = RRHFConfig(
-        # Nothing is saved there (save_strategy "no"): the agent folder is written at the end.
-        output_dir=str(Path(tempfile.gettempdir()) / "diffagent-rrhf-checkpoints"),
-        max_steps=params.max_steps,
-        num_train_epochs=params.epochs,
-        learning_rate=params.learning_rate,
-        max_length=params.max_length,
-        max_prompt_length=params.max_prompt_length,
-        ce_length_normalised=params.ce_length_normalised,
-        save_strategy="no",
-        use_cpu=not gpu,
-        bf16=gpu and torch.cuda.is_bf16_supported(),
-        seed=params.seed,
-    )
+    # Nothing is saved there (save_strategy "no"): the agent folder is written at the end.
+    checkpoints = str(Path(tempfile.gettempdir()) / "diffagent-rrhf-checkpoints")
+    config = params.to_training_arguments(checkpoints, not gpu, gpu and torch.cuda.is_bf16_supported())
     peft_config = None
     if not params.full:
         from peft import LoraConfig

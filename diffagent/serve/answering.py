@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from diffagent.agent.selector import SELECTORS
+from diffagent.agent.selector import SELECTORS, default_selector
 from diffagent.exports import FORMATS, export, export_inputs
 from diffagent.serve.batching import Job, MicroBatcher
 from diffagent.serve.hotswap import Serving
@@ -18,11 +18,6 @@ class Refused(Exception):
     def __init__(self, status: int, detail: str) -> None:
         super().__init__(detail)
         self.status, self.detail = status, detail
-
-
-def default_selector(agent: Any) -> str:
-    """llm when a trained agent is loaded; a retrieval-only server answers with retrieval."""
-    return "llm" if agent.backend is not None else "retrieval"
 
 
 def available_selectors(agent: Any) -> list[str]:

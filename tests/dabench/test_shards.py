@@ -156,6 +156,7 @@ def runner_builds(tmp_path_factory):
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
     from prefect.utilities.asyncutils import run_coro_as_sync
 
+    from diffagent.config.dabench import DabenchBuildConfig
     from flows.dabench_build import dabench_build
 
     process_out, dask_out = tmp_path_factory.mktemp("process"), tmp_path_factory.mktemp("dask")
@@ -169,14 +170,10 @@ def runner_builds(tmp_path_factory):
         assert done.stderr.count("Task run 'filter-shard-") == 3, done.stderr[-3000:]
         assert done.stderr.count("Task run 'describe-shard-") == 3
         assert done.stderr.count("Starting temporary server") <= 1
-        state = dabench_build(
-            civitai_url=server.url,
-            out=str(dask_out),
-            task_runner=DASK,
-            shards=3,
-            show_progress=False,
-            return_state=True,
+        config = DabenchBuildConfig(
+            civitai_url=server.url, out=str(dask_out), task_runner=DASK, shards=3, show_progress=False
         )
+        state = dabench_build(config, return_state=True)
         dask_results = state.result()
 
         async def task_run_names() -> list[str]:
@@ -185,7 +182,9 @@ def runner_builds(tmp_path_factory):
                 return [run.name for run in await client.read_task_runs(flow_run_filter=flow_runs)]
 
         names = run_coro_as_sync(task_run_names())
-        rerun = dabench_build(civitai_url=server.url, out=str(dask_out), task_runner="thread", shards=2)
+        rerun = dabench_build(
+            DabenchBuildConfig(civitai_url=server.url, out=str(dask_out), task_runner="thread", shards=2)
+        )
     return process_out, dask_out, dask_results, names, rerun
 
 

@@ -38,8 +38,7 @@ def test_evaluate_flow_end_to_end_on_a_tiny_run(tiny_sfta_run, tmp_path: Path) -
 
     data, run, _ = tiny_sfta_run
     out = tmp_path / "eval"
-    result = run_flow(
-        "evaluate",
+    settings = dict(
         data=str(data),
         agents=str(run),
         out=str(out),
@@ -50,6 +49,7 @@ def test_evaluate_flow_end_to_end_on_a_tiny_run(tiny_sfta_run, tmp_path: Path) -
         seeds=[0, 1],
         study_pairs=2,
     )
+    result = run_flow("evaluate", **settings)
     assert result["report"] == str(out / "report.md")
     report = (out / "report.md").read_text()
     for name in (
@@ -90,6 +90,16 @@ def test_evaluate_flow_end_to_end_on_a_tiny_run(tiny_sfta_run, tmp_path: Path) -
     for name in ("unified.png", "hallucination.png", "study/sheet.html"):
         assert (out / name).stat().st_size > 0
     _check_selection_and_latency(out, run, report, prompts, answers)
+
+    # A render that failed (its outputs gone) reruns alone: the selection stage is Cached, its
+    # answers file untouched, and the report comes out again.
+    selected = (out / "stages" / "answers.parquet").stat().st_mtime_ns
+    (out / "stages" / "scores.parquet").unlink()
+    again = run_flow("evaluate", **settings)
+    assert again == result
+    assert (out / "stages" / "answers.parquet").stat().st_mtime_ns == selected
+    assert (out / "stages" / "scores.parquet").exists()
+    assert pd.read_parquet(out / "scores.parquet").equals(scores)
 
 
 def _check_selection_and_latency(out: Path, run: Path, report: str, prompts, answers) -> None:

@@ -57,14 +57,14 @@ def test_deployments_match_the_flows_they_run() -> None:
 def test_no_secret_in_prefect_yaml() -> None:
     """Keys are named (a Secret block, an environment variable), never given."""
     for deployment in prefect_yaml()["deployments"]:
-        for key, value in (deployment.get("parameters") or {}).items():
+        for key, value in ((deployment.get("parameters") or {}).get("config") or {}).items():
             if "key" in key or "token" in key or "password" in key:
                 assert key == "civitai_key_block" and value == "civitai-api-key"
 
 
 def test_demo_deployments_use_the_embedded_default() -> None:
     by_name = {
-        f"{flow_parameters(d['entrypoint'])[0]}/{d['name']}": d.get("parameters") or {}
+        f"{flow_parameters(d['entrypoint'])[0]}/{d['name']}": (d.get("parameters") or {}).get("config") or {}
         for d in prefect_yaml()["deployments"]
     }
     assert by_name["dabench-build/demo"]["civitai_url"] == "http://127.0.0.1:8787/api/v1"
@@ -114,10 +114,15 @@ def test_compose_runs_prefect_on_postgres_with_a_gpu_worker() -> None:
 
 @pytest.mark.parametrize("dockerfile", ["Dockerfile.cpu", "Dockerfile.cuda"])
 def test_images_hold_the_checkout_where_the_pull_step_expects_it(dockerfile: str) -> None:
+    """The cuda deployments' pull step reads the checkout the deploy script chose for the pool's
+    type; for container pools that is the images' working directory."""
     text = (REPO / "docker" / dockerfile).read_text()
     cuda = next(d for d in prefect_yaml()["deployments"] if d["work_pool"]["name"] == "cuda")
     directory = cuda["pull"][0]["prefect.deployments.steps.set_working_directory"]["directory"]
-    assert f"WORKDIR {directory}" in text
+    assert directory == "{{ $DIFFAGENT_CUDA_CHECKOUT }}"
+    script = (REPO / "deployments" / "create_pools_and_deploy.sh").read_text()
+    image_checkout = re.search(r"^IMAGE_CHECKOUT=(\S+)$", script, re.MULTILINE).group(1)
+    assert f"WORKDIR {image_checkout}" in text
     assert "-c constraints.txt" in text
     if dockerfile == "Dockerfile.cuda":
         assert "ARG CUDA_IMAGE=nvidia/cuda:" in text

@@ -51,10 +51,10 @@ def test_demo_deployment_runs_through_a_worker(prefect_stack: PrefectStack, civi
     assert deployment["pull_steps"] == [
         {"prefect.deployments.steps.set_working_directory": {"directory": str(REPO)}}
     ]
-    assert deployment["parameters"]["civitai_url"] == "http://127.0.0.1:8787/api/v1"
+    assert deployment["parameters"]["config"]["civitai_url"] == "http://127.0.0.1:8787/api/v1"
 
     out = tmp_path / "dabench"
-    params = json.dumps({"civitai_url": civitai_url, "out": str(out)})
+    params = json.dumps({"config": {"civitai_url": civitai_url, "out": str(out), "show_progress": False}})
     created = run([prefect, "deployment", "run", DEMO, "--params", params], env, 60)
     match = re.search(r"UUID: ([0-9a-f-]{36})", created)
     assert match, created
@@ -85,7 +85,10 @@ def test_every_deployment_deploys(prefect_stack: PrefectStack):
     the docker GPU template for `cuda`, and deploys every deployment of prefect.yaml."""
     env = {**prefect_stack.env, "BIN": str(Path(executable("prefect")).parent), "CUDA_POOL_TYPE": "docker"}
     script = ["bash", "deployments/create_pools_and_deploy.sh"]
-    run([*script, DEMO], env, 180)
+    # A process `cuda` pool (the default): its workers run this checkout, not the image's path.
+    run([*script, DEMO, "sfta-stage/sfta-stage-cuda"], {**env, "CUDA_POOL_TYPE": "process"}, 180)
+    stage = deployments_by_name(prefect_stack)["sfta-stage/sfta-stage-cuda"]
+    assert stage["pull_steps"][0]["prefect.deployments.steps.set_working_directory"] == {"directory": str(REPO)}
     run(script, env, 300)
 
     pools = {pool["name"]: pool for pool in api(prefect_stack, "/work_pools/filter", {})}
@@ -106,7 +109,7 @@ def test_every_deployment_deploys(prefect_stack: PrefectStack):
         "evaluate/demo",
     }
     recrawl = deployments["dabench-build/recrawl-daily"]
-    assert recrawl["parameters"]["incremental"] is True
+    assert recrawl["parameters"]["config"]["incremental"] is True
     assert [s["schedule"]["cron"] for s in recrawl["schedules"]] == ["17 3 * * *"]
     # The sftA-train parent waits for its rollout runs on the `cpu` pool, holding no GPU slot.
     assert deployments["sftA-train/default"]["work_pool_name"] == "cpu"
@@ -114,11 +117,14 @@ def test_every_deployment_deploys(prefect_stack: PrefectStack):
     on_cuda = ("sfta-stage/sfta-stage-cuda", "rrhf-rollout/rrhf-rollout-cuda", "evaluate/default")
     for name in on_cuda:
         assert deployments[name]["work_pool_name"] == "cuda"
-    for name in ("sftA-train/default", *on_cuda):
+    for name in on_cuda:
         assert deployments[name]["pull_steps"][0]["prefect.deployments.steps.set_working_directory"] == {
             "directory": "/opt/diffagent"
         }
-    assert deployments["sftA-train/default"]["parameters"]["work_pool"] == "cuda"
+    # The parent runs on the (process) cpu pool, from the checkout that deployed.
+    parent = deployments["sftA-train/default"]
+    assert parent["pull_steps"][0]["prefect.deployments.steps.set_working_directory"] == {"directory": str(REPO)}
+    assert parent["parameters"]["config"]["work_pool"] == "cuda"
 
 
 def test_kubernetes_gpu_template_is_accepted(prefect_stack: PrefectStack):

@@ -155,13 +155,13 @@ def write_dabench(folder):  # -> Path
 
 def quick_sfta_settings(k: int = 2, **candidates) -> dict:
     """The tiny profile with fewer steps and prompts (`sftA-train` parameters), so tests stay quick."""
-    from diffagent.rrhf.pipeline import profile_settings
-
-    settings = profile_settings("tiny", None)
-    settings["sft"]["max_steps"] = 8
-    settings["rrhf"]["max_steps"] = 4
-    settings["candidates"].update(candidates)
-    return {**settings, "max_prompts": 2, "k": k}
+    # The tiny profile's values are under these (a config deep-merges the profile beneath them).
+    return {
+        "sft": {"max_steps": 8},
+        "rrhf": {"max_steps": 4},
+        "candidates": {**candidates, "max_prompts": 2},
+        "rollout": {"k": k},
+    }
 
 
 # The flow's cached stages (its records also hold the rollout plan, which is not a stage).

@@ -28,7 +28,8 @@ POOL = "fleet-test"
 IN_PROCESS = """
 import json, shutil, sys
 from diffagent.rrhf.dispatch import dispatch_rollouts
-from diffagent.rrhf.pipeline import RRHFStage, profile_parameters
+from diffagent.config.profiles import profile_section
+from diffagent.rrhf.pipeline import RRHFStage
 from diffagent.rrhf.rollout import collect_parts, plan_batches
 from diffagent.rrhf.rollout_models import RolloutModelsSpec
 from diffagent.rrhf.stage_work import run_rrhf
@@ -43,7 +44,7 @@ collect_parts([job.out for job in jobs], sys.argv[1])
 # The RRHF stage here, on a copy of the pooled run's SFT agent and rollouts.
 shutil.copytree("{out}/sft", "{here_run}/sft")
 shutil.copy("{out}/rollouts.parquet", "{here_run}/rollouts.parquet")
-params = RRHFParams(**profile_parameters("tiny")["rrhf"])
+params = RRHFParams(**profile_section("tiny", "sftA-train")["rrhf"])
 stage = RRHFStage("{here_run}", sys.argv[2], sys.argv[3], params)
 print(json.dumps(record_stage(stage, run_rrhf(stage))))
 """

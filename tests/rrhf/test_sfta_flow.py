@@ -14,7 +14,6 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from diffagent.rrhf.pipeline import profile_settings
 from tests.rrhf.conftest import STAGES, cached, quick_sfta_settings, train_sfta, train_sfta_cli, write_dabench
 
 
@@ -108,8 +107,10 @@ def test_a_deleted_output_recomputes_its_stage_only(tiny_sfta_run, tmp_path) -> 
 
 
 def test_unknown_profile() -> None:
+    from diffagent.config.sfta import SftaTrainConfig
+
     with pytest.raises(ValueError, match="unknown profile 'huge'"):
-        profile_settings("huge", None)
+        SftaTrainConfig(data="d", out="o", profile="huge")
 
 
 @pytest.mark.slow
