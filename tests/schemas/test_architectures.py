@@ -13,6 +13,7 @@ from diffagent.render import RenderSettings
 from schemas.architectures import (
     BASE_MODELS,
     DEFAULT_BASE_MODELS,
+    SOURCES,
     architecture_for,
     base_setting,
     config_setting,
@@ -26,7 +27,15 @@ SCHNELL, DEV = "black-forest-labs/FLUX.1-schnell", "black-forest-labs/FLUX.1-dev
 CATALOG = Catalog.from_entries([catalog_entry("flux_real", 7, "Checkpoint", "Flux.1 D")])
 
 
-def test_flux_schnell_answer_renders_schnell_at_its_settings(tmp_path) -> None:
+@pytest.fixture
+def default_sources(monkeypatch):
+    """No DIFFAGENT_*_CONFIG / _BASE in the environment (tests/render's tiny fixture sets some)."""
+    for source in SOURCES:
+        for field in (f"{source.setting}_config", f"{source.setting}_base"):
+            monkeypatch.delenv(f"DIFFAGENT_{field.upper()}", raising=False)
+
+
+def test_flux_schnell_answer_renders_schnell_at_its_settings(tmp_path, default_sources) -> None:
     """The default Flux.1 S answer names FLUX.1-schnell, with 4 steps and no guidance, and the real
     store resolves it to FLUX.1-schnell (not dev); Flux.1 D to FLUX.1-dev. Nothing downloads."""
     renderer = load_renderer("default", catalog=[], settings=RenderSettings(), store_dir=tmp_path / "m")
@@ -39,7 +48,7 @@ def test_flux_schnell_answer_renders_schnell_at_its_settings(tmp_path) -> None:
     assert not (tmp_path / "m").exists()
 
 
-def test_settings_and_evaluation_name_each_flux_base(monkeypatch) -> None:
+def test_settings_and_evaluation_name_each_flux_base(monkeypatch, default_sources) -> None:
     assert base_setting("Flux.1 S") == "flux_schnell_base"
     assert config_setting("Flux.1 S") == "flux_schnell_config"
     assert (base_setting("Pony"), base_setting("SD 1.4")) == ("sdxl_base", "sd15_base")
