@@ -20,6 +20,7 @@ from pathlib import Path
 from diffagent.render import Renderer, RenderSettings, tiny_render_settings
 from diffagent.score.scorers import ScorerSet, load_default_scorers, load_tiny_scorers
 from diffagent.score.settings import ScorerSettings
+from schemas.architectures import BASE_MODELS, architecture_of, config_setting
 
 PROFILES = ("default", "tiny")
 
@@ -34,11 +35,10 @@ def tiny_settings(tiny_dir: Path, settings: RenderSettings | None = None) -> Ren
     config, which single-file checkpoints load with and base models fall back to."""
     from diffagent.tiny.files import PIPELINE_FOLDERS
 
-    folders = {f"{prefix}_config": str(tiny_dir / PIPELINE_FOLDERS[arch]) for prefix, arch in _PREFIXES}
+    folders = {
+        config_setting(name): str(tiny_dir / PIPELINE_FOLDERS[architecture_of(name)]) for name in BASE_MODELS
+    }
     return (settings or tiny_render_settings()).model_copy(update=folders)
-
-
-_PREFIXES = (("sd15", "sd1"), ("sdxl", "sdxl"), ("flux", "flux"))
 
 
 def _entries(catalog) -> Sequence:

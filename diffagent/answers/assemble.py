@@ -15,20 +15,12 @@ from typing import TYPE_CHECKING, Any
 from diffagent.answers.hallucination import HallucinationReason, classify_answer
 from diffagent.answers.repair import default_parameters, repair_base, repair_parameters
 from diffagent.answers.validity import PARAMETER_KEYS, invalid_parameters, same_architecture
+from schemas.architectures import DEFAULT_BASE_MODELS
 from schemas.dabench import CatalogEntry
 from schemas.t2i import BASE_MODEL_VERSION_ID, T2IApi
 
 if TYPE_CHECKING:
     from diffagent.catalog import Catalog
-
-# Each architecture's own base model, for the default API: a catalog Checkpoint's `model`, or a
-# hub id / local folder (then version_id BASE_MODEL_VERSION_ID: "not a Civitai model").
-DEFAULT_BASE_MODELS: dict[str, str] = {
-    "SD 1.5": "stable-diffusion-v1-5/stable-diffusion-v1-5",
-    "SDXL 1.0": "stabilityai/stable-diffusion-xl-base-1.0",
-    "Flux.1 D": "black-forest-labs/FLUX.1-dev",
-    "Flux.1 S": "black-forest-labs/FLUX.1-schnell",
-}
 
 
 def api_from_entry(entry: CatalogEntry, base: CatalogEntry | None, **params: Any) -> T2IApi:
@@ -102,8 +94,10 @@ def assemble_api(fields: Mapping[str, Any] | None, catalog: Catalog, repair: boo
 
 
 def default_api(architecture: str, catalog: Catalog, base_models: Mapping[str, str] | None = None) -> T2IApi:
-    """The default API: the base model's own model with its default parameters (`default_parameters`:
-    SD "Euler a", 20 steps, CFG 7; Flux flow-matching Euler, guidance 3.5)."""
+    """The default API of a published base model (`architecture` is its name: "SD 1.5", "Flux.1 S"):
+    its own model (`base_models`, default `schemas.architectures.DEFAULT_BASE_MODELS`: Flux.1 S is
+    FLUX.1-schnell, Flux.1 D FLUX.1-dev) with its default parameters (`default_parameters`: SD
+    "Euler a", 20 steps, CFG 7; Flux flow-matching Euler, guidance 3.5; schnell 4 steps)."""
     base_models = base_models or DEFAULT_BASE_MODELS
     if architecture not in base_models:
         raise ValueError(

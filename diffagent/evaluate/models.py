@@ -14,27 +14,27 @@ from pathlib import Path
 from typing import Any
 
 from diffagent.evaluate.pipeline import RenderFn, ScoreFn
+from schemas.architectures import DEFAULT_BASE_MODELS, base_setting
 from schemas.dabench import CatalogEntry
-
-# RenderSettings fields naming each architecture's base model source.
-BASE_SETTING = {"SD 1.5": "sd15_base", "SDXL 1.0": "sdxl_base"}
 
 
 def render_settings_for(
     profile: str, catalog: Mapping[str, CatalogEntry], base_models: Mapping[str, str] | None = None
 ):  # -> RenderSettings
-    """RenderSettings for a profile. A base model named in `base_models` that is not a catalog
-    entry is a diffusers folder or hub id: the renderer loads it for version BASE_MODEL_VERSION_ID."""
+    """RenderSettings for a profile. `base_models` maps a published base model ("SD 1.5", "Flux.1 S")
+    to its default API's model; one that is not a catalog entry is a diffusers folder or hub id: the
+    renderer loads it for version BASE_MODEL_VERSION_ID (the setting `schemas.architectures.
+    base_setting` names)."""
     from diffagent.render import RenderSettings, tiny_render_settings
 
     update: dict[str, Any] = {}
-    for architecture, name in (base_models or {}).items():
-        if architecture not in BASE_SETTING:
+    for base_model, name in (base_models or {}).items():
+        if base_model not in DEFAULT_BASE_MODELS:
             raise ValueError(
-                f"unknown architecture {architecture!r} in base_models; have {list(BASE_SETTING)}"
+                f"unknown base model {base_model!r} in base_models; have {list(DEFAULT_BASE_MODELS)}"
             )
-        if name not in catalog:
-            update[BASE_SETTING[architecture]] = name
+        if name not in catalog:  # the RenderSettings field naming its source (`flux_schnell_base`)
+            update[base_setting(base_model)] = name
     return tiny_render_settings(**update) if profile == "tiny" else RenderSettings(**update)
 
 

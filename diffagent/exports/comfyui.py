@@ -13,36 +13,8 @@ from typing import Any
 
 from diffagent.exports.inputs import ExportInputs
 from diffagent.render.architectures import TAKES_NEGATIVE_PROMPT, takes_distilled_guidance
-from schemas.t2i import SAMPLERS, architecture_of
-
-# A1111 sampler name -> ComfyUI (sampler_name, scheduler), names from comfy/samplers.py.
-# "Karras" in an A1111 name is ComfyUI's karras scheduler. ComfyUI has no PLMS: its nearest
-# linear multistep sampler is lms. A1111's DDIM steps uniformly over timesteps: ddim_uniform.
-COMFY_SAMPLERS: dict[str, tuple[str, str]] = {
-    "Euler a": ("euler_ancestral", "normal"),
-    "Euler": ("euler", "normal"),
-    "LMS": ("lms", "normal"),
-    "LMS Karras": ("lms", "karras"),
-    "Heun": ("heun", "normal"),
-    "DPM2": ("dpm_2", "normal"),
-    "DPM2 Karras": ("dpm_2", "karras"),
-    "DPM2 a": ("dpm_2_ancestral", "normal"),
-    "DPM2 a Karras": ("dpm_2_ancestral", "karras"),
-    "DPM++ 2S a": ("dpmpp_2s_ancestral", "normal"),
-    "DPM++ 2S a Karras": ("dpmpp_2s_ancestral", "karras"),
-    "DPM++ 2M": ("dpmpp_2m", "normal"),
-    "DPM++ 2M Karras": ("dpmpp_2m", "karras"),
-    "DPM++ SDE": ("dpmpp_sde", "normal"),
-    "DPM++ SDE Karras": ("dpmpp_sde", "karras"),
-    "DPM++ 2M SDE": ("dpmpp_2m_sde", "normal"),
-    "DPM++ 2M SDE Karras": ("dpmpp_2m_sde", "karras"),
-    "DPM fast": ("dpm_fast", "normal"),
-    "DPM adaptive": ("dpm_adaptive", "normal"),
-    "DDIM": ("ddim", "ddim_uniform"),
-    "PLMS": ("lms", "normal"),
-    "UniPC": ("uni_pc", "normal"),
-}
-assert set(COMFY_SAMPLERS) == set(SAMPLERS), "every A1111 sampler in schemas.t2i.SAMPLERS needs a mapping"
+from schemas.samplers import COMFYUI_SAMPLERS as COMFY_SAMPLERS
+from schemas.t2i import architecture_of
 
 FILENAME_PREFIX = "diffagent"
 

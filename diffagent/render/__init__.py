@@ -11,13 +11,15 @@
   imports the tiny models: it takes folders and stores).
   An API with `version_id == schemas.t2i.BASE_MODEL_VERSION_ID` (0) renders the architecture's base
   model (a LoRA may name it as its base too): `tiny` the unperturbed tiny pipeline, `default` the
-  diffusers folder or hub id `settings.<sd15|sdxl|flux>_base` (else `<...>_config`).
-- Architectures (`schemas.t2i.architecture_of`): sd1 -> StableDiffusionPipeline, sdxl (SDXL 1.0,
+  diffusers folder or hub id `settings.<sd15|sdxl|flux|flux_schnell>_base` (else `<...>_config`):
+  Flux.1 S renders FLUX.1-schnell, Flux.1 D FLUX.1-dev.
+- Architectures (`schemas.architectures`): sd1 -> StableDiffusionPipeline, sdxl (SDXL 1.0,
   Pony, Illustrious, NoobAI) -> StableDiffusionXLPipeline, flux -> FluxPipeline (cfg_scale is its
   guidance, samplers map to flow-matching schedulers, bfloat16 on GPU). Every per-architecture
-  rule (pipeline class, scheduler per sampler, negative prompt, file layout, GPU dtype) lives in
-  `render.architectures`, which the diffusers export reads too. Single-file checkpoints load with
-  `from_single_file(config=<the architecture's config folder>)`, kohya/LyCORIS LoRAs with
+  rule (pipeline class, scheduler per sampler, negative prompt, file layout, GPU dtype, sources)
+  lives in that one table, which the exports read too (`render.architectures` indexes it by
+  name). Single-file checkpoints load with
+  `from_single_file(config=<the base model's config folder>)`, kohya/LyCORIS LoRAs with
   `load_lora_weights`; a LoRA on a checkpoint of another architecture is refused. `clip_skip` is
   passed to diffusers (as clip_skip - 1: A1111 counts the last layer as 1).
 - `Renderer(store, settings=None, artifact_root=None)`; `.render(api, prompt, negative_prompt, seeds)`.
@@ -27,7 +29,8 @@
   URL), images are cached as PNG keyed by (model hash, LoRA hash, prompt, negative prompt, seed,
   size, steps, CFG, sampler, LoRA scale): a rerun renders nothing.
 - `render_jobs(renderer, jobs, grouped=True) -> BatchReport`; `order_jobs(jobs) -> list[int]`.
-- `SAMPLER_MAP` / `make_scheduler(sampler, config)`: A1111 sampler names -> diffusers schedulers.
+- `SAMPLER_MAP` / `make_scheduler(sampler, config)`: sampler names -> diffusers schedulers
+  (`schemas.samplers`, the one sampler table).
 """
 
 from __future__ import annotations

@@ -9,15 +9,9 @@ from pathlib import Path
 
 import torch
 
-from diffagent.render.architectures import (
-    GPU_DTYPES,
-    TRANSFORMER_ONLY_FILES,
-    architecture_of_pipeline,
-    pipeline_class_name,
-)
 from diffagent.render.settings import RenderSettings
 from diffagent.store.base import ResolvedModel, check_lora_architecture
-from schemas.t2i import architecture_of
+from schemas.architectures import architecture, architecture_of, architecture_of_pipeline, pipeline_class_name
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +32,13 @@ def render_device(settings: RenderSettings) -> str:
     return settings.render_device or ("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def render_dtype(settings: RenderSettings, device: str, architecture: str) -> torch.dtype:
-    """CUDA: the settings' dtype, else the architecture's half precision (GPU_DTYPES); CPU: float32
+def render_dtype(settings: RenderSettings, device: str, architecture_name: str) -> torch.dtype:
+    """CUDA: the settings' dtype, else the architecture's half precision (`gpu_dtype`); CPU: float32
     (half precision is slow or absent there)."""
     if not device.startswith("cuda"):
         return torch.float32
     dtypes = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
-    name = settings.render_dtype or GPU_DTYPES[architecture]
+    name = settings.render_dtype or architecture(architecture_name).gpu_dtype
     if name not in dtypes:
         raise ValueError(f"render_dtype {name!r} is not one of {tuple(dtypes)}")
     return dtypes[name]
@@ -52,21 +46,22 @@ def render_dtype(settings: RenderSettings, device: str, architecture: str) -> to
 
 def load_pipeline(checkpoint: ResolvedModel, settings: RenderSettings, device: str, dtype: torch.dtype):
     """A diffusers folder (or, for an architecture's base model, a hub id) loads with from_pretrained;
-    a single .safetensors file with from_single_file and its architecture's config folder from the
-    settings (SD: the whole LDM checkpoint; Flux: the transformer, the rest from the config folder)."""
-    architecture = architecture_of(checkpoint.base_model)
+    a single .safetensors file with from_single_file and its base model's config folder from the
+    settings (SD: the whole LDM checkpoint; Flux: the transformer, the rest from the config folder,
+    FLUX.1-schnell's for a Flux.1 S file: it has no guidance embedding)."""
+    family = architecture(architecture_of(checkpoint.base_model))
     cls = pipeline_class(checkpoint.base_model)
-    extra = {"safety_checker": None, "requires_safety_checker": False} if architecture == "sd1" else {}
+    extra = {"safety_checker": None, "requires_safety_checker": False} if family.name == "sd1" else {}
     path = Path(checkpoint.path)
-    config = settings.config_sources()[architecture]
+    config = settings.config_sources()[checkpoint.base_model]
     if checkpoint.pretrained:
         pipe = cls.from_pretrained(checkpoint.pretrained, dtype=dtype, **extra)
     elif path.is_dir():
         pipe = cls.from_pretrained(path, dtype=dtype, **extra)
-    elif path.suffix == ".safetensors" and TRANSFORMER_ONLY_FILES[architecture]:
-        from diffusers import FluxTransformer2DModel
+    elif path.suffix == ".safetensors" and family.transformer_class:
+        import diffusers
 
-        transformer = FluxTransformer2DModel.from_single_file(
+        transformer = getattr(diffusers, family.transformer_class).from_single_file(
             str(path), config=config, subfolder="transformer", dtype=dtype
         )
         pipe = cls.from_pretrained(config, transformer=transformer, dtype=dtype)

@@ -1,26 +1,26 @@
-"""Renderer settings (environment `DIFFAGENT_*` or parameters)."""
+"""Renderer settings (environment `DIFFAGENT_*` or parameters).
+
+Every published base model's source in `schemas.architectures` (`BaseSource.setting`, e.g. `sd15`,
+`flux_schnell`) gives two fields, so adding an architecture adds its settings:
+- `<setting>_config` (DIFFAGENT_<SETTING>_CONFIG): the diffusers folder or hub id single-file
+  checkpoints of that base model load with; default the base model's hub id.
+- `<setting>_base` (DIFFAGENT_<SETTING>_BASE): the base model a default API (version_id
+  BASE_MODEL_VERSION_ID) renders, a diffusers folder or hub id; None renders the config folder.
+"""
 
 from __future__ import annotations
 
+from pydantic import create_model
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from schemas.t2i import BASE_MODELS, architecture_of
+from schemas.architectures import BASE_MODELS, SOURCES, base_setting, config_setting
 
 
-class RenderSettings(BaseSettings):
+class _RenderSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DIFFAGENT_", env_file=".env", extra="ignore")
 
-    # Diffusers folders (hub id or local path) whose configs a single-file checkpoint is loaded with.
-    sd15_config: str = "stable-diffusion-v1-5/stable-diffusion-v1-5"
-    sdxl_config: str = "stabilityai/stable-diffusion-xl-base-1.0"
-    flux_config: str = "black-forest-labs/FLUX.1-dev"
-    # The base model of each architecture (what a default API with version_id BASE_MODEL_VERSION_ID
-    # renders): a diffusers folder or hub id; None uses the config folder above.
-    sd15_base: str | None = None
-    sdxl_base: str | None = None
-    flux_base: str | None = None
-    # On GPU: float16, bfloat16 or float32; None takes each architecture's (render.architectures.
-    # GPU_DTYPES: float16 for SD, bfloat16 for Flux). CPU always renders in float32.
+    # On GPU: float16, bfloat16 or float32; None takes each architecture's (schemas.architectures:
+    # float16 for SD, bfloat16 for Flux). CPU always renders in float32.
     render_dtype: str | None = None
     max_pipelines: int = 2  # pipelines kept loaded, one per checkpoint
     lora_scale: float = 1.0
@@ -32,15 +32,24 @@ class RenderSettings(BaseSettings):
     render_max_steps: int | None = None
 
     def config_sources(self) -> dict[str, str]:
-        """{architecture: the diffusers folder or hub id single-file checkpoints load with}."""
-        return {"sd1": self.sd15_config, "sdxl": self.sdxl_config, "flux": self.flux_config}
+        """{base model name: the diffusers folder or hub id its single-file checkpoints load with}:
+        Pony's is SDXL 1.0's, Flux.1 S's is FLUX.1-schnell's (no guidance embedding), not dev's."""
+        return {name: getattr(self, config_setting(name)) for name in BASE_MODELS}
 
     def base_sources(self) -> dict[str, str]:
-        """{base model name: diffusers folder or hub id of its architecture's base model}: Pony
-        and Illustrious APIs that name the base model render SDXL's, Flux.1 S Flux's."""
-        bases = {"sd1": self.sd15_base, "sdxl": self.sdxl_base, "flux": self.flux_base}
+        """{base model name: diffusers folder or hub id of its base model}: the `_base` setting, else
+        the config folder. Pony and Illustrious render SDXL 1.0's; Flux.1 S FLUX.1-schnell."""
         configs = self.config_sources()
-        return {name: bases[architecture_of(name)] or configs[architecture_of(name)] for name in BASE_MODELS}
+        return {name: getattr(self, base_setting(name)) or configs[name] for name in BASE_MODELS}
+
+
+_SOURCE_FIELDS: dict = {}
+for _source in SOURCES:
+    _SOURCE_FIELDS[f"{_source.setting}_config"] = (str, _source.hub_id)
+    _SOURCE_FIELDS[f"{_source.setting}_base"] = (str | None, None)
+RenderSettings = create_model(
+    "RenderSettings", __base__=_RenderSettings, __module__=__name__, **_SOURCE_FIELDS
+)
 
 
 # `--profile tiny`: the tiny pipelines make 64x64 images and more steps only cost CPU time, so every

@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from diffagent.store.base import Kind, ResolvedModel, file_sha256, is_base_model, refuse_pickle
 from diffagent.store.download import DownloadError, download
 from diffagent.store.layout import safetensors_keys
+from schemas.architectures import base_setting
 from schemas.dabench import CatalogEntry
 
 log = logging.getLogger(__name__)
@@ -88,9 +89,10 @@ class CivitaiModelStore:
         render, so change the name (or the cache) when the weights behind it change."""
         source = self.base_sources.get(base_model)
         if not source:
+            setting = f"DIFFAGENT_{base_setting(base_model).upper()}"  # an unknown name raises here
             raise ValueError(
                 f"no base model source for {base_model!r}; have {sorted(self.base_sources)} "
-                "(set DIFFAGENT_SD15_BASE / DIFFAGENT_SDXL_BASE to a diffusers folder or hub id)"
+                f"(set {setting} to a diffusers folder or hub id)"
             )
         digest = hashlib.sha256(f"diffusers:{source}".encode()).hexdigest()
         return ResolvedModel(0, "Checkpoint", base_model, Path(source), digest, pretrained=source)

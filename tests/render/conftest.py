@@ -13,16 +13,21 @@ def _few_threads():
 
 @pytest.fixture(scope="session")
 def tiny_pipelines(tmp_path_factory):
-    """The tiny pipelines, named as every architecture's config folder through the environment
-    (DIFFAGENT_SD15_CONFIG, ...), which is how RenderSettings finds them for single-file loads."""
+    """The tiny pipelines, named as every base model's config folder through the environment
+    (DIFFAGENT_SD15_CONFIG, ..., DIFFAGENT_FLUX_SCHNELL_CONFIG), which is how RenderSettings finds
+    them for single-file loads."""
     import os
 
     from diffagent.tiny.diffusion import write_tiny_pipelines
+    from diffagent.tiny.files import PIPELINE_FOLDERS
+    from schemas.architectures import BASE_MODELS, architecture_of, config_setting
 
     out = tmp_path_factory.mktemp("tiny-diffusion")
     write_tiny_pipelines(out)
-    names = {"DIFFAGENT_SD15_CONFIG": "sd15", "DIFFAGENT_SDXL_CONFIG": "sdxl"}
-    names["DIFFAGENT_FLUX_CONFIG"] = "flux"
+    names = {  # DIFFAGENT_SD15_CONFIG: sd15, ..., DIFFAGENT_FLUX_SCHNELL_CONFIG: flux
+        f"DIFFAGENT_{config_setting(name).upper()}": PIPELINE_FOLDERS[architecture_of(name)]
+        for name in BASE_MODELS
+    }
     saved = {name: os.environ.get(name) for name in names}
     os.environ.update({name: str(out / folder) for name, folder in names.items()})
     yield out

@@ -47,12 +47,17 @@ def test_civitai_store_base_loads_a_diffusers_folder_like_the_tiny_base(tiny_sto
 
 def test_base_sources_fall_back_to_the_config_folders():
     settings = RenderSettings(
-        sd15_config="org/sd15", sdxl_config="org/sdxl", flux_config="org/flux", sdxl_base="/models/xl"
+        sd15_config="org/sd15",
+        sdxl_config="org/sdxl",
+        flux_config="org/flux",
+        flux_schnell_config="org/schnell",
+        sdxl_base="/models/xl",
     )
     sources = settings.base_sources()
     assert (sources["SD 1.5"], sources["SDXL 1.0"]) == ("org/sd15", "/models/xl")
     assert sources["Pony"] == sources["Illustrious"] == "/models/xl", "SDXL architecture: one base"
-    assert sources["Flux.1 D"] == sources["Flux.1 S"] == "org/flux"
+    assert sources["Flux.1 D"] == "org/flux"
+    assert sources["Flux.1 S"] == "org/schnell", "schnell renders its own base, not Flux.1 D's"
     store = CivitaiModelStore([], base_sources={"SD 1.5": "org/sd15"})
     first = store.resolve(BASE_MODEL_VERSION_ID, "Checkpoint", "SD 1.5")
     assert first.pretrained == "org/sd15" and len(first.sha256) == 64
