@@ -160,3 +160,39 @@ def test_diffusers_pony_clip_skip_without_sd15_workaround_and_flux_without_clip_
     flux = export_inputs(flux.api.model_copy(update={"clip_skip": 2}), CATALOG, "a red fox")
     assert "clip_skip" not in _call_keywords(export("diffusers", flux), "pipe")
     assert "clip_skip" not in _call_keywords(export("diffusers", checkpoint_inputs()), "pipe")
+
+
+# ComfyUI's stock nodes' number inputs (nodes.py INPUT_TYPES at Comfy-Org/ComfyUI a125cd8):
+# (type, min, max); `POST /prompt` casts INT/FLOAT values and refuses any outside [min, max].
+COMFY_NUMBER_INPUTS = {
+    ("CLIPSetLastLayer", "stop_at_clip_layer"): (int, -24, -1),
+    ("LoraLoader", "strength_model"): (float, -100.0, 100.0),
+    ("LoraLoader", "strength_clip"): (float, -100.0, 100.0),
+    ("KSampler", "seed"): (int, 0, 0xFFFFFFFFFFFFFFFF),
+    ("KSampler", "steps"): (int, 1, 10000),
+    ("KSampler", "cfg"): (float, 0.0, 100.0),
+    ("KSampler", "denoise"): (float, 0.0, 1.0),
+    ("EmptyLatentImage", "width"): (int, 16, 16384),
+    ("EmptyLatentImage", "height"): (int, 16, 16384),
+    ("EmptyLatentImage", "batch_size"): (int, 1, 4096),
+    ("EmptySD3LatentImage", "width"): (int, 16, 16384),
+    ("EmptySD3LatentImage", "height"): (int, 16, 16384),
+    ("EmptySD3LatentImage", "batch_size"): (int, 1, 4096),
+    ("FluxGuidance", "guidance"): (float, 0.0, 100.0),
+}
+
+
+def test_comfyui_numbers_are_in_the_stock_nodes_ranges():
+    """The largest clip skip an answer may have (12) is still a layer ComfyUI takes."""
+    deepest = sd15_lora_inputs(lora_weight=0.35)
+    deepest = export_inputs(
+        deepest.api.model_copy(update={"clip_skip": 12}), CATALOG, "a fox", lora_weight=0.35
+    )
+    for made in (deepest, pony_inputs(), flux_checkpoint_inputs()):
+        for node in json.loads(export("comfyui", made)).values():
+            for name, value in node["inputs"].items():
+                if (node["class_type"], name) in COMFY_NUMBER_INPUTS:
+                    kind, low, high = COMFY_NUMBER_INPUTS[node["class_type"], name]
+                    assert isinstance(value, kind) and low <= value <= high, (node, name)
+                else:
+                    assert not isinstance(value, int | float), (node["class_type"], name)
