@@ -16,22 +16,38 @@ def _dump(answers: list, top_k: int | None) -> str:
     return json.dumps(items if top_k else items[0], ensure_ascii=False)
 
 
-def _write_exports(format: str, instructions: list[dict], results: list, catalog, seed: int) -> None:
-    """One answer: the export as is. Several: one JSON line per answer, `{"prompt", "rank", "export"}`."""
-    from diffagent.exports import export, export_inputs
+def _write_exports(
+    format: str, instructions: list[dict], results: list, catalog, seed: int, as_lines: bool
+) -> None:
+    """Exports a shell can pipe. One answer: the export itself (the ComfyUI workflow or A1111 API
+    body as a JSON object, the infotext or script as text). `as_lines` (--top-k, --batch): one
+    JSON line per answer, `{"prompt", "rank", "export"}`, the export an object or a string."""
+    from diffagent.exports import export_inputs, export_object
 
-    texts = []
+    made = []
     for item, answers in zip(instructions, results, strict=True):
         for rank, answer in enumerate(answers, start=1):
+            if answer.api is None:
+                raise ValueError(f"answer {rank} for {item['prompt']!r} names no catalog model to export")
             inputs = export_inputs(answer.api, catalog, item["prompt"], item["negative_prompt"], seed)
-            texts.append((item["prompt"], rank, export(format, inputs)))
-    if len(texts) == 1:
-        sys.stdout.write(texts[0][2].rstrip("\n") + "\n")
+            made.append((item["prompt"], rank, export_object(format, inputs)))
+    if not as_lines:
+        export = made[0][2]
+        text = export if isinstance(export, str) else json.dumps(export, indent=2, ensure_ascii=False)
+        sys.stdout.write(text.rstrip("\n") + "\n")
         return
-    for prompt, rank, text in texts:
-        sys.stdout.write(
-            json.dumps({"prompt": prompt, "rank": rank, "export": text}, ensure_ascii=False) + "\n"
-        )
+    for prompt, rank, export in made:
+        line = {"prompt": prompt, "rank": rank, "export": export}
+        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+def _quiet_progress_bars() -> None:
+    """One prompt's answer is what a shell pipes or a person reads: loading bars are noise there."""
+    import huggingface_hub.utils
+    import transformers.utils.logging
+
+    transformers.utils.logging.disable_progress_bar()
+    huggingface_hub.utils.disable_progress_bars()
 
 
 def select(
@@ -54,9 +70,13 @@ def select(
         None, help="Trained retriever folder or URL (`diffagent train retriever`; default: RUN/retriever)."
     ),
     format: str = typer.Option(
-        "json", "--format", help="json | a1111 (infotext) | comfyui (API workflow) | diffusers (script)."
+        "json",
+        "--format",
+        help="json | a1111 (infotext) | a1111-api (POST /sdapi/v1/txt2img body) | comfyui (API workflow, "
+        'send as {"prompt": ...}) | diffusers (script). One answer prints the export itself; with '
+        "--top-k or --batch, one JSON line per answer with the export in `export`.",
     ),
-    seed: int = typer.Option(0, help="The seed written into a1111/comfyui/diffusers exports."),
+    seed: int = typer.Option(0, help="The seed written into the exports."),
 ) -> None:
     """Answer a prompt (or a JSONL batch, one answer per line in input order) with a catalog T2I API."""
     from diffagent.agent.selector import SELECTORS, default_selector, load_agent
@@ -91,6 +111,8 @@ def select(
             fail(f"prompt {number} is empty or only whitespace")
     if selector not in (None, "retrieval") and agent is None:
         fail(f"--selector {selector} needs --agent; only --selector retrieval works without one")
+    if batch is None:
+        _quiet_progress_bars()
     try:
         loaded = load_agent(
             agent if selector != "retrieval" else None, catalog, backend=backend, retriever=retriever
@@ -103,7 +125,8 @@ def select(
         fail(error)
     if format != "json":
         try:
-            _write_exports(format, instructions, results, loaded.catalog, seed)
+            as_lines = top_k is not None or batch is not None
+            _write_exports(format, instructions, results, loaded.catalog, seed, as_lines)
         except ValueError as error:
             fail(error)
         return

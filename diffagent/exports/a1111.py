@@ -2,22 +2,26 @@
 
 Layout (modules/processing.py `create_infotext`): the prompt, then `Negative prompt: ...`, then one
 line of `Key: value` pairs in A1111's order: Steps, Sampler, CFG scale, Seed, Size, Model hash,
-Model. A LoRA goes into the prompt as `<lora:file stem:weight>`, the way A1111's extra networks
-name it. The sampler keeps the combined name ("DPM++ 2M Karras"): A1111 >= 1.9 splits it into
-Sampler + Schedule type when it reads the text back. Flux.1 renders in Forge, whose infotext has
-the distilled guidance as `Distilled CFG Scale` beside `CFG scale: 1`, and no negative prompt
-(CFG 1 has no unconditional pass for it to steer).
+Model, Clip skip, then the extra networks' `Lora hashes`, then Forge's `Module N`. A LoRA goes
+into the prompt as `<lora:file stem:weight>`, the way A1111's extra networks name it, after the
+prompt and its trigger words. The sampler keeps the combined name ("DPM++ 2M Karras"): A1111 >= 1.9
+splits it into Sampler + Schedule type when it reads the text back. A1111 reads a missing
+`Clip skip` as 1, so it is written only above 1, as A1111 does. Flux.1 renders in Forge, whose
+infotext has the distilled guidance as `Distilled CFG Scale` beside `CFG scale: 1`, no negative
+prompt (CFG 1 has no unconditional pass for it to steer), and the VAE and text encoders as
+`Module 1..N` (file stems Forge matches against its models/VAE and models/text_encoder files).
 """
 
 from __future__ import annotations
 
 import json
 
-from diffagent.exports.inputs import ExportInputs, file_stem, number
+from diffagent.exports.architecture_facts import EXPORT_FACTS, companion_files
+from diffagent.exports.inputs import ExportInputs, file_stem, number, prompt_with_trigger_words
 from diffagent.render.architectures import TAKES_NEGATIVE_PROMPT, takes_distilled_guidance
 from schemas.t2i import architecture_of
 
-# A1111's "short hash": the first 10 hex digits of the file's sha256, lower case.
+# A1111's "short hash" of a checkpoint: the first 10 hex digits of the file's sha256, lower case.
 SHORT_HASH_CHARS = 10
 
 
@@ -28,13 +32,36 @@ def quote(value: str) -> str:
     return value
 
 
-def prompt_with_lora(inputs: ExportInputs) -> str:
+def lora_name(inputs: ExportInputs) -> str:
+    """The name A1111 and Forge call the LoRA by: its file stem (`<lora:NAME:w>`)."""
     if inputs.lora_file is None:
-        return inputs.prompt
-    return f"{inputs.prompt} <lora:{file_stem(inputs.lora_file)}:{number(inputs.lora_weight)}>"
+        raise ValueError(f"{inputs.api.model!r} is a {inputs.api.type}, not a LoRA")
+    return file_stem(inputs.lora_file)
 
 
-def infotext(inputs: ExportInputs) -> str:
+def prompt_with_lora(inputs: ExportInputs) -> str:
+    """The prompt with its trigger words, then `<lora:name:weight>` for a LoRA answer."""
+    prompt = prompt_with_trigger_words(inputs)
+    if inputs.lora_file is None:
+        return prompt
+    return f"{prompt} <lora:{lora_name(inputs)}:{number(inputs.lora_weight)}>"
+
+
+def lora_hashes(inputs: ExportInputs) -> str | None:
+    """`name: hash` as A1111's Lora extension writes it (the name without ":" or ","), or None.
+
+    A1111 itself hashes a .safetensors LoRA's tensor data (Civitai's AutoV3) and writes 12 digits;
+    the catalog keeps the file's SHA256, whose first 10 digits are Civitai's AutoV2, which
+    Civitai's by-hash look-up resolves too. A1111 reading it back finds no local file by that hash
+    and keeps the `<lora:name:...>` name, which is the file's own."""
+    if inputs.lora_file is None or not inputs.lora_sha256:
+        return None
+    alias = lora_name(inputs).replace(":", "").replace(",", "")
+    return f"{alias}: {inputs.lora_sha256[:SHORT_HASH_CHARS].lower()}"
+
+
+def parameters(inputs: ExportInputs) -> dict[str, str]:
+    """The last line's fields, in A1111's order, as A1111 prints them (unquoted)."""
     api = inputs.api
     architecture = architecture_of(api.base_model)
     fields = {"Steps": str(api.sampling_steps), "Sampler": api.sampling_method}
@@ -48,8 +75,21 @@ def infotext(inputs: ExportInputs) -> str:
     if inputs.checkpoint_sha256:
         fields["Model hash"] = inputs.checkpoint_sha256[:SHORT_HASH_CHARS].lower()
     fields["Model"] = file_stem(inputs.checkpoint_file)
+    if EXPORT_FACTS[architecture].takes_clip_skip and api.clip_skip > 1:
+        fields["Clip skip"] = str(api.clip_skip)
+    hashes = lora_hashes(inputs)
+    if hashes:
+        fields["Lora hashes"] = hashes
+    # Forge lists its VAE / text encoder choices sorted by name; any order reads back the same.
+    for index, name in enumerate(sorted(companion_files(architecture)), start=1):
+        fields[f"Module {index}"] = file_stem(name)
+    return fields
+
+
+def infotext(inputs: ExportInputs) -> str:
+    architecture = architecture_of(inputs.api.base_model)
     lines = [prompt_with_lora(inputs)]
     if inputs.negative_prompt and TAKES_NEGATIVE_PROMPT[architecture]:
         lines.append(f"Negative prompt: {inputs.negative_prompt}")
-    lines.append(", ".join(f"{key}: {quote(value)}" for key, value in fields.items()))
+    lines.append(", ".join(f"{key}: {quote(value)}" for key, value in parameters(inputs).items()))
     return "\n".join(lines)

@@ -1,16 +1,20 @@
 """A diffusers script that renders the answer from the catalog's files (run it beside them).
 
-The checkpoint loads as `diffagent render` loads it (`render.architectures`): an SD file with the
-pipeline's `from_single_file`, a Flux file as the transformer (`FluxTransformer2DModel.
-from_single_file`) with the rest from the base model's hub folder; a LoRA with
-`load_lora_weights(".", weight_name=...)`; the scheduler is the one the renderer uses for the
-A1111 sampler on that architecture, so the script and `diffagent render` agree.
+The checkpoint loads as `diffagent render` loads it (`render.pipelines.load_pipeline`): an SD file
+with the pipeline's `from_single_file` and the architecture's config folder, without SD 1.5's
+safety checker; a Flux file as the transformer (`FluxTransformer2DModel.from_single_file`) with
+the rest from that folder. The folder is render's DIFFAGENT_*_CONFIG setting when one is set (the
+script then runs offline), else the hub repository (a Flux.1 D script says it is gated). A LoRA
+loads with `load_lora_weights(".", weight_name=...)` at the answer's weight; the scheduler is the
+one the renderer uses for the A1111 sampler on that architecture, and clip skip N is diffusers'
+`clip_skip=N-1` (diffusers counts the layers skipped), so the script and `render` agree.
 """
 
 from __future__ import annotations
 
 from diffagent.answers import DEFAULT_BASE_MODELS
-from diffagent.exports.inputs import ExportInputs, civitai_page, number
+from diffagent.exports.architecture_facts import EXPORT_FACTS
+from diffagent.exports.inputs import ExportInputs, civitai_page, number, prompt_with_trigger_words
 from diffagent.render.architectures import (
     GPU_DTYPES,
     TAKES_NEGATIVE_PROMPT,
@@ -22,39 +26,82 @@ from schemas.t2i import architecture_of
 
 OUTPUT_FILE = "diffagent.png"
 
+# diffusers 0.42's StableDiffusionPipeline reads `text_encoder.text_model.final_layer_norm` when
+# clip_skip is set, which transformers' flattened CLIPTextModel no longer has (render.pipelines.
+# flat_clip_alias works around the same): the script points the name at the encoder itself.
+CLIP_ALIAS_PIPELINE = "StableDiffusionPipeline"
+CLIP_ALIAS_LINES = [
+    "# diffusers reads text_encoder.text_model with clip_skip; newer transformers' CLIPTextModel is flat",
+    'if not hasattr(pipe.text_encoder, "text_model"):',
+    '    object.__setattr__(pipe.text_encoder, "text_model", pipe.text_encoder)',
+]
+
+
+def hub_config(base_model: str) -> str:
+    """The hub repository a single file loads with when no config folder is set: render's default
+    (RenderSettings), and for Flux the base model's own (schnell's transformer has no guidance)."""
+    from diffagent.render.settings import RenderSettings
+
+    architecture = architecture_of(base_model)
+    if TRANSFORMER_ONLY_FILES[architecture] and base_model in DEFAULT_BASE_MODELS:
+        return DEFAULT_BASE_MODELS[base_model]
+    return RenderSettings.model_construct().config_sources()[architecture]
+
 
 def _kwargs(values: dict) -> str:
     return "".join(f", {key}={value!r}" for key, value in values.items())
 
 
-def _load_lines(inputs: ExportInputs, pipeline: str, architecture: str) -> list[str]:
+def _config_comment(inputs: ExportInputs, architecture: str, config: str) -> str:
+    facts = EXPORT_FACTS[architecture]
+    parts = "configs, text encoders and VAE" if TRANSFORMER_ONLY_FILES[architecture] else "configs"
+    if inputs.config_folder is not None:
+        return f"# Runs offline: the pipeline's {parts} come from {config!r} ({facts.config_setting})."
+    if config in facts.gated_repos:
+        return (
+            f"# Needs the gated Hugging Face repository {config!r} for the pipeline's {parts}: accept its "
+            f"licence on huggingface.co and log in (`hf auth login`), or export with {facts.config_setting} "
+            "set to a local copy to run offline."
+        )
+    return (
+        f"# Fetches the pipeline's {parts} from the Hugging Face repository {config!r} once; export with "
+        f"{facts.config_setting} set to a local diffusers folder to run offline."
+    )
+
+
+def _load_lines(inputs: ExportInputs, architecture: str, pipeline: str, config: str) -> list[str]:
     file = inputs.checkpoint_file
     if not TRANSFORMER_ONLY_FILES[architecture]:
-        return [f"pipe = {pipeline}.from_single_file({file!r}, torch_dtype=dtype)"]
-    base = DEFAULT_BASE_MODELS[inputs.api.base_model]
+        no_checker = EXPORT_FACTS[architecture].has_safety_checker
+        extra = {"safety_checker": None, "requires_safety_checker": False} if no_checker else {}
+        load = f"{pipeline}.from_single_file({file!r}, config={config!r}, dtype=dtype{_kwargs(extra)})"
+        return [f"pipe = {load}"]
     return [
-        f"transformer = FluxTransformer2DModel.from_single_file({file!r}, config={base!r}, "
-        'subfolder="transformer", torch_dtype=dtype)',
-        f"pipe = {pipeline}.from_pretrained({base!r}, transformer=transformer, torch_dtype=dtype)",
+        f"transformer = FluxTransformer2DModel.from_single_file({file!r}, config={config!r}, "
+        'subfolder="transformer", dtype=dtype)',
+        f"pipe = {pipeline}.from_pretrained({config!r}, transformer=transformer, dtype=dtype)",
     ]
 
 
 def snippet(inputs: ExportInputs) -> str:
     api = inputs.api
     architecture = architecture_of(api.base_model)
+    facts = EXPORT_FACTS[architecture]
     pipeline = pipeline_class_name(api.base_model)
     sampler = scheduler_spec(api.sampling_method, architecture)
+    config = inputs.config_folder or hub_config(api.base_model)
     classes = [pipeline, *(["FluxTransformer2DModel"] if TRANSFORMER_ONLY_FILES[architecture] else [])]
     title = " ".join(api.model.split())  # a comment line must stay one line
     lines = [
         f"# {title} ({api.type}, {api.base_model}): {civitai_page(api.model_id, api.version_id)}",
         "# Download the files named below from Civitai into this folder, then run this script.",
+        _config_comment(inputs, architecture, config),
         "import torch",
         f"from diffusers import {', '.join(classes)}, {sampler.scheduler}",
         "",
         'device = "cuda" if torch.cuda.is_available() else "cpu"',
         f'dtype = torch.{GPU_DTYPES[architecture]} if device == "cuda" else torch.float32',
-        *_load_lines(inputs, pipeline, architecture),
+        *_load_lines(inputs, architecture, pipeline, config),
         f"pipe.scheduler = {sampler.scheduler}.from_config(pipe.scheduler.config{_kwargs(sampler.kwargs)})",
     ]
     if inputs.lora_file is not None:
@@ -62,14 +109,18 @@ def snippet(inputs: ExportInputs) -> str:
             f'pipe.load_lora_weights(".", weight_name={inputs.lora_file!r}, adapter_name="lora")',
             f'pipe.set_adapters(["lora"], adapter_weights=[{number(inputs.lora_weight)}])',
         ]
-    negative = (
-        [f"    negative_prompt={inputs.negative_prompt!r},"] if TAKES_NEGATIVE_PROMPT[architecture] else []
-    )
+    options = []
+    if TAKES_NEGATIVE_PROMPT[architecture]:
+        options.append(f"    negative_prompt={inputs.negative_prompt!r},")
+    if facts.takes_clip_skip and api.clip_skip > 1:
+        options.append(f"    clip_skip={api.clip_skip - 1},")
+        if pipeline == CLIP_ALIAS_PIPELINE:
+            lines += CLIP_ALIAS_LINES
     lines += [
         "pipe = pipe.to(device)",
         "image = pipe(",
-        f"    prompt={inputs.prompt!r},",
-        *negative,
+        f"    prompt={prompt_with_trigger_words(inputs)!r},",
+        *options,
         f"    width={api.width},",
         f"    height={api.height},",
         f"    num_inference_steps={api.sampling_steps},",

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from schemas.t2i import T2IApi
+from schemas.t2i import T2IApi, architecture_of
 
 # A T2I API has no seed: exports fix one so the same answer renders the same image everywhere.
 DEFAULT_SEED = 0
-# Nor a LoRA strength: 1 is what A1111, ComfyUI and diffusers default to.
+# Nor (yet) a LoRA strength: 1 is what A1111, ComfyUI and diffusers default to.
 DEFAULT_LORA_WEIGHT = 1.0
 
 
@@ -23,6 +23,12 @@ class ExportInputs:
     negative_prompt: str = ""
     seed: int = DEFAULT_SEED
     lora_weight: float = DEFAULT_LORA_WEIGHT
+    lora_sha256: str = ""  # "" for a Checkpoint or when the catalog does not know it
+    # Words the LoRA was trained on that the prompt needs to trigger it; appended to the prompt.
+    trigger_words: tuple[str, ...] = ()
+    # The local diffusers folder `render` loads this architecture's single files with, when its
+    # DIFFAGENT_*_CONFIG setting names one; None: the hub repository (the script then needs the hub).
+    config_folder: str | None = None
 
 
 def _file_of(entry: dict[str, Any]) -> str:
@@ -32,27 +38,55 @@ def _file_of(entry: dict[str, Any]) -> str:
     return str(name)
 
 
+def configured_folder(architecture: str) -> str | None:
+    """The architecture's config folder from `render`'s settings (DIFFAGENT_SD15_CONFIG, ...) when
+    set away from its default hub repository, else None."""
+    from diffagent.render.settings import RenderSettings
+
+    configured = RenderSettings().config_sources()[architecture]
+    default = RenderSettings.model_construct().config_sources()[architecture]
+    return None if configured == default else configured
+
+
 def export_inputs(
     api: T2IApi,
     catalog: Any,
     prompt: str,
     negative_prompt: str = "",
     seed: int = DEFAULT_SEED,
-    lora_weight: float = DEFAULT_LORA_WEIGHT,
+    lora_weight: float | None = None,
+    trigger_words: list[str] | tuple[str, ...] | None = None,
 ) -> ExportInputs:
-    """Look up the files of `api` (and of a LoRA's base checkpoint) in `catalog` (an agent Catalog)."""
+    """Look up the files of `api` (and of a LoRA's base checkpoint) in `catalog` (an agent Catalog).
+    `lora_weight` and `trigger_words` default to the answer's own (`api.lora_weight`,
+    `api.trigger_words`, when the API carries them), else 1.0 and none."""
     entry = catalog.by_model[api.model]
-    checkpoint = catalog.by_model[api.base_checkpoint] if api.type == "LORA" else entry
+    lora = api.type == "LORA"
+    checkpoint = catalog.by_model[api.base_checkpoint] if lora else entry
+    if lora_weight is None:
+        own = getattr(api, "lora_weight", None)
+        lora_weight = DEFAULT_LORA_WEIGHT if own is None else own
+    if trigger_words is None:
+        trigger_words = getattr(api, "trigger_words", None) or ()
     return ExportInputs(
         api=api,
         checkpoint_file=_file_of(checkpoint),
         checkpoint_sha256=str(checkpoint.get("sha256") or ""),
-        lora_file=_file_of(entry) if api.type == "LORA" else None,
+        lora_file=_file_of(entry) if lora else None,
         prompt=prompt,
         negative_prompt=negative_prompt,
         seed=seed,
         lora_weight=lora_weight,
+        lora_sha256=str(entry.get("sha256") or "") if lora else "",
+        trigger_words=tuple(trigger_words),
+        config_folder=configured_folder(architecture_of(api.base_model)),
     )
+
+
+def prompt_with_trigger_words(inputs: ExportInputs) -> str:
+    """The prompt, then each trigger word it does not already contain (case-insensitive), comma-separated."""
+    missing = [w for w in inputs.trigger_words if w.strip() and w.lower() not in inputs.prompt.lower()]
+    return ", ".join([inputs.prompt, *missing]) if missing else inputs.prompt
 
 
 def civitai_page(model_id: int, version_id: int) -> str:

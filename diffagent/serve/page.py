@@ -20,6 +20,7 @@ from diffagent.serve.answering import Refused, answer, available_selectors, defa
 from diffagent.serve.requests import MAX_PROMPT_CHARS, MAX_TOP_K, SelectRequest, describe_errors
 
 EXPORT_LABELS = {"a1111": "A1111 infotext", "comfyui": "ComfyUI workflow", "diffusers": "diffusers snippet"}
+EXPORT_LABELS["a1111-api"] = "A1111 API body"
 assert set(EXPORT_LABELS) == set(EXPORTERS), "every export format needs a button label"
 
 

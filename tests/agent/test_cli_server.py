@@ -55,7 +55,7 @@ def test_select_exports(dabench, embeddings_cache):
     assert parameters.startswith(
         "Steps: 28, Sampler: DPM++ 2M Karras, CFG scale: 7, Seed: 7, Size: 1024x1024"
     )
-    assert parameters.endswith("Model hash: ababababab, Model: 2")
+    assert parameters.endswith('Model hash: ababababab, Model: 2, Lora hashes: "3: ababababab"')
     result = runner.invoke(app, [*base, "pixel art knight, 8-bit", "--format", "comfyui"])
     assert result.exit_code == 0, result.output
     workflow = json.loads(result.stdout)

@@ -38,6 +38,10 @@ CATALOG = Catalog(
         entry("Realistic Vision", "Checkpoint", "SD 1.5", 1300, "realisticVision_v51.safetensors"),
         entry("Flux Realism", "Checkpoint", "Flux.1 D", 6910, "fluxRealism_v1.safetensors"),
         entry("Anime Flux", "LORA", "Flux.1 D", 7020, "animeFlux.safetensors"),
+        entry("Ink Lines", "LORA", "SD 1.5", 4410, "inkLines_v2.safetensors", "0123456789ABCDEF" * 4),
+        entry(
+            "Pony Realism", "Checkpoint", "Pony", 5520, "ponyRealism_v22.safetensors", "FEDCBA9876" + "1" * 54
+        ),
     ],
     fingerprint="test",
 )
@@ -94,9 +98,45 @@ def flux_lora_inputs():
     return export_inputs(api, CATALOG, "an anime fox", "ignored by flux", seed=3)
 
 
+def sd15_lora_inputs(**options):
+    """An SD 1.5 LoRA answer with clip skip 2, as anime SD 1.5 answers often are."""
+    api = catalog_api(
+        "Ink Lines",
+        "Realistic Vision",
+        width=512,
+        height=512,
+        sampling_method="Euler a",
+        sampling_steps=20,
+        cfg_scale=7.0,
+        clip_skip=2,
+    )
+    return export_inputs(api, CATALOG, "a fox in the snow", "photo", seed=11, **options)
+
+
+def pony_inputs():
+    api = catalog_api(
+        "Pony Realism",
+        width=832,
+        height=1216,
+        sampling_method="DPM++ SDE Karras",
+        sampling_steps=25,
+        cfg_scale=6.0,
+        clip_skip=2,
+    )
+    return export_inputs(api, CATALOG, "score_9, a knight", "score_4", seed=5)
+
+
+def flux_checkpoint_inputs():
+    api = catalog_api(
+        "Flux Realism", width=1024, height=1024, sampling_method="Euler", sampling_steps=20, cfg_scale=3.5
+    )
+    return export_inputs(api, CATALOG, "a red fox", seed=1)
+
+
 # Outputs of the stock nodes (ComfyUI nodes.py RETURN_TYPES): what a link may point at.
 NODE_OUTPUTS = {
     "CheckpointLoaderSimple": ("MODEL", "CLIP", "VAE"),
+    "CLIPSetLastLayer": ("CLIP",),
     "LoraLoader": ("MODEL", "CLIP"),
     "CLIPTextEncode": ("CONDITIONING",),
     "EmptyLatentImage": ("LATENT",),

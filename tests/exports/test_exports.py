@@ -24,7 +24,7 @@ def test_a1111_infotext_lora():
         "a knight, pixel art <lora:pixel-art-xl:0.8>\n"
         "Negative prompt: blurry, lowres\n"
         "Steps: 30, Sampler: DPM++ 2M Karras, CFG scale: 7, Seed: 42, Size: 1024x768, "
-        "Model hash: e6bb9ea85b, Model: juggernautXL_v9"
+        'Model hash: e6bb9ea85b, Model: juggernautXL_v9, Lora hashes: "pixel-art-xl: aaaaaaaaaa"'
     )
 
 
@@ -95,13 +95,16 @@ def test_diffusers_snippet_lora():
     assert export("diffusers", lora_inputs()) == (
         "# Pixel Art XL (LORA, SDXL 1.0): https://civitai.com/models/135?modelVersionId=1350\n"
         "# Download the files named below from Civitai into this folder, then run this script.\n"
+        "# Fetches the pipeline's configs from the Hugging Face repository "
+        "'stabilityai/stable-diffusion-xl-base-1.0' once; export with DIFFAGENT_SDXL_CONFIG set to a "
+        "local diffusers folder to run offline.\n"
         "import torch\n"
         "from diffusers import StableDiffusionXLPipeline, DPMSolverMultistepScheduler\n"
         "\n"
         'device = "cuda" if torch.cuda.is_available() else "cpu"\n'
         'dtype = torch.float16 if device == "cuda" else torch.float32\n'
-        "pipe = StableDiffusionXLPipeline.from_single_file("
-        "'juggernautXL_v9.safetensors', torch_dtype=dtype)\n"
+        "pipe = StableDiffusionXLPipeline.from_single_file('juggernautXL_v9.safetensors', "
+        "config='stabilityai/stable-diffusion-xl-base-1.0', dtype=dtype)\n"
         "pipe.scheduler = DPMSolverMultistepScheduler.from_config(pipe.scheduler.config, "
         "use_karras_sigmas=True)\n"
         'pipe.load_lora_weights(".", weight_name=\'pixel-art-xl.safetensors\', adapter_name="lora")\n'
@@ -145,7 +148,7 @@ def test_unknown_format_and_missing_file_name_are_named():
     bare = Catalog(entries=[{**CATALOG.entries[2], "file_name": ""}], fingerprint="bare")
     with pytest.raises(ValueError, match="Realistic Vision.*no file_name"):
         export_inputs(checkpoint_inputs().api, bare, "a cat")
-    assert set(EXPORTERS) == {"a1111", "comfyui", "diffusers"}
+    assert set(EXPORTERS) == {"a1111", "a1111-api", "comfyui", "diffusers"}
 
 
 def test_diffusers_snippet_of_a_pony_model_is_sdxl():

@@ -14,15 +14,18 @@ def test_diffusers_snippet_flux_loads_the_transformer_and_takes_guidance():
     assert export("diffusers", flux_lora_inputs()) == (
         "# Anime Flux (LORA, Flux.1 D): https://civitai.com/models/702?modelVersionId=7020\n"
         "# Download the files named below from Civitai into this folder, then run this script.\n"
+        "# Needs the gated Hugging Face repository 'black-forest-labs/FLUX.1-dev' for the pipeline's "
+        "configs, text encoders and VAE: accept its licence on huggingface.co and log in "
+        "(`hf auth login`), or export with DIFFAGENT_FLUX_CONFIG set to a local copy to run offline.\n"
         "import torch\n"
         "from diffusers import FluxPipeline, FluxTransformer2DModel, FlowMatchEulerDiscreteScheduler\n"
         "\n"
         'device = "cuda" if torch.cuda.is_available() else "cpu"\n'
         'dtype = torch.bfloat16 if device == "cuda" else torch.float32\n'
         "transformer = FluxTransformer2DModel.from_single_file('fluxRealism_v1.safetensors', "
-        "config='black-forest-labs/FLUX.1-dev', subfolder=\"transformer\", torch_dtype=dtype)\n"
+        "config='black-forest-labs/FLUX.1-dev', subfolder=\"transformer\", dtype=dtype)\n"
         "pipe = FluxPipeline.from_pretrained('black-forest-labs/FLUX.1-dev', transformer=transformer, "
-        "torch_dtype=dtype)\n"
+        "dtype=dtype)\n"
         "pipe.scheduler = FlowMatchEulerDiscreteScheduler.from_config(pipe.scheduler.config)\n"
         'pipe.load_lora_weights(".", weight_name=\'animeFlux.safetensors\', adapter_name="lora")\n'
         'pipe.set_adapters(["lora"], adapter_weights=[1])\n'
@@ -44,7 +47,7 @@ def test_a1111_infotext_flux_is_forge_s():
     assert export("a1111", flux_lora_inputs()) == (
         "an anime fox <lora:animeFlux:1>\n"
         "Steps: 20, Sampler: Euler, CFG scale: 1, Distilled CFG Scale: 3.5, Seed: 3, Size: 1024x1024, "
-        "Model: fluxRealism_v1"
+        "Model: fluxRealism_v1, Module 1: ae, Module 2: clip_l, Module 3: t5xxl_fp16"
     )
 
 
