@@ -88,7 +88,8 @@ def test_every_deployment_deploys(prefect_stack: PrefectStack):
     # A process `cuda` pool (the default): its workers run this checkout, not the image's path.
     run([*script, DEMO, "sfta-stage/sfta-stage-cuda"], {**env, "CUDA_POOL_TYPE": "process"}, 180)
     stage = deployments_by_name(prefect_stack)["sfta-stage/sfta-stage-cuda"]
-    assert stage["pull_steps"][0]["prefect.deployments.steps.set_working_directory"] == {"directory": str(REPO)}
+    pull = stage["pull_steps"][0]["prefect.deployments.steps.set_working_directory"]
+    assert pull == {"directory": str(REPO)}
     run(script, env, 300)
 
     pools = {pool["name"]: pool for pool in api(prefect_stack, "/work_pools/filter", {})}
@@ -123,7 +124,8 @@ def test_every_deployment_deploys(prefect_stack: PrefectStack):
         }
     # The parent runs on the (process) cpu pool, from the checkout that deployed.
     parent = deployments["sftA-train/default"]
-    assert parent["pull_steps"][0]["prefect.deployments.steps.set_working_directory"] == {"directory": str(REPO)}
+    pull = parent["pull_steps"][0]["prefect.deployments.steps.set_working_directory"]
+    assert pull == {"directory": str(REPO)}
     assert parent["parameters"]["config"]["work_pool"] == "cuda"
 
 
