@@ -45,7 +45,7 @@ def hub_config(base_model: str) -> str:
     architecture = architecture_of(base_model)
     if TRANSFORMER_ONLY_FILES[architecture] and base_model in DEFAULT_BASE_MODELS:
         return DEFAULT_BASE_MODELS[base_model]
-    return RenderSettings.model_construct().config_sources()[architecture]
+    return RenderSettings.model_construct().config_sources()[base_model]
 
 
 def _kwargs(values: dict) -> str:

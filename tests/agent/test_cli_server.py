@@ -81,7 +81,10 @@ def test_select_exports(dabench, embeddings_cache):
 def test_select_errors(dabench, tmp_path):
     result = runner.invoke(app, ["select", "  ", "--catalog", str(dabench), "--selector", "retrieval"])
     assert result.exit_code != 0 and "empty" in result.output
+    # No agent: the default selector is retrieval, as `serve` answers (a named llm still needs one).
     result = runner.invoke(app, ["select", "a cat", "--catalog", str(dabench)])
+    assert result.exit_code == 0 and json.loads(result.stdout)["selector"] == "retrieval"
+    result = runner.invoke(app, ["select", "a cat", "--catalog", str(dabench), "--selector", "llm"])
     assert result.exit_code != 0 and "needs --agent" in result.output
     result = runner.invoke(
         app, ["select", "a cat", "--catalog", str(tmp_path / "none.parquet"), "--selector", "retrieval"]
