@@ -162,3 +162,21 @@ def test_train_retriever_reads_its_dabench_from_s3(s3_endpoint, tmp_path):
     assert (tmp_path / "retriever").is_dir()
     with pytest.raises(FileNotFoundError, match="no dev split at s3://dabench-test/retriever-run/splits/dev"):
         split_rows(url, "dev")
+
+
+def test_a_stage_lock_on_s3_is_exclusive(s3_endpoint):
+    """The stage lock on s3:// (S3's conditional put): held, a second holder's bounded wait ends in
+    a TimeoutError naming the first; released, the lock is gone and can be taken again."""
+    from diffagent.stagelock import store_lock
+
+    store = ArtifactStore("s3://dabench-test/lock-run")
+    with store_lock(store, "stages/locks/sft.lock") as held:
+        assert store.exists("stages/locks/sft.lock")
+        with (
+            pytest.raises(TimeoutError, match=held["token"]),
+            store_lock(store, "stages/locks/sft.lock", wait_s=0),
+        ):
+            pass
+    assert not store.exists("stages/locks/sft.lock")
+    with store_lock(store, "stages/locks/sft.lock"):
+        assert store.exists("stages/locks/sft.lock")
