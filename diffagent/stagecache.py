@@ -4,11 +4,17 @@ keyed by what decides a stage's outputs.
 A stage is a frozen dataclass (`Stage`): its fields are its settings and the fingerprints of the
 upstream stages it reads; `input_files()` names further input artifacts (files or folders, local or
 fsspec URLs) whose content is hashed into the key. Fields listed in `unkeyed` (where it runs, how it
-shows progress) do not change the key.
+shows progress) do not change the key. `code` names the modules and packages whose source decides
+the stage's outputs: their content is in the key too, so a fixed bug recomputes the stage (and,
+through the output fingerprints, what follows it), and a change elsewhere does not. The key is
+computed once per stage object (its inputs hashed once a run), the code once per process.
 
 The stage runs as a Prefect task whose `cache_key_fn` is that key (`STAGE_TASK`) and whose result
 is persisted (JSON) in the run's own artifact store, under `<record_dir>/results/`. So a rerun with
 the same inputs shows the stage as Cached in the Prefect UI, and `refresh_cache=True` forces it.
+
+Two runs of one stage on one location take turns (`stagelock.store_lock` on the run's store):
+the second then finds the first's outputs current, or recomputes them after it.
 
 The outputs (Parquet, agent folders) stay at fixed names: they are the data contract. Since one
 location holds one version, each finished stage also writes `<record_dir>/<stage>.json` with its
@@ -22,11 +28,15 @@ everything after it cached.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
+import importlib.util
 import json
 import time
+from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
+from diffagent.stagelock import store_lock
 from diffagent.storage import ArtifactStore
 
 S = TypeVar("S", bound="Stage")
@@ -58,6 +68,21 @@ def artifact_fingerprint(location: str) -> str | None:
     return digest.hexdigest()[:24]
 
 
+@functools.cache
+def source_fingerprint(module: str) -> str:
+    """Content hash of a module's source file, or of every .py file of a package with its relative
+    names; once per process (the code a process runs does not change under it)."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
+        raise ValueError(f"stage code {module!r} is not a module or package with Python source")
+    origin = Path(spec.origin)
+    files = sorted(origin.parent.rglob("*.py")) if spec.submodule_search_locations else [origin]
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(file.relative_to(origin.parent).as_posix().encode() + b"\0" + file.read_bytes())
+    return digest.hexdigest()[:24]
+
+
 @dataclasses.dataclass(frozen=True)
 class Stage:
     """Base of every cached stage. Subclasses add `root` (the run's artifact store) and settings."""
@@ -67,6 +92,8 @@ class Stage:
     outputs: ClassVar[tuple[str, ...]]  # names under `root` that make up the result
     record_dir: ClassVar[str] = "stages"
     unkeyed: ClassVar[tuple[str, ...]] = ("root",)
+    # Modules or packages (dotted names) whose source decides the outputs (`source_fingerprint`).
+    code: ClassVar[tuple[str, ...]] = ()
 
     def input_files(self) -> dict[str, str]:
         """label -> location of input artifacts read by this stage besides upstream stages."""
@@ -76,8 +103,15 @@ class Stage:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in self.unkeyed}
 
     def key(self) -> str:
+        return self._key
+
+    @functools.cached_property
+    def _key(self) -> str:
+        """Once per stage object: a run asks for its key several times (the record check, Prefect's
+        cache key, the record), and hashing inputs such as a local base model folder is slow."""
         inputs = {label: artifact_fingerprint(url) for label, url in self.input_files().items()}
-        return f"{self.name}-{fingerprint(self.name, self.settings(), inputs)}"
+        code = {module: source_fingerprint(module) for module in self.code}
+        return f"{self.name}-{fingerprint(self.name, self.settings(), inputs, code)}"
 
     @property
     def store(self) -> ArtifactStore:
@@ -150,10 +184,12 @@ def result_storage(store: ArtifactStore, record_dir: str) -> Any:
 
 def run_stage(task: Any, stage: S, refresh: bool = False, **arguments: Any) -> dict[str, Any]:
     """Run a stage task through Prefect's cache; the record, with `cached` saying whether the
-    result came from the cache. `refresh` (or outputs that are not this key's) recomputes."""
-    current = not refresh and is_current(stage)
-    configured = task.with_options(
-        result_storage=result_storage(stage.store, stage.record_dir), refresh_cache=not current
-    )
-    state = configured(stage, return_state=True, **arguments)
-    return {**state.result(), "cached": state.name == "Cached"}
+    result came from the cache. `refresh` (or outputs that are not this key's) recomputes. Another
+    run of this stage on this location is waited for first (its outputs may then be current)."""
+    with store_lock(stage.store, f"{stage.record_dir}/locks/{stage.name}.lock"):
+        current = not refresh and is_current(stage)
+        configured = task.with_options(
+            result_storage=result_storage(stage.store, stage.record_dir), refresh_cache=not current
+        )
+        state = configured(stage, return_state=True, **arguments)
+        return {**state.result(), "cached": state.name == "Cached"}

@@ -1,12 +1,12 @@
 """Catalog-constrained decoding: the model can only write a valid answer naming a catalog entry.
 
 The answer is a JSON skeleton with fixed keys (`conversation.ANSWER_KEYS`); the decoder only fills
-values, and every value is a choice from a token trie:
+values, and every value is a choice from a token trie over the values `grammar.AnswerGrammar`
+allows (the one definition the vLLM backend's JSON schema comes from too):
   model           -> the catalog's selectable models (or a per-row shortlist, for the hybrid)
   type/base_model -> forced to the chosen model's catalog facts
-  base_checkpoint -> Checkpoints of the LoRA's base_model, `null` for a Checkpoint
-  width/height    -> the valid sides; steps and cfg (0.1 steps) in range (`answers.validity`)
-  sampling_method -> `schemas.t2i.SAMPLERS`
+  base_checkpoint -> Checkpoints of the LoRA's architecture, `null` for a Checkpoint
+  width/height, sampling_method, sampling_steps, cfg_scale -> `grammar.PARAMETER_VALUES`
 then `}` and EOS. `allowed(row, generated)` is a pure function of the row and its generated tokens
 (memoised by prefix), so it stays right when beam search reorders rows: this is what
 transformers' `prefix_allowed_tokens_fn` needs.
@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from diffagent.agent.conversation import CLOSING, json_value, key_segment
-from diffagent.answers.validity import ANSWER_KEYS, NUMERIC_BOUNDS, SAMPLERS
+from diffagent.agent.grammar import PARAMETER_VALUES, AnswerGrammar
+from diffagent.answers.validity import ANSWER_KEYS
 from schemas.t2i import architecture_of
 
 LEAF = None  # trie key under which a finished choice stores its value
@@ -37,12 +38,6 @@ def build_trie(choices: dict[Any, list[int]]) -> dict:
             node = node.setdefault(token, {})
         node[LEAF] = value
     return root
-
-
-# Every valid value, from the schema's bounds (CFG in tenths: what the answer format writes).
-SIZES = NUMERIC_BOUNDS["width"].values()
-STEPS = NUMERIC_BOUNDS["sampling_steps"].values()
-CFGS = NUMERIC_BOUNDS["cfg_scale"].values(step=0.1)
 
 
 @dataclass(frozen=True)
@@ -66,12 +61,12 @@ class AnswerConstraint:
         self.eos = tokenizer.eos_token_id
         self.keys = [self.encode(key_segment(i)) for i in range(len(ANSWER_KEYS))] + [self.encode(CLOSING)]
         self._model_ids: dict[str, list[int]] = {}
-        self._selectable = set(catalog.selectable)
-        self.model_trie = self.models_trie(catalog.selectable)
-        self.size_trie = build_trie({v: self.encode(json_value(v)) for v in SIZES})
-        self.steps_trie = build_trie({v: self.encode(json_value(v)) for v in STEPS})
-        self.cfg_trie = build_trie({v: self.encode(json_value(v)) for v in CFGS})
-        self.sampler_trie = build_trie({v: self.encode(json_value(v)) for v in SAMPLERS})
+        self.grammar = AnswerGrammar(catalog)
+        self.model_trie = self.models_trie(self.grammar.models)
+        self.parameter_tries = {  # by slot
+            ANSWER_KEYS.index(key): build_trie({v: self.encode(json_value(v)) for v in values})
+            for key, values in PARAMETER_VALUES.items()
+        }
         self._forced: dict[Any, dict] = {}
         self._bases: dict[str, dict] = {}
         self.row_tries: dict[int, dict] = {}
@@ -86,7 +81,7 @@ class AnswerConstraint:
             self._model_ids[model] = self.encode(json_value(model))
         return self._model_ids[model]
 
-    def models_trie(self, models: list[str]) -> dict:
+    def models_trie(self, models: tuple[str, ...] | list[str]) -> dict:
         return build_trie({m: self.model_ids(m) for m in models})
 
     def prepare(self, starts: list[int], shortlists: list[list[str]] | None = None) -> None:
@@ -96,8 +91,7 @@ class AnswerConstraint:
         self._memos = {}
         if shortlists is not None:
             for row, models in enumerate(shortlists):
-                selectable = [m for m in models if m in self._selectable]
-                self.row_tries[row] = self.models_trie(selectable)
+                self.row_tries[row] = self.models_trie(self.grammar.narrowed(models).models)
 
     def forced(self, value: Any) -> dict:
         if value not in self._forced:
@@ -107,22 +101,20 @@ class AnswerConstraint:
     def value_trie(self, row: int, slot: int, values: tuple) -> dict:
         if slot == 0:
             return self.row_tries.get(row, self.model_trie)
-        entry = self.catalog.by_model[values[0]]
+        kind, base_model = self.grammar.facts(values[0])
         if slot == 1:
-            return self.forced(entry["type"])
+            return self.forced(kind)
         if slot == 2:
-            return self.forced(entry["base_model"])
+            return self.forced(base_model)
         if slot == 3:
-            if entry["type"] != "LORA":
+            if kind != "LORA":
                 return self.forced(None)
-            base = architecture_of(entry["base_model"])
-            if base not in self._bases:
-                bases = self.catalog.base_checkpoints_for(values[0])
-                self._bases[base] = build_trie({m: self.model_ids(m) for m in bases})
-            return self._bases[base]
-        return {4: self.size_trie, 5: self.size_trie, 6: self.sampler_trie, 7: self.steps_trie}.get(
-            slot, self.cfg_trie
-        )
+            architecture = architecture_of(base_model)  # a LoRA's bases depend on its architecture only
+            if architecture not in self._bases:
+                bases = self.grammar.base_checkpoints(values[0])
+                self._bases[architecture] = build_trie({m: self.model_ids(m) for m in bases})
+            return self._bases[architecture]
+        return self.parameter_tries[slot]
 
     def _enter(self, row: int, slot: int, offset: int, values: tuple) -> State:
         """The state after `offset` tokens of key segment `slot` (moving into its value when done)."""
@@ -205,16 +197,7 @@ class AnswerConstraint:
         checkpoints = self.catalog.checkpoint_models
         bases = [depth(self.models_trie(checkpoints))] if checkpoints else [2]
         longest_model = max([depth(t) for t in [self.model_trie, *self.row_tries.values()]])
-        values = [
-            longest_model,
-            8,
-            8,
-            *bases,
-            *(
-                depth(t)
-                for t in (self.size_trie, self.size_trie, self.sampler_trie, self.steps_trie, self.cfg_trie)
-            ),
-        ]
+        values = [longest_model, 8, 8, *bases, *(depth(t) for t in self.parameter_tries.values())]
         return sum(len(k) for k in self.keys) + sum(values) + 2
 
 

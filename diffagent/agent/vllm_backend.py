@@ -1,12 +1,11 @@
 """vLLM backend with structured output, for GPU serving (optional extra `diffagent[vllm]`).
 
 UNTESTED HERE: no GPU and no vllm on the development machines; the transformers backend is the
-tested path (tests cover the schema and the interface). vLLM's JSON-schema guided decoding enforces
-the answer's skeleton (`answers.answer_json_schema`, generated from the pydantic models): `model`
-an enum of the catalog's selectable identifiers (or a row's shortlist), the sampler an enum,
-numbers in range. Unlike the trie it cannot tie `type`, `base_model` and `base_checkpoint` to the
-chosen model, so every answer is rebuilt here with `answers.reconstruct` (catalog facts, the one
-base repair policy) before it is returned: callers get valid fields, as from the trie.
+tested path (tests cover the schema and the interface). vLLM's JSON-schema guided decoding gets
+the same grammar as the transformers trie (`grammar.AnswerGrammar.json_schema`: the catalog's
+selectable models or a row's shortlist, each model's type and base model, a LoRA's bases of its
+architecture, the parameter value lists with CFG in tenths). Each answer is still rebuilt with
+`answers.reconstruct` (catalog facts, the description) before it is returned, as from the trie.
 
 Implements `backend.Backend`. vLLM schedules forward passes itself, so decisions and forward
 passes are reported as None. It has no group-diverse beam search: `diverse_beams` runs plain beam
@@ -20,7 +19,8 @@ import logging
 from typing import Any
 
 from diffagent.agent.backend import Answer, DiverseBeams, Generation, Sampling
-from diffagent.answers import ANSWER_KEYS, answer_json_schema, parse_answer, reconstruct
+from diffagent.agent.grammar import AnswerGrammar
+from diffagent.answers import ANSWER_KEYS, parse_answer, reconstruct
 
 log = logging.getLogger(__name__)
 # The vllm API used here: StructuredOutputsParams (0.11 renamed guided decoding), LLM.generate
@@ -66,8 +66,9 @@ class VLLMBackend:
         inputs = [{"prompt_token_ids": ids} for ids in prompts]
         return self.llm.generate(inputs, params, lora_request=self.lora, use_tqdm=False)
 
-    def _schema(self, models: list[str]) -> str:
-        return json.dumps(answer_json_schema(models, self.catalog.checkpoint_models))
+    def schema(self, shortlist: list[str] | None = None) -> str:
+        """The guided-decoding JSON schema for the catalog, or for one row's shortlist of it."""
+        return json.dumps(AnswerGrammar(self.catalog, shortlist).json_schema())
 
     def constrained(
         self, prompts: list[list[int]], top_k: int = 1, shortlists: list[list[str]] | None = None
@@ -77,8 +78,7 @@ class VLLMBackend:
 
         params = []
         for row in range(len(prompts)):
-            models = shortlists[row] if shortlists else list(self.catalog.selectable)
-            guided = StructuredOutputsParams(json=self._schema(models))
+            guided = StructuredOutputsParams(json=self.schema(shortlists[row] if shortlists else None))
             sampling = {"temperature": 0.0, "n": 1} if top_k == 1 else {"temperature": 0.8, "n": 4 * top_k}
             params.append(SamplingParams(max_tokens=256, logprobs=0, structured_outputs=guided, **sampling))
         results = []

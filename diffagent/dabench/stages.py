@@ -97,6 +97,12 @@ class FilterStage(Stage):
     outputs: ClassVar[tuple[str, ...]] = ("work/pairs.parquet", "work/seeds.jsonl", "rejects.parquet")
     record_dir: ClassVar[str] = "work"
     unkeyed: ClassVar[tuple[str, ...]] = ("root", "task_runner", "shards")
+    # run_filter (here) and what it calls: the filters, their shards, the raw layers, model names.
+    code: ClassVar[tuple[str, ...]] = (
+        *(f"diffagent.dabench.{m}" for m in ("stages", "derive", "shards", "raw", "catalog")),
+        *(f"diffagent.dabench.{m}" for m in ("base_checkpoint", "prompts", "quality", "samplers")),
+        "diffagent.answers.validity",
+    )
 
 
 def run_filter(stage: FilterStage, shard_task: Any = None) -> dict[str, Any]:
@@ -169,6 +175,9 @@ class DescribeStage(Stage):
     name: ClassVar[str] = "describe"
     outputs: ClassVar[tuple[str, ...]] = ("catalog.parquet",)
     record_dir: ClassVar[str] = "work"
+    code: ClassVar[tuple[str, ...]] = tuple(
+        f"diffagent.dabench.{m}" for m in ("stages", "describe", "catalog", "prompts")
+    )
     unkeyed: ClassVar[tuple[str, ...]] = (
         "root",
         "llm_concurrency",
@@ -259,6 +268,7 @@ class SplitStage(Stage):
     name: ClassVar[str] = "split"
     outputs: ClassVar[tuple[str, ...]] = ("instructions.parquet", *(f"splits/{s}.parquet" for s in SPLITS))
     record_dir: ClassVar[str] = "work"
+    code: ClassVar[tuple[str, ...]] = ("diffagent.dabench.stages", "diffagent.dabench.split")
 
 
 def run_split(stage: SplitStage) -> dict[str, Any]:

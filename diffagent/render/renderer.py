@@ -18,6 +18,8 @@ from diffagent.store.base import ModelStore, ResolvedModel, check_lora_architect
 from schemas.t2i import DEFAULT_CLIP_SKIP, T2IApi, architecture_of
 
 log = logging.getLogger(__name__)
+# Where a pipeline keeps the scheduler config it was loaded with (see `base_scheduler_config`).
+BASE_SCHEDULER_CONFIG = "diffagent_base_scheduler_config"
 
 
 @dataclass
@@ -39,6 +41,18 @@ def resolve_api(store: ModelStore, api: T2IApi) -> tuple[ResolvedModel, Resolved
     return checkpoint, lora
 
 
+def base_scheduler_config(pipe) -> dict:
+    """The scheduler config `pipe` was loaded with, read before the first sampler swap replaces its
+    scheduler. Kept on the pipeline object itself, so it lives and dies with that pipeline: keyed by
+    `id(pipe)` in the renderer, a pipeline loaded after an eviction could reuse a freed id and take
+    another architecture's config (an SD scheduler config on a Flux pipeline)."""
+    config = getattr(pipe, BASE_SCHEDULER_CONFIG, None)
+    if config is None:
+        config = dict(pipe.scheduler.config)
+        setattr(pipe, BASE_SCHEDULER_CONFIG, config)
+    return config
+
+
 class Renderer:
     """Renders T2I APIs. Pipelines stay loaded across calls (bounded by settings.max_pipelines);
     with an artifact root, every image is cached as PNG and never rendered twice."""
@@ -55,7 +69,6 @@ class Renderer:
         root = artifact_root or self.settings.artifact_root
         self.cache = RenderCache(root) if root else None
         self.stats = RenderStats()
-        self._base_scheduler_configs: dict[int, dict] = {}
 
     @property
     def model_loads(self) -> int:
@@ -118,8 +131,7 @@ class Renderer:
     ) -> list[Image.Image]:
         pipe = self.pipelines.get(checkpoint, lora, self.settings.lora_scale)
         architecture = architecture_of(checkpoint.base_model)
-        base_config = self._base_scheduler_configs.setdefault(id(pipe), dict(pipe.scheduler.config))
-        pipe.scheduler = make_scheduler(api.sampling_method, base_config, architecture)
+        pipe.scheduler = make_scheduler(api.sampling_method, base_scheduler_config(pipe), architecture)
         # One CPU generator per seed: image i depends only on seeds[i], on any device.
         generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
         width, height, steps = self.render_shape(api)

@@ -39,11 +39,13 @@ log = logging.getLogger(__name__)
 SIGNALS = ("dense", "lexical", "triggers", "bm25", "neighbours")
 
 
-def split_rows(data: Path, split: str) -> list[dict]:
-    file = Path(data) / "splits" / f"{split}.parquet"
-    if not file.exists():
-        raise FileNotFoundError(f"no {split} split at {file}")
-    rows = ArtifactStore(str(data)).read_table(f"splits/{split}.parquet").to_pylist()
+def split_rows(data: str | Path, split: str) -> list[dict]:
+    """The rows of a DABench split; `data` is a folder or an fsspec URL (s3://...), both read
+    through the artifact store (a `Path` would mangle a URL and look for it on the local disk)."""
+    store, name = ArtifactStore(str(data)), f"splits/{split}.parquet"
+    if not store.exists(name):
+        raise FileNotFoundError(f"no {split} split at {store.url(name)}")
+    rows = store.read_table(name).to_pylist()
     for row in rows:
         row["negative_prompt"] = row.get("negative_prompt") or ""
     return rows

@@ -47,9 +47,18 @@ def rank_loss(scores: torch.Tensor, rewards: torch.Tensor) -> torch.Tensor:
 
 
 def best_response_ce(
-    token_logprobs: torch.Tensor, mask: torch.Tensor, rewards: torch.Tensor, length_normalised: bool = False
+    token_logprobs: torch.Tensor,
+    mask: torch.Tensor,
+    rewards: torch.Tensor,
+    length_normalised: bool = False,
+    targets: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Eq. 9: negative log-likelihood of the best-rewarded response (first one on a tie)."""
+    """Eq. 9: negative log-likelihood of the best-rewarded response (first one on a tie) among the
+    `targets` (bool [n], default all: `reconstruct.ce_targets` says which may be); 0 when none may."""
+    if targets is not None:
+        if not bool(targets.any()):
+            return token_logprobs.new_zeros(())
+        rewards = rewards.masked_fill(~targets, float("-inf"))
     best = int(rewards.argmax())
     total = -(token_logprobs[best] * mask[best]).sum()
     return total / mask[best].sum() if length_normalised else total
@@ -70,11 +79,13 @@ def rrhf_loss(
     rank_weight: float = 1.0,
     ce_weight: float = 1.0,
     ce_length_normalised: bool = False,
+    ce_targets: torch.Tensor | None = None,
 ) -> RRHFLoss:
-    """Eq. 10 for one prompt: token_logprobs and mask [n, T], rewards [n] -> L = w_r L_rank + w_c L_ce."""
+    """Eq. 10 for one prompt: token_logprobs and mask [n, T], rewards [n] -> L = w_r L_rank + w_c L_ce.
+    `ce_targets` (bool [n]): the responses Eq. 9 may train on (all when None); every one is ranked."""
     if token_logprobs.shape[0] != rewards.shape[0]:
         raise ValueError(f"{token_logprobs.shape[0]} responses but {rewards.shape[0]} rewards")
     scores = length_normalised_scores(token_logprobs, mask)
     rank = rank_loss(scores, rewards.to(scores.dtype))
-    ce = best_response_ce(token_logprobs, mask, rewards, ce_length_normalised)
+    ce = best_response_ce(token_logprobs, mask, rewards, ce_length_normalised, ce_targets)
     return RRHFLoss(rank_weight * rank + ce_weight * ce, rank, ce, scores)

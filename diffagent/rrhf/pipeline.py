@@ -58,6 +58,7 @@ class SFTStage(Stage):
     name: ClassVar[str] = "sft"
     outputs: ClassVar[tuple[str, ...]] = ("sft",)
     unkeyed: ClassVar[tuple[str, ...]] = ("root", "data")
+    code: ClassVar[tuple[str, ...]] = ("diffagent.agent.sft", "diffagent.agent.conversation")
 
     def input_files(self) -> dict[str, str]:
         files = data_files(self.data, ("catalog.parquet", "instructions.parquet", "splits/sft.parquet"))
@@ -75,6 +76,28 @@ class CandidatesStage(Stage):
     name: ClassVar[str] = "candidates"
     outputs: ClassVar[tuple[str, ...]] = ("candidates.parquet",)
     unkeyed: ClassVar[tuple[str, ...]] = ("root", "data")
+    # Decoding (every agent module but SFT training), reconstruction and the answer rules.
+    code: ClassVar[tuple[str, ...]] = (
+        "diffagent.rrhf.candidates",
+        "diffagent.rrhf.reconstruct",
+        "diffagent.rrhf.stages",
+        "diffagent.answers",
+        "diffagent.catalog",
+        *(
+            f"diffagent.agent.{module}"
+            for module in (
+                "backend",
+                "constrained",
+                "conversation",
+                "diverse_beam",
+                "fastforward",
+                "generate",
+                "grammar",
+                "selector",
+                "vllm_backend",
+            )
+        ),
+    )
 
     def input_files(self) -> dict[str, str]:
         names = ("catalog.parquet", "instructions.parquet", "splits/sft.parquet", "splits/rrhf.parquet")
@@ -95,6 +118,14 @@ class RolloutStage(Stage):
     task_runner: TaskRunnerSpec | None = None
     name: ClassVar[str] = "rollouts"
     outputs: ClassVar[tuple[str, ...]] = ("rollouts.parquet",)
+    # Rendering and scoring; how batches are dispatched (rrhf.dispatch, rrhf.plan) decides no value.
+    code: ClassVar[tuple[str, ...]] = (
+        "diffagent.rrhf.rollout",
+        "diffagent.rrhf.rollout_models",
+        "diffagent.render",
+        "diffagent.score",
+        "diffagent.store",
+    )
     unkeyed: ClassVar[tuple[str, ...]] = (
         "root",
         "data",
@@ -121,6 +152,15 @@ class RRHFStage(Stage):
     use_cpu: bool | None = None
     name: ClassVar[str] = "rrhf"
     outputs: ClassVar[tuple[str, ...]] = ("rrhf",)
+    # The trainer, its loss and the examples it builds (tokenised as SFT, CE targets by reconstruct).
+    code: ClassVar[tuple[str, ...]] = (
+        "diffagent.rrhf.train",
+        "diffagent.rrhf.rrhf_trainer",
+        "diffagent.rrhf.rrhf_config",
+        "diffagent.rrhf.loss",
+        "diffagent.rrhf.reconstruct",
+        "diffagent.agent.conversation",
+    )
 
 
 @dataclass(frozen=True)
@@ -131,6 +171,7 @@ class RetrieverStage(Stage):
     name: ClassVar[str] = "retriever"
     outputs: ClassVar[tuple[str, ...]] = ("retriever",)
     unkeyed: ClassVar[tuple[str, ...]] = ("root", "data")
+    code: ClassVar[tuple[str, ...]] = ("diffagent.retriever",)
 
     def input_files(self) -> dict[str, str]:
         return data_files(self.data, ("catalog.parquet", "splits/sft.parquet", "splits/rrhf.parquet"))

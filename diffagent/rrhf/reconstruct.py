@@ -8,21 +8,30 @@ default API (the architecture's base model with "Euler a", 20 steps, CFG 7) and 
 
 The default base model of each architecture is a setting (`base_models`): a catalog Checkpoint's
 `model` string, or a hub id / local path. A base that is not a catalog entry gets model_id = 0 and
-version_id = 0, which means "not a Civitai model: load `model` as a diffusers checkpoint".
+version_id = 0, which means "not a Civitai model: load `model` as a diffusers checkpoint". Such a
+default is ranked with the others but is never the CE target (`ce_targets`).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from diffagent.answers import PARAMETER_KEYS, HallucinationReason, default_api, parse_answer, reconstruct
+from diffagent.answers import (
+    ANSWER_KEYS,
+    PARAMETER_KEYS,
+    HallucinationReason,
+    classify_answer,
+    default_api,
+    parse_answer,
+    reconstruct,
+)
 from diffagent.catalog import Catalog
 from schemas.t2i import T2IApi
 
-__all__ = ["ReconstructionStats", "api_key", "default_api", "reconstruct_candidates"]
+__all__ = ["ReconstructionStats", "api_key", "ce_targets", "default_api", "reconstruct_candidates"]
 
 
 @dataclass
@@ -118,3 +127,17 @@ def reconstruct_candidates(
     if api_key(default) not in seen:
         responses.append(default)
     return responses, stats
+
+
+def ce_targets(apis: Sequence[T2IApi], catalog: Catalog) -> list[bool]:
+    """Which responses the CE term (paper Eq. 9, on the best-rewarded response) may train on: the
+    answers `classify_answer` accepts, i.e. catalog models.
+
+    The default API of a base model outside the catalog (a hub id or a folder) stays among the
+    ranked responses: the ranking term (Eq. 8) still pushes every candidate rewarded below the
+    plain base model under it, which is what the paper adds the default API for. But it is never
+    the CE target: our agent answers with catalog models only (the decoding trie cannot write
+    anything else), so imitating it would train the agent to say what the evaluation counts as an
+    unknown model (Table 1's hallucination). A default that is a catalog Checkpoint is a target.
+    """
+    return [classify_answer({key: getattr(api, key) for key in ANSWER_KEYS}, catalog) is None for api in apis]

@@ -5,6 +5,7 @@ A training example is one prompt with all of its responses and their rewards, ei
 (`prompt` is the exact text the policy sees before its answer; each response is tokenised without
 special tokens and closed with EOS) or already tokenised, the way SFT tokenised its examples:
     {"prompt_input_ids": list[int], "response_input_ids": list[list[int]], "rewards": list[float]}
+Either may add "ce_targets": list[bool], the responses the CE term may train on (default all).
 """
 
 from __future__ import annotations
@@ -31,11 +32,19 @@ def tokenize_example(
             f"an RRHF example needs >= 2 responses with one reward each, got {len(responses)} responses "
             f"and {len(rewards)} rewards for prompt {str(example.get('prompt'))[:60]!r}"
         )
+    targets = [bool(t) for t in example.get("ce_targets", [True] * len(responses))]
+    if len(targets) != len(responses):
+        raise ValueError(f"{len(targets)} ce_targets for {len(responses)} responses")
     if "prompt_input_ids" in example:  # tokenised by the caller (the agent's own segmentation)
         prompt_ids = list(example["prompt_input_ids"])[-max_prompt_length:]
         budget = max_length - len(prompt_ids)
         response_ids = [list(ids)[:budget] for ids in example["response_input_ids"]]
-        return {"prompt_input_ids": prompt_ids, "response_input_ids": response_ids, "rewards": rewards}
+        return {
+            "prompt_input_ids": prompt_ids,
+            "response_input_ids": response_ids,
+            "rewards": rewards,
+            "ce_targets": targets,
+        }
     if tokenizer.eos_token_id is None:
         raise ValueError(f"tokenizer {type(tokenizer).__name__} has no eos_token_id")
     prompt_ids = tokenizer(example["prompt"], add_special_tokens=True)["input_ids"][-max_prompt_length:]
@@ -44,23 +53,29 @@ def tokenize_example(
         (tokenizer(text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id])[:budget]
         for text in responses
     ]
-    return {"prompt_input_ids": prompt_ids, "response_input_ids": response_ids, "rewards": rewards}
+    return {
+        "prompt_input_ids": prompt_ids,
+        "response_input_ids": response_ids,
+        "rewards": rewards,
+        "ce_targets": targets,
+    }
 
 
 class RRHFCollator:
     """Flattens the responses of every prompt in the batch into right-padded rows.
 
     Output: input_ids, attention_mask, labels [R, L] (labels -100 on prompt and padding),
-    rewards [R] and group_sizes [Q] (responses per prompt, in order).
+    rewards [R], ce_targets [R] (bool) and group_sizes [Q] (responses per prompt, in order).
     """
 
     def __init__(self, pad_token_id: int) -> None:
         self.pad_token_id = pad_token_id
 
     def __call__(self, examples: Sequence[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        rows, labels, rewards, sizes = [], [], [], []
+        rows, labels, rewards, sizes, targets = [], [], [], [], []
         for example in examples:
             prompt = example["prompt_input_ids"]
+            targets += example.get("ce_targets", [True] * len(example["rewards"]))
             for response, reward in zip(example["response_input_ids"], example["rewards"], strict=True):
                 rows.append(prompt + response)
                 labels.append([-100] * len(prompt) + response)
@@ -79,6 +94,7 @@ class RRHFCollator:
             "attention_mask": attention,
             "labels": label_ids,
             "rewards": torch.tensor(rewards, dtype=torch.float32),
+            "ce_targets": torch.tensor(targets, dtype=torch.bool),
             "group_sizes": torch.tensor(sizes, dtype=torch.long),
         }
 
@@ -161,6 +177,7 @@ class RRHFTrainer(Trainer):
                 rank_weight=self.args.rank_weight,
                 ce_weight=self.args.ce_weight,
                 ce_length_normalised=self.args.ce_length_normalised,
+                ce_targets=inputs["ce_targets"][part],
             )
             losses.append(result.loss)
             ranks.append(result.rank.detach())

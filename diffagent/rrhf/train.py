@@ -74,10 +74,12 @@ class RRHFParams(LoraTrainingParams):
         )
 
 
-def tokenized_examples(tokenizer: Any, table: Any) -> list[dict[str, Any]]:
-    """RRHF examples from the rollouts table, tokenised like SFT (prompt + answer segments + EOS)."""
+def tokenized_examples(tokenizer: Any, table: Any, catalog: Any) -> list[dict[str, Any]]:
+    """RRHF examples from the rollouts table, tokenised like SFT (prompt + answer segments + EOS);
+    the CE term trains only on responses that name a `catalog` model (`reconstruct.ce_targets`)."""
     from diffagent.agent.conversation import answer_segments
     from diffagent.agent.generate import encode_prompt
+    from diffagent.rrhf.reconstruct import ce_targets
     from schemas.t2i import T2IApi
 
     apis: dict[tuple[str, str], str] = {
@@ -90,13 +92,19 @@ def tokenized_examples(tokenizer: Any, table: Any) -> list[dict[str, Any]]:
         prompt = encode_prompt(
             tokenizer, {"prompt": example["prompt"], "negative_prompt": example["negative_prompt"]}
         )
-        responses = []
+        responses, parsed = [], []
         for text in example["responses"]:
             api = T2IApi.model_validate_json(apis[(example["prompt_id"], text)])
             ids = [t for s in answer_segments(api) for t in tokenizer.encode(s, add_special_tokens=False)]
             responses.append([*ids, tokenizer.eos_token_id])
+            parsed.append(api)
         examples.append(
-            {"prompt_input_ids": prompt, "response_input_ids": responses, "rewards": example["rewards"]}
+            {
+                "prompt_input_ids": prompt,
+                "response_input_ids": responses,
+                "rewards": example["rewards"],
+                "ce_targets": ce_targets(parsed, catalog),
+            }
         )
     return examples
 
@@ -128,7 +136,8 @@ def train_rrhf_agent(
     model, tokenizer = agent.backend.model, agent.backend.tokenizer
     tokenizer.padding_side = "right"
     rollouts_store, rollouts_name = at(rollouts)
-    examples = tokenized_examples(tokenizer, rollouts_store.read_table(rollouts_name, ROLLOUT_SCHEMA))
+    table = rollouts_store.read_table(rollouts_name, ROLLOUT_SCHEMA)
+    examples = tokenized_examples(tokenizer, table, agent.catalog)
     if not examples:
         raise ValueError(f"no prompt in {rollouts} has two or more responses to rank")
     gpu = torch.cuda.is_available() and not use_cpu

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import numpy as np
 import pytest
 
 from diffagent.render.cache import png_bytes
 from diffagent.render.renderer import Renderer
 from diffagent.render.settings import RenderSettings
+from schemas.t2i import BASE_MODEL_VERSION_ID
 from tests.render.conftest import make_api
 
 
@@ -83,3 +87,31 @@ def test_lora_without_base_is_refused(tiny_store):
         renderer.render(api, "a cat", "", [0])
     with pytest.raises(ValueError, match="seeds is empty"):
         renderer.render(make_api(), "a cat", "", [])
+
+
+def test_pipelines_evicted_across_architectures_keep_their_own_scheduler_config(tiny_store):
+    """One pipeline at a time, SD 1.5 and Flux in turn: every load evicts the other architecture's
+    pipeline. Each samples with the scheduler config it was loaded with (the tiny SD: scaled-linear
+    betas from 0.00085; the tiny Flux: shift 3, dynamic shifting), and the renderer keeps nothing
+    of an evicted pipeline alive (state keyed by a freed pipeline's id could be taken by the next)."""
+    renderer = Renderer(tiny_store, RenderSettings(max_pipelines=1, render_size=64, render_max_steps=2))
+    sd1 = make_api(BASE_MODEL_VERSION_ID, base_model="SD 1.5")
+    flux = make_api(BASE_MODEL_VERSION_ID, base_model="Flux.1 D", sampler="Euler", cfg_scale=3.5)
+    loaded = []
+    for api in (sd1, flux, sd1, flux):
+        renderer.render(api, "a cat", "", [0])
+        (pipe,) = renderer.pipelines._pipelines.values()
+        config = pipe.scheduler.config
+        if api is flux:
+            assert (type(pipe).__name__, config.get("shift"), config.get("use_dynamic_shifting")) == (
+                "FluxPipeline",
+                3.0,
+                True,
+            )
+        else:
+            assert (config.get("beta_start"), config.get("beta_schedule")) == (0.00085, "scaled_linear")
+        loaded.append(weakref.ref(pipe))
+        del pipe
+    gc.collect()
+    assert renderer.model_loads == 4
+    assert [ref() is None for ref in loaded] == [True, True, True, False]

@@ -55,3 +55,12 @@ def test_bad_inputs_name_the_values() -> None:
         rrhf_loss(TOKEN_LOGPROBS, MASK, REWARDS[:2])
     with pytest.raises(ValueError, match="at least one scored token"):
         length_normalised_scores(TOKEN_LOGPROBS, torch.zeros_like(MASK))
+
+
+def test_ce_trains_on_the_best_response_it_may_target() -> None:
+    """Targets (no, yes, yes): r1 (s 0.9) is ranked but not imitated; the best target is r2 (s 0.5),
+    L_ce = -(-0.5-1.5) = 2; L_rank is the hand-worked 1 as before. No target at all: L_ce = 0."""
+    result = rrhf_loss(TOKEN_LOGPROBS, MASK, REWARDS, ce_targets=torch.tensor([False, True, True]))
+    assert (float(result.rank), float(result.ce), float(result.loss)) == pytest.approx((1.0, 2.0, 3.0))
+    none = rrhf_loss(TOKEN_LOGPROBS, MASK, REWARDS, ce_targets=torch.zeros(3, dtype=torch.bool))
+    assert (float(none.ce), float(none.loss)) == pytest.approx((0.0, 1.0))

@@ -8,7 +8,7 @@ import pytest
 
 from diffagent.answers import default_api, repair_parameters
 from diffagent.catalog import Catalog
-from diffagent.rrhf.reconstruct import ReconstructionStats, reconstruct_candidates
+from diffagent.rrhf.reconstruct import ReconstructionStats, ce_targets, reconstruct_candidates
 from tests.rrhf.conftest import small_catalog
 
 CATALOG = Catalog.from_entries(small_catalog())
@@ -117,3 +117,15 @@ def test_stats_add_up() -> None:
     )
     assert (total.candidates, total.hallucinated, total.hallucination_rate) == (4, 2, 0.5)
     assert total.per_reason == {"unknown_model": 1, "unparseable": 1}
+
+
+def test_only_catalog_answers_are_ce_targets() -> None:
+    """A default base outside the catalog (a hub id) is ranked but never imitated (paper Eq. 9):
+    the agent would learn to name an unknown model. A catalog Checkpoint as the default is a target."""
+    texts = [answer(), answer(model="pixel_art_lora", type="LORA", base_checkpoint="dreamshaper_8")]
+    hub, _ = reconstruct_candidates(texts, CATALOG, "SD 1.5", {"SD 1.5": "org/sd15-base"})
+    assert [r.model for r in hub] == ["dreamshaper_8", "pixel_art_lora", "org/sd15-base"]
+    assert ce_targets(hub, CATALOG) == [True, True, False]
+    catalog_default, _ = reconstruct_candidates(texts, CATALOG, "SDXL 1.0", {"SDXL 1.0": "juggernaut_xl"})
+    assert [r.model for r in catalog_default] == ["dreamshaper_8", "pixel_art_lora", "juggernaut_xl"]
+    assert ce_targets(catalog_default, CATALOG) == [True, True, True]

@@ -90,3 +90,42 @@ def test_rejects_single_response_examples(tmp_path, tiny_tokenizer) -> None:
     bad = [{"prompt": "p", "responses": ["only one"], "rewards": [1.0]}]
     with pytest.raises(ValueError, match="needs >= 2 responses"):
         RRHFTrainer(make_tiny_llama(vocab_size=len(tiny_tokenizer)), _config(tmp_path), bad, tiny_tokenizer)
+
+
+def test_a_default_api_outside_the_catalog_is_ranked_but_not_the_ce_target(tiny_tokenizer) -> None:
+    """From rollouts to the collated batch: the hub-id default API, rewarded best, keeps its reward
+    (the ranking term sees it) but is no CE target; the catalog answer is."""
+    import pyarrow as pa
+
+    from diffagent.catalog import Catalog
+    from diffagent.rrhf.reconstruct import reconstruct_candidates
+    from diffagent.rrhf.train import tokenized_examples
+    from schemas.rrhf import ROLLOUT_SCHEMA
+    from tests.rrhf.conftest import small_catalog
+
+    catalog = Catalog.from_entries(small_catalog())
+    apis, _ = reconstruct_candidates(
+        ['{"model": "dreamshaper_8"}'], catalog, "SD 1.5", {"SD 1.5": "org/sd15-base"}
+    )
+    assert [api.model for api in apis] == ["dreamshaper_8", "org/sd15-base"]
+    rows = [
+        dict(
+            prompt_id="p",
+            prompt="a cat",
+            negative_prompt="",
+            response_index=index,
+            response_text=f"response {index}",
+            api_json=api.model_dump_json(),
+            seeds=[0],
+            image_scores=[reward],
+            raw_scores_json="{}",
+            reward=reward,
+        )
+        for index, (api, reward) in enumerate(zip(apis, [0.25, 0.75], strict=True))
+    ]
+    table = pa.Table.from_pylist(rows, schema=ROLLOUT_SCHEMA)
+    examples = tokenized_examples(tiny_tokenizer, table, catalog)
+    assert [(e["rewards"], e["ce_targets"]) for e in examples] == [([0.25, 0.75], [True, False])]
+    example = tokenize_example(examples[0], tiny_tokenizer, 64, 512)
+    batch = RRHFCollator(tiny_tokenizer.pad_token_id)([example])
+    assert (batch["rewards"].tolist(), batch["ce_targets"].tolist()) == ([0.25, 0.75], [True, False])

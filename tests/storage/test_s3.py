@@ -143,3 +143,40 @@ def test_train_sfta_from_s3_into_s3(s3_dabench):
     agent = load_agent(out.url("rrhf"), catalog=str(local_data(data.root_url)), device="cpu")
     [[selection]] = agent.select(["a cat in a garden, watercolor"])
     assert selection.api is not None and selection.api.model in agent.catalog
+
+
+def test_train_retriever_reads_its_dabench_from_s3(s3_endpoint, tmp_path):
+    """`train retriever` on a DABench at s3:// reads its splits from the bucket (6 models x 3
+    prompts in each split of the small DABench); a missing split is named by its URL."""
+    import s3fs
+
+    from diffagent.retriever.config import RetrieverConfig
+    from diffagent.retriever.train import split_rows, train_retriever
+    from tests.agent.conftest import write_dabench
+
+    local = write_dabench(tmp_path / "dabench")
+    s3fs.S3FileSystem().put(str(local), "dabench-test/retriever-run", recursive=True)
+    url = "s3://dabench-test/retriever-run"
+    manifest = train_retriever(url, tmp_path / "retriever", config=RetrieverConfig(epochs=1, folds=0))
+    assert (manifest["data"], manifest["pairs"]) == (url, {"sft": 18, "rrhf": 18})
+    assert (tmp_path / "retriever").is_dir()
+    with pytest.raises(FileNotFoundError, match="no dev split at s3://dabench-test/retriever-run/splits/dev"):
+        split_rows(url, "dev")
+
+
+def test_a_stage_lock_on_s3_is_exclusive(s3_endpoint):
+    """The stage lock on s3:// (S3's conditional put): held, a second holder's bounded wait ends in
+    a TimeoutError naming the first; released, the lock is gone and can be taken again."""
+    from diffagent.stagelock import store_lock
+
+    store = ArtifactStore("s3://dabench-test/lock-run")
+    with store_lock(store, "stages/locks/sft.lock") as held:
+        assert store.exists("stages/locks/sft.lock")
+        with (
+            pytest.raises(TimeoutError, match=held["token"]),
+            store_lock(store, "stages/locks/sft.lock", wait_s=0),
+        ):
+            pass
+    assert not store.exists("stages/locks/sft.lock")
+    with store_lock(store, "stages/locks/sft.lock"):
+        assert store.exists("stages/locks/sft.lock")
