@@ -146,9 +146,16 @@ def validated(model: type[BaseModel], values: dict[str, Any], context: dict[str,
     try:
         return model.model_validate(values, context=context)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in item['loc']) or 'config'}: {item['msg']}" for item in error.errors()
-        )
+        problems = "; ".join(_problem(item) for item in error.errors())
         raise typer.BadParameter(problems) from None
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
+
+
+def _problem(item: Any) -> str:
+    """One pydantic error as `field=value: message` (the whole config's errors as `config: ...`)."""
+    location = ".".join(str(p) for p in item["loc"])
+    if not location:
+        return f"config: {item['msg']}"
+    shown = "" if item["type"] in ("missing", "unexpected_keyword_argument") else f"={item['input']!r}"
+    return f"{location}{shown}: {item['msg']}"

@@ -33,6 +33,16 @@ class SelectionStage(Stage):
     architectures: tuple[str, ...]
     batch_size: int = 1
     name: ClassVar[str] = "selection"
+    # What decides the answers: the selectors (agents, retriever, answers) and how they are run.
+    code: ClassVar[tuple[str, ...]] = (
+        "diffagent.agent",
+        "diffagent.answers",
+        "diffagent.retriever",
+        "diffagent.catalog",
+        "diffagent.evaluate.agents",
+        "diffagent.evaluate.run",
+        "diffagent.evaluate.stages",
+    )
     outputs: ClassVar[tuple[str, ...]] = ("stages/answers.parquet", "stages/selectors.json")
     unkeyed: ClassVar[tuple[str, ...]] = ("root", "data", "agents")
 
@@ -55,6 +65,15 @@ class RenderStage(Stage):
     size: int | None = None
     base_models: tuple[tuple[str, str], ...] | None = None
     name: ClassVar[str] = "render"
+    code: ClassVar[tuple[str, ...]] = (
+        "diffagent.render",
+        "diffagent.score",
+        "diffagent.store",
+        "diffagent.evaluate.pipeline",
+        "diffagent.evaluate.models",
+        "diffagent.evaluate.steps",
+        "diffagent.evaluate.stages",
+    )
     outputs: ClassVar[tuple[str, ...]] = ("stages/scores.parquet", "stages/renderer.json")
     unkeyed: ClassVar[tuple[str, ...]] = ("root", "data")
 

@@ -249,7 +249,7 @@ def test_sharded_llm_descriptions_share_one_cache(sample_build, tmp_path):
     [
         (["--dask-address", "tcp://h:1"], "--dask-address tcp://h:1 needs --task-runner dask"),
         (["--task-runner", "ray"], "unknown task runner 'ray'"),
-        (["--shards", "0"], "'0'"),
+        (["--shards", "0"], "shards=0"),
     ],
 )
 def test_the_cli_names_a_bad_runner_option(options, message, tmp_path):

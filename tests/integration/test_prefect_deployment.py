@@ -85,11 +85,7 @@ def test_every_deployment_deploys(prefect_stack: PrefectStack):
     the docker GPU template for `cuda`, and deploys every deployment of prefect.yaml."""
     env = {**prefect_stack.env, "BIN": str(Path(executable("prefect")).parent), "CUDA_POOL_TYPE": "docker"}
     script = ["bash", "deployments/create_pools_and_deploy.sh"]
-    # A process `cuda` pool (the default): its workers run this checkout, not the image's path.
-    run([*script, DEMO, "sfta-stage/sfta-stage-cuda"], {**env, "CUDA_POOL_TYPE": "process"}, 180)
-    stage = deployments_by_name(prefect_stack)["sfta-stage/sfta-stage-cuda"]
-    pull = stage["pull_steps"][0]["prefect.deployments.steps.set_working_directory"]
-    assert pull == {"directory": str(REPO)}
+    run([*script, DEMO], env, 180)
     run(script, env, 300)
 
     pools = {pool["name"]: pool for pool in api(prefect_stack, "/work_pools/filter", {})}
@@ -127,6 +123,15 @@ def test_every_deployment_deploys(prefect_stack: PrefectStack):
     pull = parent["pull_steps"][0]["prefect.deployments.steps.set_working_directory"]
     assert pull == {"directory": str(REPO)}
     assert parent["parameters"]["config"]["work_pool"] == "cuda"
+
+    # A process `cuda` pool (the script's default): its workers run this checkout, not the image's.
+    prefect = executable("prefect")
+    run([prefect, "--no-prompt", "work-pool", "delete", "cuda"], prefect_stack.env, 60)
+    run([*script, "sfta-stage/sfta-stage-cuda"], {**env, "CUDA_POOL_TYPE": "process"}, 180)
+    assert {p["name"]: p["type"] for p in api(prefect_stack, "/work_pools/filter", {})}["cuda"] == "process"
+    stage = deployments_by_name(prefect_stack)["sfta-stage/sfta-stage-cuda"]
+    pull = stage["pull_steps"][0]["prefect.deployments.steps.set_working_directory"]
+    assert pull == {"directory": str(REPO)}
 
 
 def test_kubernetes_gpu_template_is_accepted(prefect_stack: PrefectStack):
