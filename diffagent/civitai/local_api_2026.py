@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from diffagent.civitai.client import BULK_HASHES_MAX, IMAGE_SORTS
@@ -58,12 +59,23 @@ DOWNLOAD_REFUSALS: dict[str, tuple[int, dict[str, Any], dict[str, str]]] = {
 EARLY_ACCESS = "early_access"  # 403 with the gate's deadline, built per version
 
 
+@dataclass
+class Api2026:
+    """How the local server speaks the 2026 API: `bulk_by_hash` False answers 405 to the bulk
+    endpoint, like a server from before it; `download_faults` maps a version id to the refusal
+    kind (`DOWNLOAD_REFUSALS`, or "early_access") its download answers with."""
+
+    bulk_by_hash: bool = True
+    download_faults: dict[int, str] = field(default_factory=dict)
+
+
 def post_answer(state: CivitaiServer, path: str, raw: bytes) -> tuple[int, Any] | str:
     """(status, JSON body) of a POST to the local server, or the name of an injected fault."""
-    if path != BULK_BY_HASH_PATH:
+    if path == BULK_BY_HASH_PATH:
+        with state._lock:
+            state.stats.requests["by-hash-ids"] += 1
+    if path != BULK_BY_HASH_PATH or not state.api_2026.bulk_by_hash:
         return (405, {"error": f"no POST route {path}"}) if path.startswith("/api/v1/") else (404, {})
-    with state._lock:
-        state.stats.requests["by-hash-ids"] += 1
     fault = state.draw_fault(path)
     if fault is not None and fault != "slow":
         return fault
@@ -81,19 +93,20 @@ def bulk_by_hash(source: CivitaiSource, body: Any) -> tuple[int, Any]:
     if len(body) > BULK_HASHES_MAX:
         return 400, {"error": "Request must include an array of SHA256 Hashes. Too many hashes"}
     wanted = {h.upper() for h in body}
-    answer = []
+    found: dict[tuple[int, str], int] = {}  # (version id, hash) -> model id: one row per file
     for model in source.models:
         for version in model.get("modelVersions") or []:
             for file in version.get("files") or []:
                 sha256 = str((file.get("hashes") or {}).get("SHA256", "")).upper()
                 if sha256 in wanted:
-                    answer.append({"modelVersionId": version["id"], "modelId": model["id"], "hash": sha256})
-    for row in source.hash_index:
+                    found[(int(version["id"]), sha256)] = int(model["id"])
+    for row in source.hash_index:  # checkpoints known only from the index
         if row.get("hash_type") == "SHA256" and str(row["hash"]).upper() in wanted:
-            answer.append(
-                {"modelVersionId": row["version_id"], "modelId": row["model_id"], "hash": row["hash"].upper()}
-            )
-    return 200, answer
+            found.setdefault((int(row["version_id"]), str(row["hash"]).upper()), int(row["model_id"]))
+    return 200, [
+        {"modelVersionId": version_id, "modelId": model_id, "hash": sha256}
+        for (version_id, sha256), model_id in sorted(found.items())
+    ]
 
 
 def sorted_images(items: list[dict[str, Any]], sort: str | None) -> list[dict[str, Any]]:
@@ -119,7 +132,7 @@ def download_refusal(
 ) -> tuple[int, dict[str, Any], dict[str, str]] | None:
     """(status, JSON body, headers) when the download of `version_id` is refused, else None.
     "login" refuses only a request without a key, as Civitai does (it is the no-session case)."""
-    source, kind = state.source, state.download_faults.get(version_id)
+    source, kind = state.source, state.api_2026.download_faults.get(version_id)
     version = source.version(version_id) or {}
     paid = version.get("paidAccess")
     if kind is None and isinstance(paid, dict):

@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
 
-from diffagent.civitai.local_api_2026 import sorted_images
+from diffagent.civitai.local_api_2026 import Api2026, sorted_images
 from diffagent.civitai.source import CivitaiSource
 
 if TYPE_CHECKING:
@@ -84,13 +84,13 @@ class CivitaiServer:
         port: int = 0,
         latency: float = 0.0,
         downloads: Downloads | None = None,
-        download_faults: dict[int, str] | None = None,
+        api_2026: Api2026 | None = None,
     ) -> None:
         """`downloads`: serve model files (`/api/download/models/{id}`) and answer with download
-        URLs on this server instead of civitai.com. `download_faults`: version id -> a refusal kind
-        (`local_api_2026.DOWNLOAD_REFUSALS`, "early_access") its download answers with."""
+        URLs on this server instead of civitai.com. `api_2026`: the bulk by-hash endpoint and download
+        refusals (`local_api_2026`)."""
         self.source = source
-        self.download_faults = dict(download_faults or {})
+        self.api_2026 = api_2026 or Api2026()
         self.downloads = downloads
         self.faults = faults or Faults()
         self.latency = latency
