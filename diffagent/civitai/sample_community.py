@@ -31,7 +31,7 @@ def add_community_models(models: list[dict[str, Any]], facts: FileFacts | None, 
     sd15_sha256 = [
         version["files"][0]["hashes"]["SHA256"]
         for model in models
-        if model["type"] == "Checkpoint"
+        if model["type"] == "Checkpoint" and model["id"] < 900  # the themed ones, none awkward
         for version in model["modelVersions"]
         if version["baseModel"] == "SD 1.5"
     ]
