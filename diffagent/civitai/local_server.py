@@ -1,11 +1,12 @@
 """A local HTTP server that speaks Civitai's REST API v1 over a `CivitaiSource`.
 
 Used by the tests, the benchmark and `make demo` (on the bundled sample). It serves today's
-shapes (nested images without `meta`, `meta` only with `withMeta=true`, opaque cursors,
-by-hash look-ups, 404s) and can inject the faults a real crawl meets: 429 with and without
-`Retry-After`, 503, 500 with Civitai's error body, a Cloudflare-style HTML challenge page and
-slow answers. Faults are drawn from a seeded generator and never hit the same URL more than
-`max_consecutive` times in a row, so a client with bounded retries always gets through.
+shapes (nested images without `meta`, `meta` only with `withMeta=true`, opaque cursors, by-hash
+look-ups, bulk ones and download refusals from `local_api_2026`, 404s) and can inject the faults
+a real crawl meets: 429 with and without `Retry-After`, 503, 500 with Civitai's error body, a
+Cloudflare-style HTML challenge page and slow answers. Faults are drawn from a seeded generator
+and never hit the same URL more than `max_consecutive` times in a row, so a client with bounded
+retries always gets through.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
 
-from diffagent.civitai.local_api_2026 import Api2026, sorted_images
+from diffagent.civitai.local_api_2026 import Api2026, download_refusal, post_answer, sorted_images
 from diffagent.civitai.source import CivitaiSource
 
 if TYPE_CHECKING:
@@ -87,8 +88,7 @@ class CivitaiServer:
         api_2026: Api2026 | None = None,
     ) -> None:
         """`downloads`: serve model files (`/api/download/models/{id}`) and answer with download
-        URLs on this server instead of civitai.com. `api_2026`: the bulk by-hash endpoint and download
-        refusals (`local_api_2026`)."""
+        URLs on this server instead of civitai.com. `api_2026`: today's API switches."""
         self.source = source
         self.api_2026 = api_2026 or Api2026()
         self.downloads = downloads
@@ -171,8 +171,6 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(status, body)
 
     def do_POST(self) -> None:
-        from diffagent.civitai.local_api_2026 import post_answer
-
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         answer = post_answer(self.server_state, urlparse(self.path).path, raw)
         if isinstance(answer, str):  # an injected fault, like the GET routes get
@@ -201,7 +199,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _download(self, path: str, query: dict[str, list[str]]) -> None:
         from diffagent.civitai.downloads import DOWNLOAD_PREFIX, byte_range
-        from diffagent.civitai.local_api_2026 import download_refusal
 
         downloads = self.server_state.downloads
         assert downloads is not None
