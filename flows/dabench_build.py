@@ -44,7 +44,9 @@ def dabench_build(config: DabenchBuildConfig) -> dict[str, dict[str, Any]]:
     results["crawl"] = crawl_task(
         out,
         config.civitai_url,
-        CrawlParams(types, base_models, config.max_models),
+        CrawlParams(
+            types, base_models, config.max_models, max_images_per_version=config.max_images_per_version
+        ),
         config.concurrency,
         config.timeout,
         config.retry,

@@ -99,6 +99,8 @@ class ModelVersion(_Tolerant):
     stats: Stats = Field(default_factory=Stats)
     download_url: str | None = Field(None, alias="downloadUrl")
     model: dict[str, Any] | None = None  # present on /model-versions answers
+    # Today's paid gate: {"permanent": bool, "endsAt": date | null} while active, else null.
+    paid_access: dict[str, Any] | None = Field(None, alias="paidAccess")
 
     @field_validator("id", mode="before")
     @classmethod
@@ -127,6 +129,11 @@ class ModelVersion(_Tolerant):
     @classmethod
     def _stats(cls, value: Any) -> Any:
         return value if isinstance(value, dict) else {}
+
+    @field_validator("paid_access", mode="before")
+    @classmethod
+    def _paid_access(cls, value: Any) -> dict[str, Any] | None:
+        return value if isinstance(value, dict) else None
 
     def primary_safetensors(self) -> ModelFile | None:
         """The file a user would download: the primary model file if it is safetensors, else the

@@ -83,6 +83,12 @@ class Image(_Tolerant):
     meta: ImageMeta | None = None
     model_version_id: int | None = Field(None, alias="modelVersionId")
     has_meta: bool | None = Field(None, alias="hasMeta")
+    username: str | None = None  # who posted it: the model's creator or someone else
+
+    @field_validator("username", mode="before")
+    @classmethod
+    def _username(cls, value: Any) -> str | None:
+        return loose_str(value)
 
     @field_validator("id", "width", "height", "model_version_id", mode="before")
     @classmethod

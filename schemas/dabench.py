@@ -68,6 +68,9 @@ class InstructionRow(BaseModel):
     base_checkpoint_version_id: int | None
     seed: int | None
     clip_skip: int = 1  # the image's `Clip skip` (1 when its metadata has none)
+    # Who posted the image: "creator" (the model's own sample), "community" (another user), or
+    # "unknown" (no username on the image or the model).
+    image_source: str = "unknown"
 
 
 class RejectRow(BaseModel):

@@ -1,11 +1,12 @@
 """A local HTTP server that speaks Civitai's REST API v1 over a `CivitaiSource`.
 
 Used by the tests, the benchmark and `make demo` (on the bundled sample). It serves today's
-shapes (nested images without `meta`, `meta` only with `withMeta=true`, opaque cursors,
-by-hash look-ups, 404s) and can inject the faults a real crawl meets: 429 with and without
-`Retry-After`, 503, 500 with Civitai's error body, a Cloudflare-style HTML challenge page and
-slow answers. Faults are drawn from a seeded generator and never hit the same URL more than
-`max_consecutive` times in a row, so a client with bounded retries always gets through.
+shapes (nested images without `meta`, `meta` only with `withMeta=true`, opaque cursors, by-hash
+look-ups, bulk ones and download refusals from `local_api_2026`, 404s) and can inject the faults
+a real crawl meets: 429 with and without `Retry-After`, 503, 500 with Civitai's error body, a
+Cloudflare-style HTML challenge page and slow answers. Faults are drawn from a seeded generator
+and never hit the same URL more than `max_consecutive` times in a row, so a client with bounded
+retries always gets through.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
 
+from diffagent.civitai.local_api_2026 import Api2026, download_refusal, post_answer, sorted_images
 from diffagent.civitai.source import CivitaiSource
 
 if TYPE_CHECKING:
@@ -69,6 +71,7 @@ class ServerStats:
     requests: Counter = field(default_factory=Counter)  # by endpoint name
     faults: Counter = field(default_factory=Counter)  # by fault kind
     authorized: int = 0  # requests that carried a Bearer header
+    images_served: Counter = field(default_factory=Counter)  # `/images` items served, by version id
 
 
 class CivitaiServer:
@@ -82,10 +85,12 @@ class CivitaiServer:
         port: int = 0,
         latency: float = 0.0,
         downloads: Downloads | None = None,
+        api_2026: Api2026 | None = None,
     ) -> None:
         """`downloads`: serve model files (`/api/download/models/{id}`) and answer with download
-        URLs on this server instead of civitai.com."""
+        URLs on this server instead of civitai.com. `api_2026`: today's API switches."""
         self.source = source
+        self.api_2026 = api_2026 or Api2026()
         self.downloads = downloads
         self.faults = faults or Faults()
         self.latency = latency
@@ -165,6 +170,14 @@ class _Handler(BaseHTTPRequestHandler):
             status, body = 400, {"error": str(error)}
         self._json(status, body)
 
+    def do_POST(self) -> None:
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        answer = post_answer(self.server_state, urlparse(self.path).path, raw)
+        if isinstance(answer, str):  # an injected fault, like the GET routes get
+            self._fault(answer)
+        else:
+            self._json(*answer)
+
     def _fault(self, kind: str) -> None:
         if kind == "rate_limit":
             self._json(429, {"error": "Too Many Requests"})
@@ -194,7 +207,11 @@ class _Handler(BaseHTTPRequestHandler):
                 self.server_state.stats.requests["download"] += 1
             version = path[len(DOWNLOAD_PREFIX) :].strip("/")
             has_key = self.headers.get("Authorization", "").startswith("Bearer ") or bool(query.get("token"))
-            status, headers, body = downloads.redirect(int(version) if version.isdigit() else -1, has_key)
+            version_id = int(version) if version.isdigit() else -1
+            if (refused := download_refusal(self.server_state, version_id, has_key)) is not None:
+                self._json(*refused)
+                return
+            status, headers, body = downloads.redirect(version_id, has_key)
             if body is not None:
                 self._json(status, body, headers)
             else:
@@ -279,7 +296,8 @@ def route(
         if not version_ids or not version_ids[0].isdigit():
             raise ValueError(f"modelVersionId is required, got {version_ids!r}")
         with_meta = query.get("withMeta", ["false"])[0].lower() == "true"
-        items = source.images(int(version_ids[0]), with_meta)
+        items = sorted_images(source.images(int(version_ids[0]), with_meta), query.get("sort", [None])[0])
         page_items, next_cursor = source.cursor_page(items, query.get("cursor", [None])[0], limit)
+        stats.images_served[int(version_ids[0])] += len(page_items)
         return 200, {"items": page_items, "metadata": {"nextCursor": next_cursor}}
     return 404, {"error": f"no route {path}"}

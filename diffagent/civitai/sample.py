@@ -8,8 +8,10 @@ an object, `Size` "512x", numbers as strings, a missing sampler, junk and ComfyU
 an unknown base model, an NSFW model and NSFW images, a pickle-only version, LoRA images whose
 checkpoint hash resolves to nothing, and `<lora:...>` tags in prompts. Besides SD 1.5 and SDXL it
 has today's base models (Pony, Illustrious, Flux.1 D; `MODERN_PLAN`), a LyCORIS LoCon and a model
-whose downloads need a key. `served_versions()` lists the files the bundled server serves, and
-`build_sample(facts=...)` gives every such file the SHA256 of the bytes really served.
+whose downloads need a key; `sample_community` adds versions with more images than a crawl's
+budget, by the creator and by others, and paid versions. `served_versions()` lists the files the
+bundled server serves, and `build_sample(facts=...)` gives every such file the SHA256 of the
+bytes really served.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import json
 import random
 from typing import Any
 
+from diffagent.civitai.sample_community import add_community_models
 from diffagent.civitai.sample_plan import (
     FLUX_SAMPLERS,
     INDEX_ONLY_CHECKPOINTS,
@@ -124,6 +127,8 @@ def build_sample(
                         "width": width * 2,  # hires upscaled: the image size is not the generation size
                         "height": height * 2,
                         "hash": "U00000000000000000000000000000",
+                        # Posted by the model's creator, or (every fourth) by someone else.
+                        "username": f"creator{model_id % 5}" if image_id % 4 else f"fan{image_id % 7}",
                         "meta": meta,
                     }
                 )
@@ -168,6 +173,7 @@ def build_sample(
 
     # Records that must end as rejects, never as pairs, never as a crash.
     _add_awkward_models(models, facts)
+    add_community_models(models, facts, seed)  # budgets, other people's images, paid versions
     index_rows = _hash_index(models, facts)
     return models, index_rows
 

@@ -20,6 +20,7 @@ FLAGS = {
     "--out": "out",
     "--civitai-url": "civitai_url",
     "--max-models": "max_models",
+    "--max-images-per-version": "max_images_per_version",
     "--llm-base-url": "llm_base_url",
     "--llm-model": "llm_model",
     "--concurrency": "concurrency",

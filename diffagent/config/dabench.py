@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 from diffagent.civitai.client import RetryPolicy
 from diffagent.config.flows import FlowConfig
 from diffagent.config.parts import config_part
+from diffagent.dabench.crawl import CrawlParams
 from diffagent.dabench.quality import QualityThresholds
 from schemas.t2i import BASE_MODELS, MODEL_TYPES
 
@@ -24,6 +25,12 @@ class DabenchBuildConfig(FlowConfig):
     out: str = Field(description="Output folder or fsspec URL (s3://...).")
     civitai_url: str = Field("https://civitai.com/api/v1", description="Civitai API base URL.")
     max_models: int | None = Field(None, description="Take the first N models in a stable order.")
+    max_images_per_version: int | None = Field(
+        CrawlParams.max_images_per_version,
+        ge=1,
+        description="Images with a prompt taken per model version, most-reacted first, by its creator "
+        "and by others (null: every image; a popular checkpoint has hundreds of thousands).",
+    )
     llm_base_url: str | None = Field(
         None, description="OpenAI-compatible base URL for descriptions (null: the offline builder)."
     )

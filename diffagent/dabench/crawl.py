@@ -3,12 +3,17 @@
 Layout under `<out>/raw/`:
 - `models/page-00001.parquet` ...: one file per `/models` page (RawModelRow),
 - `images/v<version>-p00001.parquet` ...: one file per `/images` page of a version (RawImageRow),
-- `hashes/v<version>.parquet`: by-hash answers for that version's images (HashResolutionRow),
+- `hashes/v<version>.parquet`: by-hash answers for that version's images (HashResolutionRow), SHA256
+  hashes resolved in bulk where the API offers it (`CivitaiClient.versions_by_hashes`),
 - `state.json`: the crawl's position, rewritten after every page.
 
 Each page file is written (atomically) before the state that points past it, and file names are
 fixed by page number, so a rerun after a kill rewrites at most the page in flight, under the same
 name: no duplicate, no lost record, no restart from scratch.
+
+A version's images are taken most-reacted first, and only until `max_images_per_version` of them
+carry a prompt (a popular checkpoint has hundreds of thousands): each request asks for no more
+than the budget still open, and paging the version stops once it is met.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from diffagent.civitai.client import CivitaiClient
+from diffagent.dabench.prompts import strip_network_tags
 from diffagent.storage import ArtifactStore, rows_to_table
 from schemas.civitai import Image, Model, loose_int
 from schemas.dabench import HASH_RESOLUTION_SCHEMA, RAW_IMAGE_SCHEMA, RAW_MODEL_SCHEMA
@@ -42,6 +48,15 @@ class CrawlParams:
     images_page_size: int = 200
     # Incremental recrawl: newest first, stop at the first page holding nothing new.
     stop_at_known: bool = False
+    # Images with a prompt taken per version, most-reacted first (None: every image).
+    max_images_per_version: int | None = 20
+    images_sort: str = "Most Reactions"
+
+
+def has_prompt(item: dict[str, Any]) -> bool:
+    """Whether an `/images` item carries a prompt the filter can keep (network tags aside)."""
+    image = Image.model_validate(item)
+    return image.meta is not None and bool(strip_network_tags(image.meta.prompt or ""))
 
 
 @dataclass
@@ -210,9 +225,16 @@ class Crawler:
 
     async def _crawl_version(self, version_id: int, model_type: str) -> None:
         entry = self.state.versions[str(version_id)]
+        budget = self.params.max_images_per_version
         while not entry["finished"]:
+            open_budget = None if budget is None else budget - entry.get("with_prompt", 0)
+            limit = (
+                self.params.images_page_size
+                if open_budget is None
+                else min(self.params.images_page_size, open_budget)
+            )
             page = await self.client.images_page(
-                version_id, entry["cursor"], limit=self.params.images_page_size
+                version_id, entry["cursor"], limit=max(limit, 1), sort=self.params.images_sort
             )
             number = entry["pages"] + 1
             fetched = _now()
@@ -231,7 +253,9 @@ class Crawler:
             name = f"raw/images/v{version_id}-p{number:05d}.parquet"
             await asyncio.to_thread(self.store.write_table, name, rows_to_table(rows, RAW_IMAGE_SCHEMA))
             entry["pages"], entry["cursor"] = number, page.metadata.next_cursor
-            if page.metadata.next_cursor is None or not page.items:
+            entry["with_prompt"] = entry.get("with_prompt", 0) + sum(map(has_prompt, page.items))
+            budget_met = budget is not None and entry["with_prompt"] >= budget
+            if page.metadata.next_cursor is None or not page.items or budget_met:
                 entry["finished"] = model_type != "LORA"  # a LoRA still needs its hashes resolved
                 entry["images_done"] = True
             await self._save_state()
@@ -253,10 +277,10 @@ class Crawler:
                 image = Image.model_validate_json(text)
                 if image.meta is not None and image.meta.model_hash:
                     wanted.add(image.meta.model_hash.strip().upper())
-        answers = await asyncio.gather(*(self.client.version_by_hash(h) for h in sorted(wanted)))
+        answers = await self.client.versions_by_hashes(sorted(wanted))
         rows = [
             {"hash": h, "found": a is not None, "raw_json": json.dumps(a, sort_keys=True) if a else ""}
-            for h, a in zip(sorted(wanted), answers, strict=True)
+            for h, a in sorted(answers.items())
         ]
         self.store.write_table(
             f"raw/hashes/v{version_id}.parquet", rows_to_table(rows, HASH_RESOLUTION_SCHEMA)

@@ -16,6 +16,7 @@ from typing import Any
 import pyarrow as pa
 
 from diffagent.answers.validity import invalid_parameters
+from diffagent.civitai.refusals import paid_access_refusal
 from diffagent.dabench.base_checkpoint import BaseCheckpointResolver, _Reject
 from diffagent.dabench.prompts import parse_size, strip_network_tags
 from diffagent.dabench.quality import QualityThresholds, quality_reject_reason
@@ -89,10 +90,22 @@ def model_reject(model: Model, params: FilterParams) -> tuple[str, str, str] | N
 def version_reject(version: ModelVersion, params: FilterParams) -> tuple[str, str, str] | None:
     if version.base_model not in params.base_models:
         return "availability", "base_model", version.base_model or ""
+    paid = paid_access_refusal(version.paid_access)
+    if paid is not None:  # a user could not download it without paying: not selectable
+        return "availability", paid.code, paid.reason
     if version.primary_safetensors() is None:
         names = ",".join(f.name for f in version.files) or "no files"
         return "availability", "no_safetensors", names
     return None
+
+
+def image_source(model: Model, image: Image) -> str:
+    """ "creator" for the model's own samples, "community" for other people's images, "unknown"
+    when the image or the model names nobody (records from before usernames were kept)."""
+    creator = model.creator.username if model.creator else None
+    if not image.username or not creator:
+        return "unknown"
+    return "creator" if image.username.casefold() == creator.casefold() else "community"
 
 
 def image_pair(
@@ -146,5 +159,6 @@ def image_pair(
         "base_checkpoint_version_id": base[1].id if base else None,
         "seed": meta.seed,
         "clip_skip": clip_skip,
+        "image_source": image_source(model, image),
     }
     return pair, base

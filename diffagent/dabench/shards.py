@@ -144,6 +144,8 @@ def merge_shards(shards: Iterable[ShardResult]) -> Derived:
     for stage, reason in zip(rejects.column("stage"), rejects.column("reason"), strict=True):
         counts[f"reject:{stage}:{reason}"] += 1
     counts["pairs"] = len(pairs)
+    for source in ("creator", "community", "unknown"):  # whose images the pairs come from
+        counts[f"pairs_{source}"] = pairs.column("image_source").count(source)
     return Derived(pairs, catalog_seeds(pairs, records), rejects, counts)
 
 

@@ -11,11 +11,18 @@ from urllib.parse import unquote
 import httpx
 from tqdm import tqdm
 
+from diffagent.civitai.refusals import Refusal, download_refusal
+
 log = logging.getLogger(__name__)
 
 
 class DownloadError(RuntimeError):
-    """A download that cannot succeed by retrying (401/403/404, ...) or ran out of attempts."""
+    """A download that cannot succeed by retrying (401/403/404, ...) or ran out of attempts.
+    `refusal`: why Civitai refused it (login, early access, archived, quota, ...), when it did."""
+
+    def __init__(self, message: str, refusal: Refusal | None = None) -> None:
+        super().__init__(message)
+        self.refusal = refusal
 
 
 def filename_from_content_disposition(header: str | None) -> str | None:
@@ -68,9 +75,14 @@ def _transfer(
     offset = partial.stat().st_size if partial.exists() else 0
     ranged = {"Range": f"bytes={offset}-"} if offset else {}
     with client.stream("GET", url, headers=ranged) as response:
-        if response.status_code in (401, 403):
-            hint = "" if has_key else "; set CIVITAI_API_KEY (or DIFFAGENT_CIVITAI_API_KEY)"
-            raise DownloadError(f"download of {_safe(url)} refused with {response.status_code}{hint}")
+        if response.status_code in (401, 403, 410, 429):
+            response.read()
+            retry_after = response.headers.get("retry-after")
+            refusal = download_refusal(response.status_code, response.text, retry_after, has_key)
+            reason = refusal.reason if refusal else f"HTTP {response.status_code}"
+            raise DownloadError(
+                f"download of {_safe(url)} refused with {response.status_code}; {reason}", refusal
+            )
         if response.status_code == 416:  # our offset is past the end: start over
             partial.unlink(missing_ok=True)
             return False, None
