@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from schemas.t2i import T2IApi, architecture_of
+from schemas.architectures import config_setting
+from schemas.t2i import T2IApi
 
 # A T2I API has no seed: exports fix one so the same answer renders the same image everywhere.
 DEFAULT_SEED = 0
@@ -38,13 +39,14 @@ def _file_of(entry: dict[str, Any]) -> str:
     return str(name)
 
 
-def configured_folder(architecture: str) -> str | None:
-    """The architecture's config folder from `render`'s settings (DIFFAGENT_SD15_CONFIG, ...) when
+def configured_folder(base_model: str) -> str | None:
+    """The base model's config folder from `render`'s settings (DIFFAGENT_SD15_CONFIG, ...) when
     set away from its default hub repository, else None."""
     from diffagent.render.settings import RenderSettings
 
-    configured = RenderSettings().config_sources()[architecture]
-    default = RenderSettings.model_construct().config_sources()[architecture]
+    setting = config_setting(base_model)
+    configured = getattr(RenderSettings(), setting)
+    default = RenderSettings.model_fields[setting].default
     return None if configured == default else configured
 
 
@@ -79,7 +81,7 @@ def export_inputs(
         lora_weight=lora_weight,
         lora_sha256=str(entry.get("sha256") or "") if lora else "",
         trigger_words=tuple(trigger_words),
-        config_folder=configured_folder(architecture_of(api.base_model)),
+        config_folder=configured_folder(api.base_model),
     )
 
 
