@@ -75,6 +75,7 @@ class Companion:
     role: str  # "t5 text encoder", "clip text encoder", "vae"
     file: str  # the name ComfyUI's examples and Forge's module list use
     kind: Literal["text_encoder", "vae"]  # which tool folder it goes in (diffagent.store.tool_layout)
+    component: str  # the diffusers pipeline component it is (`text_encoder_2`, `vae`)
     source: HubFile  # where it is published (an ungated repository: fetched without a token)
 
 
@@ -200,16 +201,22 @@ _TABLE = (
                 "t5 text encoder",
                 "t5xxl_fp16.safetensors",
                 "text_encoder",
+                "text_encoder_2",
                 HubFile("comfyanonymous/flux_text_encoders", "t5xxl_fp16.safetensors"),
             ),
             Companion(
                 "clip text encoder",
                 "clip_l.safetensors",
                 "text_encoder",
+                "text_encoder",
                 HubFile("comfyanonymous/flux_text_encoders", "clip_l.safetensors"),
             ),
             Companion(
-                "vae", "ae.safetensors", "vae", HubFile("black-forest-labs/FLUX.1-schnell", "ae.safetensors")
+                "vae",
+                "ae.safetensors",
+                "vae",
+                "vae",
+                HubFile("black-forest-labs/FLUX.1-schnell", "ae.safetensors"),
             ),
         ),
         export=ExportFacts(
