@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -47,6 +48,7 @@ class ArchitectureDefaults(BaseModel):
 class BaseSource:
     setting: str  # RenderSettings' `<setting>_config` / `<setting>_base` (DIFFAGENT_<SETTING>_...)
     hub_id: str  # the diffusers repository of the published base model
+    gated: bool = False  # the repository needs an accepted licence and an access token
 
 
 @dataclass(frozen=True)
@@ -58,23 +60,48 @@ class CivitaiBaseModel:
 
 
 @dataclass(frozen=True)
+class HubFile:
+    """One file of a Hugging Face hub repository (`{endpoint}/{repo}/resolve/{revision}/{path}`)."""
+
+    repo: str
+    path: str
+    revision: str = "main"
+
+
+@dataclass(frozen=True)
 class Companion:
     """A file a checkpoint of the architecture needs beside it (Civitai serves the model alone)."""
 
     role: str  # "t5 text encoder", "clip text encoder", "vae"
     file: str  # the name ComfyUI's examples and Forge's module list use
-    comfyui_folder: str  # under ComfyUI's models/
+    kind: Literal["text_encoder", "vae"]  # which tool folder it goes in (diffagent.store.tool_layout)
+    component: str  # the diffusers pipeline component it is (`text_encoder_2`, `vae`)
+    source: HubFile  # where it is published (an ungated repository: fetched without a token)
 
 
 @dataclass(frozen=True)
 class ExportFacts:
-    """How ComfyUI and Forge load the architecture."""
+    """How ComfyUI, A1111/Forge and diffusers scripts load the architecture."""
 
     comfyui_model_loader: str = "CheckpointLoaderSimple"  # or UNETLoader for a transformer-only file
-    comfyui_clip_type: str | None = None  # DualCLIPLoader's `type`; None: CLIP comes in the checkpoint
+    # The node loading the text encoder companions, in their table order (clip_name1, clip_name2, ...),
+    # with `comfyui_clip_type` as its `type`; None: CLIP comes in the checkpoint.
+    comfyui_clip_loader: str | None = None
+    comfyui_clip_type: str | None = None
+    comfyui_vae_loader: str = "VAELoader"  # loads a VAE companion
+    # The node that feeds a distilled guidance (CivitaiBaseModel.distilled_guidance) to the model.
+    comfyui_guidance_node: str | None = None
     comfyui_latent: str = "EmptyLatentImage"
     # ComfyUI scheduler names replaced for this family (Flux's examples schedule with `simple`).
     comfyui_schedulers: Mapping[str, str] = field(default_factory=dict)
+    # A1111 "Schedule type" labels replaced for this family in Forge (Forge's Flux preset: Simple).
+    a1111_schedules: Mapping[str, str] = field(default_factory=dict)
+    # Whether the tools apply clip skip to the text encoders: A1111 `Clip skip`, ComfyUI
+    # `CLIPSetLastLayer`, diffusers `clip_skip` (as `diffagent render` does).
+    takes_clip_skip: bool = True
+    # Whether the diffusers pipeline has a safety checker that `render` drops (SD 1.5's blacks out
+    # whatever it flags): the diffusers script passes safety_checker=None.
+    safety_checker: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,6 +133,10 @@ class Architecture:
         """Forge's "VAE / Text Encoder" modules for a transformer-only file: the companions."""
         return tuple(companion.file for companion in self.companions)
 
+    def companions_of(self, kind: str) -> tuple[Companion, ...]:
+        """The companions of one kind ("text_encoder", "vae"), in table order."""
+        return tuple(companion for companion in self.companions if companion.kind == kind)
+
 
 # The paper's default API: the base model with "Euler a", 20 steps, CFG 7 for SD. Flux renders with
 # flow-matching Euler at the guidance 3.5 Flux.1 D is distilled for, 20 steps (ComfyUI's and Forge's
@@ -127,6 +158,7 @@ _TABLE = (
         defaults=ArchitectureDefaults(width=512, height=512, **_SD),
         schedulers=NOISE_SCHEDULERS,
         gpu_dtype="float16",
+        export=ExportFacts(safety_checker=True),
     ),
     Architecture(
         name="sdxl",
@@ -146,7 +178,9 @@ _TABLE = (
         pipeline_class="FluxPipeline",
         base_models=(
             CivitaiBaseModel(
-                "Flux.1 D", BaseSource("flux", "black-forest-labs/FLUX.1-dev"), distilled_guidance=True
+                "Flux.1 D",
+                BaseSource("flux", "black-forest-labs/FLUX.1-dev", gated=True),
+                distilled_guidance=True,
             ),
             CivitaiBaseModel(
                 "Flux.1 S",
@@ -160,16 +194,40 @@ _TABLE = (
         gpu_dtype="bfloat16",
         takes_negative_prompt=False,
         transformer_class="FluxTransformer2DModel",
+        # The files ComfyUI's Flux examples link (T5-XXL and CLIP-L in DualCLIPLoader order, then BFL's
+        # autoencoder from the ungated FLUX.1-schnell repository, the same for dev).
         companions=(
-            Companion("t5 text encoder", "t5xxl_fp16.safetensors", "text_encoders"),
-            Companion("clip text encoder", "clip_l.safetensors", "text_encoders"),
-            Companion("vae", "ae.safetensors", "vae"),
+            Companion(
+                "t5 text encoder",
+                "t5xxl_fp16.safetensors",
+                "text_encoder",
+                "text_encoder_2",
+                HubFile("comfyanonymous/flux_text_encoders", "t5xxl_fp16.safetensors"),
+            ),
+            Companion(
+                "clip text encoder",
+                "clip_l.safetensors",
+                "text_encoder",
+                "text_encoder",
+                HubFile("comfyanonymous/flux_text_encoders", "clip_l.safetensors"),
+            ),
+            Companion(
+                "vae",
+                "ae.safetensors",
+                "vae",
+                "vae",
+                HubFile("black-forest-labs/FLUX.1-schnell", "ae.safetensors"),
+            ),
         ),
         export=ExportFacts(
             comfyui_model_loader="UNETLoader",
+            comfyui_clip_loader="DualCLIPLoader",
             comfyui_clip_type="flux",
+            comfyui_guidance_node="FluxGuidance",
             comfyui_latent="EmptySD3LatentImage",
             comfyui_schedulers={"normal": "simple"},
+            a1111_schedules={"Automatic": "Simple", "Uniform": "Simple"},
+            takes_clip_skip=False,
         ),
     ),
 )
@@ -233,6 +291,11 @@ def base_setting(base_model: str) -> str:
 def config_setting(base_model: str) -> str:
     """The RenderSettings field naming the folder single-file checkpoints load with (`sd15_config`)."""
     return f"{source_of(base_model).setting}_config"
+
+
+def config_variable(base_model: str) -> str:
+    """The environment variable of `config_setting` (`DIFFAGENT_SD15_CONFIG`)."""
+    return f"DIFFAGENT_{config_setting(base_model).upper()}"
 
 
 def takes_distilled_guidance(base_model: str) -> bool:

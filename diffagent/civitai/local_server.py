@@ -1,12 +1,11 @@
 """A local HTTP server that speaks Civitai's REST API v1 over a `CivitaiSource`.
 
 Used by the tests, the benchmark and `make demo` (on the bundled sample). It serves today's
-shapes (nested images without `meta`, `meta` only with `withMeta=true`, opaque cursors, by-hash
-look-ups, bulk ones and download refusals from `local_api_2026`, 404s) and can inject the faults
-a real crawl meets: 429 with and without `Retry-After`, 503, 500 with Civitai's error body, a
-Cloudflare-style HTML challenge page and slow answers. Faults are drawn from a seeded generator
-and never hit the same URL more than `max_consecutive` times in a row, so a client with bounded
-retries always gets through.
+shapes (nested images without `meta`, `meta` only with `withMeta=true`, opaque cursors,
+by-hash look-ups, 404s) and can inject the faults a real crawl meets: 429 with and without
+`Retry-After`, 503, 500 with Civitai's error body, a Cloudflare-style HTML challenge page and
+slow answers. Faults are drawn from a seeded generator and never hit the same URL more than
+`max_consecutive` times in a row, so a client with bounded retries always gets through.
 """
 
 from __future__ import annotations
@@ -16,18 +15,20 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
-from diffagent.civitai.local_api_2026 import Api2026, download_refusal, post_answer, sorted_images
+from diffagent.civitai.api_routes import API_PREFIX, route
+from diffagent.civitai.local_api_2026 import Api2026, download_refusal, post_answer
 from diffagent.civitai.source import CivitaiSource
 
 if TYPE_CHECKING:
     from diffagent.civitai.downloads import Downloads
+    from diffagent.civitai.sample_files import ServedFile
 
-API_PREFIX = "/api/v1"
 CIVITAI_DOWNLOADS = "https://civitai.com/api/download/models/"
 CHALLENGE_PAGE = (
     "<!DOCTYPE html><html><head><title>Just a moment...</title></head>"
@@ -69,9 +70,9 @@ class Faults:
 @dataclass
 class ServerStats:
     requests: Counter = field(default_factory=Counter)  # by endpoint name
+    images_served: Counter = field(default_factory=Counter)  # `/images` items served, by version id
     faults: Counter = field(default_factory=Counter)  # by fault kind
     authorized: int = 0  # requests that carried a Bearer header
-    images_served: Counter = field(default_factory=Counter)  # `/images` items served, by version id
 
 
 class CivitaiServer:
@@ -86,12 +87,16 @@ class CivitaiServer:
         latency: float = 0.0,
         downloads: Downloads | None = None,
         api_2026: Api2026 | None = None,
+        hub_files: Mapping[str, ServedFile] | None = None,
     ) -> None:
         """`downloads`: serve model files (`/api/download/models/{id}`) and answer with download
-        URLs on this server instead of civitai.com. `api_2026`: today's API switches."""
+        URLs on this server instead of civitai.com. `hub_files`: also answer as the Hugging Face hub
+        does for these `/{repo}/resolve/{revision}/{path}` paths (the architectures' companions),
+        GET and HEAD, with the file's SHA256 in `X-Linked-Etag`."""
         self.source = source
-        self.api_2026 = api_2026 or Api2026()
         self.downloads = downloads
+        self.api_2026 = api_2026 or Api2026()  # today's API switches (bulk by-hash, refusals)
+        self.hub_files = dict(hub_files or {})
         self.faults = faults or Faults()
         self.latency = latency
         self.stats = ServerStats()
@@ -105,8 +110,13 @@ class CivitaiServer:
 
     @property
     def url(self) -> str:
+        return f"{self.root}{API_PREFIX}"
+
+    @property
+    def root(self) -> str:
+        """The server itself: the hub endpoint of its `hub_files`."""
         host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}{API_PREFIX}"
+        return f"http://{host}:{port}"
 
     def start(self) -> CivitaiServer:
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -154,6 +164,9 @@ class _Handler(BaseHTTPRequestHandler):
         if state.latency:
             time.sleep(state.latency)
         parsed = urlparse(self.path)
+        if unquote(parsed.path) in state.hub_files:
+            self._hub_file(state.hub_files[unquote(parsed.path)], head=False)
+            return
         if state.downloads is not None and _is_download(parsed.path):
             self._download(parsed.path, parse_qs(parsed.query))  # faults are for the API only
             return
@@ -178,6 +191,21 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._json(*answer)
 
+    def do_HEAD(self) -> None:
+        path = unquote(urlparse(self.path).path)
+        served = self.server_state.hub_files.get(path)
+        if served is None:
+            self._send(404, b"", "text/plain", {}, head=True)
+            return
+        self._hub_file(served, head=True)
+
+    def _hub_file(self, served: ServedFile, head: bool) -> None:
+        """A hub `resolve` answer: the LFS file's SHA256 and size in X-Linked-Etag / X-Linked-Size."""
+        with self.server_state._lock:
+            self.server_state.stats.requests["hub"] += 1
+        headers = {"X-Linked-Etag": f'"{served.sha256}"', "X-Linked-Size": str(served.size)}
+        self._file(served, headers, head)
+
     def _fault(self, kind: str) -> None:
         if kind == "rate_limit":
             self._json(429, {"error": "Too Many Requests"})
@@ -198,7 +226,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, text.encode(), "application/json; charset=utf-8", headers or {})
 
     def _download(self, path: str, query: dict[str, list[str]]) -> None:
-        from diffagent.civitai.downloads import DOWNLOAD_PREFIX, byte_range
+        from diffagent.civitai.downloads import DOWNLOAD_PREFIX
 
         downloads = self.server_state.downloads
         assert downloads is not None
@@ -221,83 +249,40 @@ class _Handler(BaseHTTPRequestHandler):
         if served is None:
             self._json(403, {"error": "Signature expired or invalid"})
             return
+        self._file(served, {}, head=False)
+
+    def _file(self, served: ServedFile, extra: dict[str, str], head: bool) -> None:
+        """A file's bytes with its name, honouring `Range: bytes=a-[b]` (206) as Civitai's storage does."""
+        from diffagent.civitai.downloads import byte_range
+
         data = served.path.read_bytes()
         span = byte_range(self.headers.get("Range"), len(data))
-        headers = {"Content-Disposition": f'attachment; filename="{served.file_name}"'}
+        headers = {"Content-Disposition": f'attachment; filename="{served.file_name}"', **extra}
         headers["Accept-Ranges"] = "bytes"
         if span is None:
-            self._send(200, data, "application/octet-stream", headers)
+            self._send(200, data, "application/octet-stream", headers, head)
             return
         start, end = span
         if start >= len(data):
-            self._send(416, b"", "text/plain", {"Content-Range": f"bytes */{len(data)}"})
+            self._send(416, b"", "text/plain", {"Content-Range": f"bytes */{len(data)}"}, head)
             return
         headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
-        self._send(206, data[start : end + 1], "application/octet-stream", headers)
+        self._send(206, data[start : end + 1], "application/octet-stream", headers, head)
 
-    def _send(self, status: int, payload: bytes, content_type: str, headers: dict[str, str]) -> None:
+    def _send(
+        self, status: int, payload: bytes, content_type: str, headers: dict[str, str], head: bool = False
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
         for key, value in headers.items():
             self.send_header(key, value)
         self.end_headers()
-        self.wfile.write(payload)
+        if not head:
+            self.wfile.write(payload)
 
 
 def _is_download(path: str) -> bool:
     from diffagent.civitai.downloads import DOWNLOAD_PREFIX, SIGNED_PREFIX
 
     return path.startswith((DOWNLOAD_PREFIX, SIGNED_PREFIX))
-
-
-def _int_param(query: dict[str, list[str]], name: str, default: int, low: int, high: int) -> int:
-    raw = query.get(name, [str(default)])[0]
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {raw!r}")
-    return int(raw)
-
-
-def route(
-    source: CivitaiSource, path: str, query: dict[str, list[str]], stats: ServerStats
-) -> tuple[int, Any]:
-    """(status, JSON body) for one API request, the way Civitai answers it."""
-    if not path.startswith(API_PREFIX):
-        return 404, {"error": f"no route {path}"}
-    parts = [p for p in path[len(API_PREFIX) :].split("/") if p]
-    if parts == ["models"]:
-        stats.requests["models"] += 1
-        limit = _int_param(query, "limit", 100, 1, 100)
-        if "page" in query:
-            page = _int_param(query, "page", 1, 1, 10**6)
-            if "query" in query:
-                return 400, {"error": "Cannot use page param with query search. Use cursor-based pagination."}
-            if page * limit > 1000:
-                return 429, {"error": "You've requested too many pages, please use cursors instead"}
-        items = source.list_models(query.get("types"), query.get("baseModels"), query.get("sort", [None])[0])
-        page_items, next_cursor = source.cursor_page(items, query.get("cursor", [None])[0], limit)
-        return 200, {"items": page_items, "metadata": {"nextCursor": next_cursor}}
-    if len(parts) == 2 and parts[0] == "models" and parts[1].isdigit():
-        stats.requests["model"] += 1
-        model = source.model(int(parts[1]))
-        return (200, model) if model else (404, {"error": f"No model with id {parts[1]}"})
-    if len(parts) == 3 and parts[:2] == ["model-versions", "by-hash"]:
-        stats.requests["by-hash"] += 1
-        version = source.version_by_hash(parts[2])
-        return (200, version) if version else (404, {"error": f"Model not found for hash {parts[2]}"})
-    if len(parts) == 2 and parts[0] == "model-versions" and parts[1].isdigit():
-        stats.requests["model-version"] += 1
-        version = source.version(int(parts[1]))
-        return (200, version) if version else (404, {"error": f"No version with id {parts[1]}"})
-    if parts == ["images"]:
-        stats.requests["images"] += 1
-        limit = _int_param(query, "limit", 100, 1, 200)
-        version_ids = query.get("modelVersionId")
-        if not version_ids or not version_ids[0].isdigit():
-            raise ValueError(f"modelVersionId is required, got {version_ids!r}")
-        with_meta = query.get("withMeta", ["false"])[0].lower() == "true"
-        items = sorted_images(source.images(int(version_ids[0]), with_meta), query.get("sort", [None])[0])
-        page_items, next_cursor = source.cursor_page(items, query.get("cursor", [None])[0], limit)
-        stats.images_served[int(version_ids[0])] += len(page_items)
-        return 200, {"items": page_items, "metadata": {"nextCursor": next_cursor}}
-    return 404, {"error": f"no route {path}"}

@@ -1,10 +1,13 @@
 """The files the bundled Civitai server serves: one tiny model file per sample version, in the
 layout Civitai serves (LDM single-file checkpoints, kohya LoRAs, one LyCORIS LoCon), written from
-the tiny pipelines (`tiny.files`) and hashed, so the sample's `files[].hashes` are the real ones.
+the tiny pipelines (`tiny.files`) and hashed, so the sample's `files[].hashes` are the real ones;
+and the architectures' companions (Flux's T5-XXL, CLIP-L, VAE) under their hub paths, in the real
+files' key layouts (transformers' T5EncoderModel and CLIPTextModel names, the BFL/LDM autoencoder
+names of ae.safetensors), taken from the same tiny pipeline the sample's Flux files come from.
 
     served = write_sample_files(tiny_dir, out_dir)   # {version id: ServedFile}
     source = CivitaiSource.sample(facts=facts_of(served))
-    CivitaiServer(source, downloads=served)
+    CivitaiServer(source, downloads=Downloads(served), hub_files=write_companion_files(tiny_dir, out_dir))
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from diffagent.civitai.sample_plan import (
     FileFacts,
     sample_file,
 )
+from schemas.architectures import ARCHITECTURE_TABLE, Companion
 from schemas.t2i import ARCHITECTURE_OF
 
 
@@ -97,3 +101,46 @@ def write_sample_files(
 
 def facts_of(served: dict[int, ServedFile]) -> FileFacts:
     return {version_id: (file.sha256, file.size) for version_id, file in served.items()}
+
+
+def companion_tensors(pipe, companion: Companion) -> dict:
+    """A tiny pipeline's component as the companion's real file stores it."""
+    from diffagent.tiny.ldm import VAE_PREFIX, clip_to_ldm, vae_to_ldm
+
+    component = getattr(pipe, companion.component)
+    state = component.state_dict()
+    if companion.kind == "vae":
+        ldm = vae_to_ldm(state, component.config)
+        state = {key.removeprefix(VAE_PREFIX): value for key, value in ldm.items()}
+    if type(component).__name__.startswith("CLIPTextModel"):  # clip_l.safetensors: under `text_model.`
+        state = clip_to_ldm(state, "text_model.")  # newer transformers' CLIPTextModel keys are flat
+    # T5's input embedding is tied to `shared`: the real file keeps `shared.weight` alone.
+    state.pop("encoder.embed_tokens.weight", None)
+    return {key: value.detach().contiguous().clone() for key, value in sorted(state.items())}
+
+
+def write_companion_files(tiny_dir: Path, out: Path) -> dict[str, ServedFile]:
+    """Write (or reuse) every architecture's companions; {hub URL path: ServedFile}."""
+    import os
+
+    from safetensors.torch import save_file
+
+    from diffagent.store.base import file_sha256
+    from diffagent.store.hub import resolve_path
+    from diffagent.tiny.files import load_tiny_pipeline
+
+    served: dict[str, ServedFile] = {}
+    for architecture in ARCHITECTURE_TABLE.values():
+        pipe = None
+        for companion in architecture.companions:
+            path = out / "hub" / companion.source.repo / companion.source.path
+            if not path.exists():
+                pipe = pipe or load_tiny_pipeline(tiny_dir, architecture.name)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+                save_file(companion_tensors(pipe, companion), str(temporary), metadata={"format": "pt"})
+                os.replace(temporary, path)
+            served[resolve_path(companion.source)] = ServedFile(
+                path, companion.file, file_sha256(path), path.stat().st_size
+            )
+    return served

@@ -77,6 +77,11 @@ def select(
         "--top-k or --batch, one JSON line per answer with the export in `export`.",
     ),
     seed: int = typer.Option(0, help="The seed written into the exports."),
+    fetch: bool = typer.Option(
+        False, help="Also download the answers' files and lay them out (--layout, --into); JSON on stderr."
+    ),
+    layout: str = typer.Option(None, help="With --fetch: comfyui | a1111 | forge | diffusers."),
+    into: Path = typer.Option(None, help="With --fetch: the tool's folder."),
 ) -> None:
     """Answer a prompt (or a JSONL batch, one answer per line in input order) with a catalog T2I API."""
     from diffagent.agent.selector import SELECTORS, default_selector, load_agent
@@ -90,6 +95,8 @@ def select(
         fail("give either a PROMPT or --batch FILE")
     if top_k is not None and top_k < 1:
         fail(f"--top-k must be at least 1, got {top_k}")
+    if fetch and (layout is None or into is None):
+        fail("--fetch needs --layout and --into")
     instructions = []
     if batch is not None:
         for number, line in enumerate(batch.read_text(encoding="utf-8").splitlines(), start=1):
@@ -123,6 +130,10 @@ def select(
         )
     except USER_ERRORS as error:
         fail(error)
+    if fetch:
+        from diffagent.commands.models import fetch_for_answers
+
+        fetch_for_answers([a.api for answers in results for a in answers if a.api], catalog, layout, into)
     if format != "json":
         try:
             as_lines = top_k is not None or batch is not None

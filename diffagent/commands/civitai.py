@@ -29,21 +29,26 @@ def serve(
     from diffagent.civitai.local_server import CivitaiServer, Faults
     from diffagent.civitai.source import CivitaiSource
 
-    downloads = None
+    downloads, hub_files = None, None
     if models:
         source = CivitaiSource.from_files(models, hash_index, modern_stats=modern_stats)
     else:
         from diffagent.civitai.downloads import Downloads
-        from diffagent.civitai.sample_files import facts_of, write_sample_files
+        from diffagent.civitai.sample_files import facts_of, write_companion_files, write_sample_files
         from diffagent.tiny import ensure_tiny_models
 
         tiny_dir = ensure_tiny_models()
         served = write_sample_files(tiny_dir, tiny_dir / "sample-files")
         source = CivitaiSource.sample(facts=facts_of(served), modern_stats=modern_stats)
         downloads = Downloads(served)
+        hub_files = write_companion_files(tiny_dir, tiny_dir / "sample-files")
     faults = Faults.mixed(fault_rate, seed=fault_seed) if fault_rate else Faults()
-    with CivitaiServer(source, faults, host=host, port=port, downloads=downloads) as server:
+    with CivitaiServer(
+        source, faults, host=host, port=port, downloads=downloads, hub_files=hub_files
+    ) as server:
         typer.echo(f"Civitai API on {server.url} ({len(source.models)} models)", err=True)
+        if hub_files:
+            typer.echo(f"companion files as a hub on {server.root} (--hub-url)", err=True)
         try:
             while True:
                 time.sleep(3600)

@@ -4,10 +4,16 @@ Layout (modules/processing.py `create_infotext`): the prompt, then `Negative pro
 line of `Key: value` pairs in A1111's order: Steps, Sampler, CFG scale, Seed, Size, Model hash,
 Model, Clip skip, then the extra networks' `Lora hashes`, then Forge's `Module N`. A LoRA goes
 into the prompt as `<lora:file stem:weight>`, the way A1111's extra networks name it, after the
-prompt and its trigger words. The sampler keeps the combined name ("DPM++ 2M Karras"): A1111 >= 1.9
-splits it into Sampler + Schedule type when it reads the text back. A1111 reads a missing
-`Clip skip` as 1, so it is written only above 1, as A1111 does. Flux.1 renders in Forge, whose
-infotext has the distilled guidance as `Distilled CFG Scale` beside `CFG scale: 1`, no negative
+prompt and its trigger words. The sampler is the sampler table's A1111 (sampler, Schedule type) pair
+(`a1111_sampler`), written so that A1111 >= 1.9 reads the same pair back
+(modules/sd_samplers.py `get_sampler_and_scheduler`): a bare name reads as schedule Automatic, which
+is the sampler's own default (Karras for DPM++ 2M, DPM++ SDE, DPM++ 2S a, DPM2, DPM2 a; Exponential
+for DPM++ 2M SDE; the model's sigmas for the rest), and a name ending " Karras" reads as Karras. So
+Automatic is the bare name, Karras the combined name ("DPM++ 2M Karras", which A1111 before 1.9
+reads too), and any other schedule the bare name plus `Schedule type: Y` (A1111's own field, right
+after Sampler). A1111 reads a missing `Clip skip` as 1, so it is written only above 1, as A1111 does.
+Flux.1 renders in Forge (its Flux preset schedules Simple), whose infotext has the distilled
+guidance as `Distilled CFG Scale` beside `CFG scale: 1`, no negative
 prompt (CFG 1 has no unconditional pass for it to steer), and the VAE and text encoders as
 `Module 1..N` (file stems Forge matches against its models/VAE and models/text_encoder files).
 """
@@ -16,13 +22,30 @@ from __future__ import annotations
 
 import json
 
-from diffagent.exports.architecture_facts import EXPORT_FACTS, companion_files
 from diffagent.exports.inputs import ExportInputs, file_stem, number, prompt_with_trigger_words
-from diffagent.render.architectures import TAKES_NEGATIVE_PROMPT, takes_distilled_guidance
-from schemas.t2i import architecture_of
+from schemas.architectures import architecture_for, takes_distilled_guidance
+from schemas.samplers import KARRAS, sampler
 
 # A1111's "short hash" of a checkpoint: the first 10 hex digits of the file's sha256, lower case.
 SHORT_HASH_CHARS = 10
+AUTOMATIC = "Automatic"  # A1111's schedule label for "the sampler's own default"
+
+
+def a1111_sampler(sampling_method: str, base_model: str) -> tuple[str, str]:
+    """(A1111 sampler, Schedule type label) of a SAMPLERS name on a base model: the sampler table's
+    pair, with the architecture's own labels in Forge (Flux: Simple for the model's sigmas)."""
+    name, schedule = sampler(sampling_method).a1111
+    return name, architecture_for(base_model).export.a1111_schedules.get(schedule, schedule)
+
+
+def sampler_fields(sampling_method: str, base_model: str) -> dict[str, str]:
+    """`Sampler` (and `Schedule type` where the name alone would read back otherwise)."""
+    name, schedule = a1111_sampler(sampling_method, base_model)
+    if schedule == AUTOMATIC:
+        return {"Sampler": name}
+    if schedule == KARRAS.strip():
+        return {"Sampler": f"{name}{KARRAS}"}
+    return {"Sampler": name, "Schedule type": schedule}
 
 
 def quote(value: str) -> str:
@@ -63,9 +86,9 @@ def lora_hashes(inputs: ExportInputs) -> str | None:
 def parameters(inputs: ExportInputs) -> dict[str, str]:
     """The last line's fields, in A1111's order, as A1111 prints them (unquoted)."""
     api = inputs.api
-    architecture = architecture_of(api.base_model)
-    fields = {"Steps": str(api.sampling_steps), "Sampler": api.sampling_method}
-    if architecture == "flux":
+    architecture = architecture_for(api.base_model)
+    fields = {"Steps": str(api.sampling_steps), **sampler_fields(api.sampling_method, api.base_model)}
+    if not architecture.takes_negative_prompt:  # guidance-distilled: no classifier-free guidance
         fields["CFG scale"] = "1"
         if takes_distilled_guidance(api.base_model):
             fields["Distilled CFG Scale"] = number(api.cfg_scale)
@@ -75,21 +98,20 @@ def parameters(inputs: ExportInputs) -> dict[str, str]:
     if inputs.checkpoint_sha256:
         fields["Model hash"] = inputs.checkpoint_sha256[:SHORT_HASH_CHARS].lower()
     fields["Model"] = file_stem(inputs.checkpoint_file)
-    if EXPORT_FACTS[architecture].takes_clip_skip and api.clip_skip > 1:
+    if architecture.export.takes_clip_skip and api.clip_skip > 1:
         fields["Clip skip"] = str(api.clip_skip)
     hashes = lora_hashes(inputs)
     if hashes:
         fields["Lora hashes"] = hashes
     # Forge lists its VAE / text encoder choices sorted by name; any order reads back the same.
-    for index, name in enumerate(sorted(companion_files(architecture)), start=1):
+    for index, name in enumerate(sorted(architecture.forge_modules), start=1):
         fields[f"Module {index}"] = file_stem(name)
     return fields
 
 
 def infotext(inputs: ExportInputs) -> str:
-    architecture = architecture_of(inputs.api.base_model)
     lines = [prompt_with_lora(inputs)]
-    if inputs.negative_prompt and TAKES_NEGATIVE_PROMPT[architecture]:
+    if inputs.negative_prompt and architecture_for(inputs.api.base_model).takes_negative_prompt:
         lines.append(f"Negative prompt: {inputs.negative_prompt}")
     lines.append(", ".join(f"{key}: {quote(value)}" for key, value in parameters(inputs).items()))
     return "\n".join(lines)

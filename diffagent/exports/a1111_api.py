@@ -14,40 +14,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from diffagent.exports.a1111 import prompt_with_lora
-from diffagent.exports.architecture_facts import EXPORT_FACTS, companion_files
+from diffagent.exports.a1111 import a1111_sampler, prompt_with_lora
 from diffagent.exports.inputs import ExportInputs
-from diffagent.render.architectures import TAKES_NEGATIVE_PROMPT, takes_distilled_guidance
-from schemas.t2i import architecture_of
-
-KARRAS_SUFFIX = " Karras"
-# Forge's schedule for Flux (what it defaults to, and what ComfyUI's Flux examples use: simple).
-FLUX_SCHEDULE = "Simple"
-
-
-def sampler_and_schedule(sampler: str, architecture: str) -> tuple[str, str]:
-    """(A1111 sampler_name, scheduler label) for a SAMPLERS name.
-
-    STAND-IN until the sampler table (canonical sampler -> A1111 name + schedule type) lands: a
-    " Karras" name splits as A1111 >= 1.9 splits it; any other keeps schedule "Automatic" (the same
-    as sending the bare name), or on Flux Forge's "Simple" (as the ComfyUI export's `simple`)."""
-    if sampler.endswith(KARRAS_SUFFIX):
-        return sampler[: -len(KARRAS_SUFFIX)], "Karras"
-    return sampler, FLUX_SCHEDULE if architecture == "flux" else "Automatic"
+from schemas.architectures import architecture_for, takes_distilled_guidance
 
 
 def payload(inputs: ExportInputs) -> dict[str, Any]:
     api = inputs.api
-    architecture = architecture_of(api.base_model)
-    sampler_name, scheduler = sampler_and_schedule(api.sampling_method, architecture)
-    flux = architecture == "flux"
+    architecture = architecture_for(api.base_model)
+    # The same (sampler, Schedule type) pair the infotext reads back as (exports.a1111).
+    sampler_name, scheduler = a1111_sampler(api.sampling_method, api.base_model)
+    guided = architecture.takes_negative_prompt  # classifier-free guidance; Flux: none (CFG 1)
     body: dict[str, Any] = {
         "prompt": prompt_with_lora(inputs),
-        "negative_prompt": inputs.negative_prompt if TAKES_NEGATIVE_PROMPT[architecture] else "",
+        "negative_prompt": inputs.negative_prompt if guided else "",
         "sampler_name": sampler_name,
         "scheduler": scheduler,
         "steps": api.sampling_steps,
-        "cfg_scale": 1.0 if flux else api.cfg_scale,
+        "cfg_scale": api.cfg_scale if guided else 1.0,
         "width": api.width,
         "height": api.height,
         "seed": inputs.seed,
@@ -55,9 +39,9 @@ def payload(inputs: ExportInputs) -> dict[str, Any]:
     if takes_distilled_guidance(api.base_model):
         body["distilled_cfg_scale"] = api.cfg_scale
     settings: dict[str, Any] = {"sd_model_checkpoint": inputs.checkpoint_file}
-    if EXPORT_FACTS[architecture].takes_clip_skip:
+    if architecture.export.takes_clip_skip:
         settings["CLIP_stop_at_last_layers"] = api.clip_skip
-    if companion_files(architecture):
-        settings["forge_additional_modules"] = sorted(companion_files(architecture))
+    if architecture.forge_modules:
+        settings["forge_additional_modules"] = sorted(architecture.forge_modules)
     body["override_settings"] = settings
     return body

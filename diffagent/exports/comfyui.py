@@ -13,21 +13,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from diffagent.exports.architecture_facts import EXPORT_FACTS
 from diffagent.exports.inputs import ExportInputs, prompt_with_trigger_words
-from diffagent.render.architectures import TAKES_NEGATIVE_PROMPT, takes_distilled_guidance
+from schemas.architectures import Architecture, architecture_for, takes_distilled_guidance
 from schemas.samplers import COMFYUI_SAMPLERS as COMFY_SAMPLERS
-from schemas.t2i import architecture_of
 
 FILENAME_PREFIX = "diffagent"
 
-# A Civitai Flux.1 checkpoint is the transformer alone (render.architectures.TRANSFORMER_ONLY_FILES):
-# ComfyUI loads it with UNETLoader from models/diffusion_models, and the text encoders and VAE
-# from their own folders, under the names in architecture_facts (ComfyUI's Flux examples' names).
-# Flux.1 is guidance-distilled: the answer's cfg_scale is its guidance (a FluxGuidance node; none
-# for schnell, which has no guidance embedding), the sampler's own CFG stays 1 (so the negative
-# conditioning is unused), and ComfyUI's Flux examples schedule with `simple`.
-FLUX_SCHEDULERS = {"normal": "simple"}
+# The file input of each model loader node (ComfyUI nodes.py INPUT_TYPES), and its other inputs.
+MODEL_LOADER_INPUTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "CheckpointLoaderSimple": ("ckpt_name", {}),
+    "UNETLoader": ("unet_name", {"weight_dtype": "default"}),
+}
+
+# The architecture table (schemas.architectures) says how each family loads: a Civitai Flux.1
+# checkpoint is the transformer alone, loaded with UNETLoader from models/diffusion_models, and its
+# companions (text encoders, VAE) with their own loaders, from their own folders, under the table's
+# names. Flux.1 is guidance-distilled: the answer's cfg_scale is its guidance (a FluxGuidance node;
+# none for schnell, which has no guidance embedding), the sampler's own CFG stays 1 (so the
+# negative conditioning is unused), and its scheduler names are the table's (`simple`).
 
 
 class Graph:
@@ -42,20 +45,28 @@ class Graph:
         return node
 
 
+def _loaders(graph: Graph, architecture: Architecture, checkpoint_file: str) -> tuple[list, list, list]:
+    """[node, output] links of the MODEL, CLIP and VAE: from the checkpoint, or from the companions."""
+    facts = architecture.export
+    file_input, extra = MODEL_LOADER_INPUTS[facts.comfyui_model_loader]
+    loader = graph.add(facts.comfyui_model_loader, **{file_input: checkpoint_file}, **extra)
+    model, clip, vae = [loader, 0], [loader, 1], [loader, 2]  # CheckpointLoaderSimple's outputs
+    encoders = architecture.companions_of("text_encoder")
+    if facts.comfyui_clip_loader and encoders:
+        names = {f"clip_name{index}": companion.file for index, companion in enumerate(encoders, start=1)}
+        type_input = {"type": facts.comfyui_clip_type} if facts.comfyui_clip_type else {}
+        clip = [graph.add(facts.comfyui_clip_loader, **names, **type_input), 0]
+    for companion in architecture.companions_of("vae"):
+        vae = [graph.add(facts.comfyui_vae_loader, vae_name=companion.file), 0]
+    return model, clip, vae
+
+
 def workflow(inputs: ExportInputs) -> dict[str, dict[str, Any]]:
     api = inputs.api
-    architecture = architecture_of(api.base_model)
-    flux = architecture == "flux"
+    architecture = architecture_for(api.base_model)
+    facts = architecture.export
     graph = Graph()
-    facts = EXPORT_FACTS[architecture]
-    if flux:
-        unet = graph.add("UNETLoader", unet_name=inputs.checkpoint_file, weight_dtype="default")
-        t5, clip_l = facts.text_encoder_files
-        encoders = graph.add("DualCLIPLoader", clip_name1=t5, clip_name2=clip_l, type="flux")
-        model, clip, vae = [unet, 0], [encoders, 0], [graph.add("VAELoader", vae_name=facts.vae_file), 0]
-    else:
-        checkpoint = graph.add("CheckpointLoaderSimple", ckpt_name=inputs.checkpoint_file)
-        model, clip, vae = [checkpoint, 0], [checkpoint, 1], [checkpoint, 2]
+    model, clip, vae = _loaders(graph, architecture, inputs.checkpoint_file)
     if facts.takes_clip_skip and api.clip_skip > 1:
         clip = [graph.add("CLIPSetLastLayer", clip=clip, stop_at_clip_layer=-api.clip_skip), 0]
     if inputs.lora_file is not None:
@@ -69,25 +80,19 @@ def workflow(inputs: ExportInputs) -> dict[str, dict[str, Any]]:
         )
         model, clip = [lora, 0], [lora, 1]
     positive = [graph.add("CLIPTextEncode", text=prompt_with_trigger_words(inputs), clip=clip), 0]
-    negative_text = inputs.negative_prompt if TAKES_NEGATIVE_PROMPT[architecture] else ""
+    guided = architecture.takes_negative_prompt  # classifier-free guidance; Flux: none (CFG 1)
+    negative_text = inputs.negative_prompt if guided else ""
     negative = [graph.add("CLIPTextEncode", text=negative_text, clip=clip), 0]
     sampler_name, scheduler = COMFY_SAMPLERS[api.sampling_method]
-    cfg = api.cfg_scale
-    if takes_distilled_guidance(api.base_model):
-        positive = [graph.add("FluxGuidance", conditioning=positive, guidance=api.cfg_scale), 0]
-    if flux:
-        cfg, scheduler = 1.0, FLUX_SCHEDULERS.get(scheduler, scheduler)
-    latent = graph.add(
-        "EmptySD3LatentImage" if flux else "EmptyLatentImage",
-        width=api.width,
-        height=api.height,
-        batch_size=1,
-    )
+    scheduler = facts.comfyui_schedulers.get(scheduler, scheduler)
+    if facts.comfyui_guidance_node and takes_distilled_guidance(api.base_model):
+        positive = [graph.add(facts.comfyui_guidance_node, conditioning=positive, guidance=api.cfg_scale), 0]
+    latent = graph.add(facts.comfyui_latent, width=api.width, height=api.height, batch_size=1)
     sampled = graph.add(
         "KSampler",
         seed=inputs.seed,
         steps=api.sampling_steps,
-        cfg=cfg,
+        cfg=api.cfg_scale if guided else 1.0,
         sampler_name=sampler_name,
         scheduler=scheduler,
         denoise=1.0,

@@ -2,9 +2,10 @@
 
 The checkpoint loads as `diffagent render` loads it (`render.pipelines.load_pipeline`): an SD file
 with the pipeline's `from_single_file` and the architecture's config folder, without SD 1.5's
-safety checker; a Flux file as the transformer (`FluxTransformer2DModel.from_single_file`) with
-the rest from that folder. The folder is render's DIFFAGENT_*_CONFIG setting when one is set (the
-script then runs offline), else the hub repository (a Flux.1 D script says it is gated). A LoRA
+safety checker; a transformer-only file (Flux) as the architecture's `transformer_class`
+(`FluxTransformer2DModel.from_single_file`) with the rest from that folder. The folder is render's
+DIFFAGENT_*_CONFIG setting when one is set (the script then runs offline), else the hub repository
+(a script on a gated one, Flux.1 D's, says so). A LoRA
 loads with `load_lora_weights(".", weight_name=...)` at the answer's weight; the scheduler is the
 one the renderer uses for the A1111 sampler on that architecture, and clip skip N is diffusers'
 `clip_skip=N-1` (diffusers counts the layers skipped), so the script and `render` agree.
@@ -12,17 +13,14 @@ one the renderer uses for the A1111 sampler on that architecture, and clip skip 
 
 from __future__ import annotations
 
-from diffagent.answers import DEFAULT_BASE_MODELS
-from diffagent.exports.architecture_facts import EXPORT_FACTS
 from diffagent.exports.inputs import ExportInputs, civitai_page, number, prompt_with_trigger_words
-from diffagent.render.architectures import (
-    GPU_DTYPES,
-    TAKES_NEGATIVE_PROMPT,
-    TRANSFORMER_ONLY_FILES,
-    pipeline_class_name,
+from schemas.architectures import (
+    Architecture,
+    architecture_for,
+    config_variable,
     scheduler_spec,
+    source_of,
 )
-from schemas.t2i import architecture_of
 
 OUTPUT_FILE = "diffagent.png"
 
@@ -39,45 +37,40 @@ CLIP_ALIAS_LINES = [
 
 def hub_config(base_model: str) -> str:
     """The hub repository a single file loads with when no config folder is set: render's default
-    (RenderSettings), and for Flux the base model's own (schnell's transformer has no guidance)."""
-    from diffagent.render.settings import RenderSettings
-
-    architecture = architecture_of(base_model)
-    if TRANSFORMER_ONLY_FILES[architecture] and base_model in DEFAULT_BASE_MODELS:
-        return DEFAULT_BASE_MODELS[base_model]
-    return RenderSettings.model_construct().config_sources()[base_model]
+    for the base model (its source's; Pony's is SDXL 1.0's, Flux.1 S's FLUX.1-schnell's)."""
+    return source_of(base_model).hub_id
 
 
 def _kwargs(values: dict) -> str:
     return "".join(f", {key}={value!r}" for key, value in values.items())
 
 
-def _config_comment(inputs: ExportInputs, architecture: str, config: str) -> str:
-    facts = EXPORT_FACTS[architecture]
-    parts = "configs, text encoders and VAE" if TRANSFORMER_ONLY_FILES[architecture] else "configs"
+def _config_comment(inputs: ExportInputs, architecture: Architecture, config: str) -> str:
+    variable = config_variable(inputs.api.base_model)
+    parts = "configs, text encoders and VAE" if architecture.transformer_only_files else "configs"
     if inputs.config_folder is not None:
-        return f"# Runs offline: the pipeline's {parts} come from {config!r} ({facts.config_setting})."
-    if config in facts.gated_repos:
+        return f"# Runs offline: the pipeline's {parts} come from {config!r} ({variable})."
+    if source_of(inputs.api.base_model).gated:
         return (
             f"# Needs the gated Hugging Face repository {config!r} for the pipeline's {parts}: accept its "
-            f"licence on huggingface.co and log in (`hf auth login`), or export with {facts.config_setting} "
+            f"licence on huggingface.co and log in (`hf auth login`), or export with {variable} "
             "set to a local copy to run offline."
         )
     return (
         f"# Fetches the pipeline's {parts} from the Hugging Face repository {config!r} once; export with "
-        f"{facts.config_setting} set to a local diffusers folder to run offline."
+        f"{variable} set to a local diffusers folder to run offline."
     )
 
 
-def _load_lines(inputs: ExportInputs, architecture: str, pipeline: str, config: str) -> list[str]:
-    file = inputs.checkpoint_file
-    if not TRANSFORMER_ONLY_FILES[architecture]:
-        no_checker = EXPORT_FACTS[architecture].has_safety_checker
+def _load_lines(inputs: ExportInputs, architecture: Architecture, config: str) -> list[str]:
+    file, pipeline = inputs.checkpoint_file, architecture.pipeline_class
+    if architecture.transformer_class is None:
+        no_checker = architecture.export.safety_checker
         extra = {"safety_checker": None, "requires_safety_checker": False} if no_checker else {}
         load = f"{pipeline}.from_single_file({file!r}, config={config!r}, dtype=dtype{_kwargs(extra)})"
         return [f"pipe = {load}"]
     return [
-        f"transformer = FluxTransformer2DModel.from_single_file({file!r}, config={config!r}, "
+        f"transformer = {architecture.transformer_class}.from_single_file({file!r}, config={config!r}, "
         'subfolder="transformer", dtype=dtype)',
         f"pipe = {pipeline}.from_pretrained({config!r}, transformer=transformer, dtype=dtype)",
     ]
@@ -85,12 +78,11 @@ def _load_lines(inputs: ExportInputs, architecture: str, pipeline: str, config: 
 
 def snippet(inputs: ExportInputs) -> str:
     api = inputs.api
-    architecture = architecture_of(api.base_model)
-    facts = EXPORT_FACTS[architecture]
-    pipeline = pipeline_class_name(api.base_model)
-    sampler = scheduler_spec(api.sampling_method, architecture)
+    architecture = architecture_for(api.base_model)
+    pipeline = architecture.pipeline_class
+    sampler = scheduler_spec(api.sampling_method, architecture.name)
     config = inputs.config_folder or hub_config(api.base_model)
-    classes = [pipeline, *(["FluxTransformer2DModel"] if TRANSFORMER_ONLY_FILES[architecture] else [])]
+    classes = [pipeline, *([architecture.transformer_class] if architecture.transformer_class else [])]
     title = " ".join(api.model.split())  # a comment line must stay one line
     lines = [
         f"# {title} ({api.type}, {api.base_model}): {civitai_page(api.model_id, api.version_id)}",
@@ -100,8 +92,8 @@ def snippet(inputs: ExportInputs) -> str:
         f"from diffusers import {', '.join(classes)}, {sampler.scheduler}",
         "",
         'device = "cuda" if torch.cuda.is_available() else "cpu"',
-        f'dtype = torch.{GPU_DTYPES[architecture]} if device == "cuda" else torch.float32',
-        *_load_lines(inputs, architecture, pipeline, config),
+        f'dtype = torch.{architecture.gpu_dtype} if device == "cuda" else torch.float32',
+        *_load_lines(inputs, architecture, config),
         f"pipe.scheduler = {sampler.scheduler}.from_config(pipe.scheduler.config{_kwargs(sampler.kwargs)})",
     ]
     if inputs.lora_file is not None:
@@ -110,9 +102,9 @@ def snippet(inputs: ExportInputs) -> str:
             f'pipe.set_adapters(["lora"], adapter_weights=[{number(inputs.lora_weight)}])',
         ]
     options = []
-    if TAKES_NEGATIVE_PROMPT[architecture]:
+    if architecture.takes_negative_prompt:
         options.append(f"    negative_prompt={inputs.negative_prompt!r},")
-    if facts.takes_clip_skip and api.clip_skip > 1:
+    if architecture.export.takes_clip_skip and api.clip_skip > 1:
         options.append(f"    clip_skip={api.clip_skip - 1},")
         if pipeline == CLIP_ALIAS_PIPELINE:
             lines += CLIP_ALIAS_LINES

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from schemas.architectures import config_setting
 from schemas.t2i import T2IApi
 
 # A T2I API has no seed: exports fix one so the same answer renders the same image everywhere.
@@ -43,8 +44,9 @@ def configured_folder(base_model: str) -> str | None:
     set away from its default hub repository, else None."""
     from diffagent.render.settings import RenderSettings
 
-    configured = RenderSettings().config_sources()[base_model]
-    default = RenderSettings.model_construct().config_sources()[base_model]
+    setting = config_setting(base_model)
+    configured = getattr(RenderSettings(), setting)
+    default = RenderSettings.model_fields[setting].default
     return None if configured == default else configured
 
 

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -22,6 +23,19 @@ log = logging.getLogger(__name__)
 
 class HashMismatch(ValueError):
     """The downloaded bytes are not the file the catalog names."""
+
+
+@dataclass(frozen=True)
+class VersionFile:
+    """A version's file as the catalog (or Civitai) describes it."""
+
+    version_id: int
+    kind: str  # Civitai's model type: Checkpoint, LORA, ...
+    base_model: str
+    file_name: str  # the name every export uses
+    sha256: str
+    url: str
+    file_format: str | None = None  # Civitai's `metadata.format` (SafeTensor, PickleTensor), if known
 
 
 def check_safetensors_header(path: Path) -> None:
@@ -76,12 +90,20 @@ class CivitaiModelStore:
 
     def fetch(self, version_id: int) -> tuple[Path, str]:
         """(verified local file, its SHA256) of a version, downloaded unless already stored."""
-        url, sha256, file_name, file_format = self._locate(version_id)
-        refuse_pickle(file_name, file_format)
-        target = self.content_path(sha256)
+        version = self.version_file(version_id)
+        refuse_pickle(version.file_name, version.file_format)
+        target = self.content_path(version.sha256)
         if not target.exists():
-            self._fetch(url, sha256, target, version_id)
-        return target, sha256
+            self._fetch(version.url, version.sha256, target, f"version {version_id}")
+        return target, version.sha256
+
+    def fetch_url(self, url: str, sha256: str) -> Path:
+        """A file from any URL (a hub file) into the store, verified against `sha256`. The key is
+        not sent: it is Civitai's."""
+        target = self.content_path(sha256.lower())
+        if not target.exists():
+            self._fetch(url, sha256.lower(), target, url, send_key=False, said_by="its server")
+        return target
 
     def resolve_base(self, base_model: str) -> ResolvedModel:
         """The base model of an architecture from its configured source. Its render-cache key is the
@@ -97,10 +119,14 @@ class CivitaiModelStore:
         digest = hashlib.sha256(f"diffusers:{source}".encode()).hexdigest()
         return ResolvedModel(0, "Checkpoint", base_model, Path(source), digest, pretrained=source)
 
-    def _locate(self, version_id: int) -> tuple[str, str, str, str | None]:
+    def version_file(self, version_id: int) -> VersionFile:
+        """The catalog's entry for a version, else Civitai's `/model-versions/{id}` answer."""
         entry = self.entries.get(version_id)
         if entry is not None:
-            return entry.download_url, entry.sha256.lower(), entry.file_name, None
+            sha256 = entry.sha256.lower()
+            return VersionFile(
+                version_id, entry.type, entry.base_model, entry.file_name, sha256, entry.download_url
+            )
         response = httpx.get(
             f"{self.civitai_url}/model-versions/{version_id}", timeout=30.0, follow_redirects=True
         )
@@ -109,32 +135,50 @@ class CivitaiModelStore:
                 f"model version {version_id} is not in the catalog and Civitai answered "
                 f"{response.status_code}"
             )
-        files = response.json().get("files") or []
+        answer = response.json()
+        files = answer.get("files") or []
         chosen = next((f for f in files if f.get("primary")), files[0] if files else None)
         if not chosen or not (chosen.get("hashes") or {}).get("SHA256") or not chosen.get("downloadUrl"):
             raise ValueError(f"model version {version_id} has no downloadable file with a SHA256")
-        return (
-            chosen["downloadUrl"],
-            chosen["hashes"]["SHA256"].lower(),
+        return VersionFile(
+            version_id,
+            str((answer.get("model") or {}).get("type", "")),
+            str(answer.get("baseModel", "")),
             chosen.get("name", ""),
+            chosen["hashes"]["SHA256"].lower(),
+            chosen["downloadUrl"],
             (chosen.get("metadata") or {}).get("format"),
         )
 
-    def _fetch(self, url: str, sha256: str, target: Path, version_id: int) -> None:
+    def _fetch(
+        self,
+        url: str,
+        sha256: str,
+        target: Path,
+        what: str,
+        send_key: bool = True,
+        said_by: str = "the catalog",
+    ) -> None:
         partial = self.cache_dir / "partial" / f"{sha256}.part"
-        served_name = download(url, partial, self._key, attempts=self.attempts, backoff=self.backoff)
+        key = self._key if send_key else None
+        served_name = download(url, partial, key, attempts=self.attempts, backoff=self.backoff)
         if served_name:
             refuse_pickle(served_name)  # the server's name counts too: a .ckpt behind a safetensors entry
         actual = file_sha256(partial)
         if actual != sha256:
             partial.unlink()
-            raise HashMismatch(
-                f"version {version_id}: downloaded SHA256 {actual} but the catalog says {sha256}"
-            )
+            raise HashMismatch(f"{what}: downloaded SHA256 {actual} but {said_by} says {sha256}")
         check_safetensors_header(partial)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(partial, target)
-        log.info("stored version %s as %s (served as %s)", version_id, target, served_name)
+        log.info("stored %s as %s (served as %s)", what, target, served_name)
 
 
-__all__ = ["CivitaiModelStore", "DownloadError", "HashMismatch", "check_safetensors_header", "file_sha256"]
+__all__ = [
+    "CivitaiModelStore",
+    "DownloadError",
+    "HashMismatch",
+    "VersionFile",
+    "check_safetensors_header",
+    "file_sha256",
+]

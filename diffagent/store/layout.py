@@ -28,7 +28,9 @@ def safetensors_keys(path: Path) -> list[str]:
 def layout_of(keys: list[str]) -> str:
     """`ldm-checkpoint` (A1111 single file), `kohya-lora`, `lycoris-locon` (kohya names with
     convolution layers), `flux-transformer` (diffusers' FluxTransformer2DModel names),
-    `diffusers-lora` (peft names) or `unknown`."""
+    `diffusers-lora` (peft names), the companions' `t5-encoder` (transformers' T5EncoderModel),
+    `clip-text-encoder` (transformers' CLIPTextModel) and `ldm-vae` (an LDM / BFL autoencoder alone,
+    as Flux's ae.safetensors), or `unknown`."""
     if any(key.startswith("model.diffusion_model.") for key in keys):
         return "ldm-checkpoint"
     if any(key.startswith(("lora_unet_", "lora_te")) for key in keys):
@@ -38,6 +40,13 @@ def layout_of(keys: list[str]) -> str:
         return "flux-transformer"
     if any(".lora_A." in key or ".lora_B." in key for key in keys):
         return "diffusers-lora"
+    if any(key.startswith("encoder.block.") for key in keys):
+        return "t5-encoder"
+    if any(key.startswith("text_model.encoder.layers.") for key in keys):
+        return "clip-text-encoder"
+    starts = {key.split(".", 2)[0] + "." + key.split(".", 2)[1] for key in keys if key.count(".") >= 2}
+    if {"encoder.down", "decoder.up"} <= starts:
+        return "ldm-vae"
     return "unknown"
 
 

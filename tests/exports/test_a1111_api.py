@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from diffagent.exports import export_inputs, export_object
-from diffagent.exports.a1111_api import sampler_and_schedule
+from diffagent.exports.a1111 import a1111_sampler
 from schemas.t2i import SAMPLERS
 from tests.exports.examples import CATALOG, flux_lora_inputs, pony_inputs, sd15_lora_inputs
 
@@ -74,8 +74,8 @@ def test_flux_body_is_forge_s():
     assert "distilled_cfg_scale" not in export_object("a1111-api", export_inputs(schnell, CATALOG, "a fox"))
 
 
-@pytest.mark.parametrize("architecture", ["sd1", "flux"])
-def test_every_sampler_is_an_a1111_sampler_and_schedule(architecture):
+@pytest.mark.parametrize("base_model", ["SD 1.5", "Flux.1 D"])
+def test_every_sampler_is_an_a1111_sampler_and_schedule(base_model):
     for sampler in SAMPLERS:
-        name, schedule = sampler_and_schedule(sampler, architecture)
+        name, schedule = a1111_sampler(sampler, base_model)
         assert name in A1111_SAMPLERS and schedule in A1111_SCHEDULES, sampler

@@ -53,7 +53,8 @@ def test_forge_flux_checkpoint_names_its_modules_and_takes_no_clip_skip():
     text = export("a1111", made)
     assert text == (
         "a red fox\n"
-        "Steps: 20, Sampler: Euler, CFG scale: 1, Distilled CFG Scale: 3.5, Seed: 1, Size: 1024x1024, "
+        "Steps: 20, Sampler: Euler, Schedule type: Simple, CFG scale: 1, Distilled CFG Scale: 3.5, "
+        "Seed: 1, Size: 1024x1024, "
         "Model: fluxRealism_v1, Module 1: ae, Module 2: clip_l, Module 3: t5xxl_fp16"
     )
     read = read_infotext(text)

@@ -46,7 +46,8 @@ def test_a1111_infotext_flux_is_forge_s():
     """Forge's Flux fields: CFG scale 1 and the guidance as Distilled CFG Scale; no negative prompt."""
     assert export("a1111", flux_lora_inputs()) == (
         "an anime fox <lora:animeFlux:1>\n"
-        "Steps: 20, Sampler: Euler, CFG scale: 1, Distilled CFG Scale: 3.5, Seed: 3, Size: 1024x1024, "
+        "Steps: 20, Sampler: Euler, Schedule type: Simple, CFG scale: 1, Distilled CFG Scale: 3.5, "
+        "Seed: 3, Size: 1024x1024, "
         "Model: fluxRealism_v1, Module 1: ae, Module 2: clip_l, Module 3: t5xxl_fp16"
     )
 
