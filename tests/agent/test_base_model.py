@@ -48,11 +48,13 @@ def test_gguf_gives_the_folder_model_and_tokenizer(tiny_llm, tiny_gguf, tmp_path
     with torch.no_grad():
         assert torch.equal(loaded.model(torch.tensor([ids])).logits, reference(torch.tensor([ids])).logits)
 
-    # A plain model: it saves, and the folder loads back to the same outputs.
-    loaded.model.save_pretrained(tmp_path / "plain")
-    again = AutoModelForCausalLM.from_pretrained(tmp_path / "plain")
+    # Written out once as a plain folder (it saves: not marked quantised), which the next load reads.
+    plain = tmp_path / "cache" / "base-models" / sha256_of(tiny_gguf)
+    assert (plain / "config.json").exists() and (plain / "tokenizer_config.json").exists()
+    again = load_base_model(str(tiny_gguf))
     with torch.no_grad():
-        assert torch.equal(again(torch.tensor([ids])).logits, reference(torch.tensor([ids])).logits)
+        assert torch.equal(again.model(torch.tensor([ids])).logits, reference(torch.tensor([ids])).logits)
+    assert {"<|end|>", "<|user|>", "<|assistant|>"} <= set(again.tokenizer.all_special_tokens)
 
 
 def test_kinds_of_base_model(tiny_llm, tmp_path):

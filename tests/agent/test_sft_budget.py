@@ -50,7 +50,7 @@ def test_budget_stops_saves_and_resume_goes_on(tiny_llm, dabench, tokenizer, tmp
     limit = 205  # the tiny tokenizer's dabench prompts take 199 to 220 tokens
     longer = sum(len(encode_prompt(tokenizer, r)) > limit for r in sft_rows(dabench))
     out = tmp_path / "agent"
-    # A budget of 60 microseconds: the first step crosses it.
+    # A budget of 60 microseconds: the first step (which always runs) is the last.
     params = SFTParams(max_steps=3, batch_size=4, max_minutes=1e-6, max_prompt_tokens=limit)
     train_sft(dabench, str(tiny_llm), out, params=params)
     first = manifest_of(out)
