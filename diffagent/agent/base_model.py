@@ -160,12 +160,16 @@ def resolve_base_model(spec: str) -> BaseWeights:
         if not (path / "config.json").exists():
             raise ValueError(f"base model {spec!r} is a folder without config.json: not a model folder")
         return BaseWeights(str(path), "folder", str(path), *_folder_weights(path))
+    unknown = ValueError(
+        f"base model {spec!r} is neither a packaged name {sorted(PACKAGED)}, a .gguf file, "
+        "a model folder nor a hub id"
+    )
     if path.exists() or spec.startswith((".", "/", "~")) or spec.count("/") > 1:
-        raise ValueError(
-            f"base model {spec!r} is neither a packaged name {sorted(PACKAGED)}, a .gguf file, "
-            "a model folder nor a hub id"
-        )
-    return BaseWeights(spec, "hub", spec, *_hub_weights(spec))
+        raise unknown
+    try:
+        return BaseWeights(spec, "hub", spec, *_hub_weights(spec))
+    except ValueError as error:  # huggingface_hub's HFValidationError: not a valid repo id
+        raise unknown from error
 
 
 def plain_model(model: Any) -> Any:
@@ -181,7 +185,7 @@ def plain_model(model: Any) -> Any:
     return plain
 
 
-def load_tokenizer(weights: BaseWeights) -> Any:
+def gguf_tokenizer(weights: BaseWeights) -> Any:
     """A GGUF's own tokenizer and chat template, with its control tokens known as special, so
     `encode_prompt` strips them from user text as it does for a folder's tokenizer."""
     from transformers import AutoTokenizer
@@ -228,7 +232,7 @@ def plain_folder(weights: BaseWeights) -> str:
     # loses the race to rename keeps the other's copy.
     partial = out.with_name(f"{out.name}.{os.getpid()}.partial")
     plain_model(loaded).save_pretrained(partial)
-    load_tokenizer(weights).save_pretrained(partial)
+    gguf_tokenizer(weights).save_pretrained(partial)
     (partial / MARKER).write_text(json.dumps(weights.as_dict(), indent=2))
     try:
         partial.rename(out)

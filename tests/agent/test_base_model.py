@@ -69,6 +69,8 @@ def test_kinds_of_base_model(tiny_llm, tmp_path):
         resolve_base_model(str(tmp_path))
     with pytest.raises(ValueError, match="nothing-here"):
         resolve_base_model(str(tmp_path / "nothing-here"))
+    with pytest.raises(ValueError, match="'not a repo' is neither"):
+        resolve_base_model("not a repo")
 
 
 def test_packaged_smollm2_is_found():
