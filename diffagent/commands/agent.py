@@ -201,22 +201,53 @@ def serve(
     )
 
 
+def _sft_option(name: str, flag: str) -> typer.models.OptionInfo:
+    """A CLI option whose default and help are the `SFTParams` field's own."""
+    from dataclasses import fields
+
+    from diffagent.agent.sft import SFTParams
+
+    found = next(item for item in fields(SFTParams) if item.name == name)
+    return typer.Option(found.default, flag, help=found.metadata.get("help"))
+
+
 def sft(
     data: str = typer.Option(..., help="DABench folder or URL (catalog.parquet, splits/sft.parquet)."),
-    base_model: str = typer.Option(..., help="Hugging Face id or local folder of a causal LM."),
+    base_model: str = typer.Option(
+        ...,
+        help="smollm2-135m-instruct (the packaged GGUF), a .gguf file, a model folder or a Hugging Face id.",
+    ),
     out: Path = typer.Option(..., help="Agent folder to write."),
-    max_steps: int = typer.Option(-1, help="Stop after N optimizer steps (-1: train for --epochs)."),
-    epochs: float = typer.Option(3.0),
-    learning_rate: float = typer.Option(2e-4),
-    batch_size: int = typer.Option(8),
-    full: bool = typer.Option(False, help="Full fine-tuning instead of a LoRA adapter."),
+    max_steps: int = _sft_option("max_steps", "--max-steps"),
+    epochs: float = _sft_option("epochs", "--epochs"),
+    learning_rate: float = _sft_option("learning_rate", "--learning-rate"),
+    batch_size: int = _sft_option("batch_size", "--batch-size"),
+    full: bool = typer.Option(False, help="Full fine-tuning instead of a LoRA adapter (as sft.full)."),
+    max_minutes: float = _sft_option("max_minutes", "--max-minutes"),
+    max_prompt_tokens: int = _sft_option("max_prompt_tokens", "--max-prompt-tokens"),
+    group_by_length: bool = _sft_option("group_by_length", "--group-by-length/--no-group-by-length"),
+    checkpoint_steps: int = _sft_option("checkpoint_steps", "--checkpoint-steps"),
+    resume: bool = typer.Option(False, help="Continue from the last checkpoint in OUT/checkpoints."),
 ) -> None:
     """SFT (stage 1 of SFTA): trl SFTTrainer, loss on the answer only."""
     from diffagent.agent.sft import SFTParams, train_sft
 
-    params = SFTParams(max_steps=max_steps, epochs=epochs, learning_rate=learning_rate, batch_size=batch_size)
+    if max_minutes is not None and max_minutes <= 0:
+        fail(f"--max-minutes must be more than 0, got {max_minutes}")
+    if checkpoint_steps < 1:
+        fail(f"--checkpoint-steps must be at least 1, got {checkpoint_steps}")
+    params = SFTParams(
+        max_steps=max_steps,
+        epochs=epochs,
+        learning_rate=learning_rate,
+        batch_size=batch_size,
+        max_minutes=max_minutes,
+        max_prompt_tokens=max_prompt_tokens,
+        group_by_length=group_by_length,
+        checkpoint_steps=checkpoint_steps,
+    )
     try:
-        written = train_sft(data, base_model, out, full=full, params=params)
+        written = train_sft(data, base_model, out, full=full, params=params, resume=resume)
     except USER_ERRORS as error:
         fail(error)
     typer.echo(json.dumps(json.loads((written / "manifest.json").read_text()), indent=2))

@@ -169,6 +169,7 @@ def train_rrhf_agent(
         "stage": "rrhf",
         "full": True,  # LoRA merged: `model/` is the whole policy
         "base_model": sft_manifest.get("base_model"),
+        "base_weights": sft_manifest.get("base_weights"),  # the weights SFT started from
         "sft_agent": absolute(sft_dir),
         "rollouts": absolute(rollouts),
         "train_prompts": len(examples),

@@ -106,6 +106,14 @@ def tiny_llm(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_gguf(tiny_llm, tmp_path_factory) -> Path:
+    """The tiny LLM as a GGUF file (same weights and tokenizer)."""
+    from diffagent.tiny.gguf import write_tiny_gguf
+
+    return write_tiny_gguf(tiny_llm, tmp_path_factory.mktemp("gguf") / "tiny.gguf")
+
+
+@pytest.fixture(scope="session")
 def embeddings_cache(tmp_path_factory) -> Path:
     from diffagent.tiny import default_tiny_dir
 
