@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -10,9 +11,11 @@ import time
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from diffagent.civitai.local_server import CivitaiServer
 from diffagent.civitai.source import CivitaiSource
+from diffagent.cli import app
 from diffagent.storage import ArtifactStore
 from tests.dabench.conftest import build
 
@@ -94,6 +97,17 @@ def test_build_writes_and_rereads_artifacts_on_s3(s3_dabench, sample_build):
     assert store.read_json("latest.json")["version"] == "v0001"
 
 
+def test_dabench_build_cli_writes_to_s3(s3_endpoint):
+    """`diffagent dabench build --out s3://...` on the bundled sample's server."""
+    out = ArtifactStore("s3://dabench-test/cli-build")
+    with CivitaiServer(CivitaiSource.sample()) as server:
+        command = ["dabench", "build", "--civitai-url", server.url, "--out", out.root_url, "--no-llm"]
+        result = CliRunner().invoke(app, [*command, "--max-models", "6"])
+    assert result.exit_code == 0, result.output
+    assert out.exists("catalog.parquet") and out.exists("splits/sft.parquet")
+    assert json.loads(result.stdout[result.stdout.index("{") :])["split"]["instructions"] > 0
+
+
 def test_the_catalog_loads_from_s3_as_from_disk(s3_endpoint, tmp_path):
     """`agent.catalog.load_catalog` takes a DABench URL: the same entries, fingerprint and sample
     settings as the local folder; a catalog.parquet URL works too; a missing one is named."""
@@ -137,8 +151,37 @@ def test_train_sfta_from_s3_into_s3(s3_dabench):
     assert out.read_json("sft/manifest.json")["data"] == data.root_url
     assert out.read_json("rrhf/manifest.json")["sft_agent"] == out.url("sft")
 
-    again = train_sfta(data.root_url, out.root_url, **quick_sfta_settings(k=2))
+    # The CLI takes the same URLs (its --data/--out are never made local Paths): all Cached.
+    quick = ["--k", "2", "--max-prompts", "2", "--set", "sft.max_steps=8", "--set", "rrhf.max_steps=4"]
+    result = CliRunner().invoke(
+        app, ["train", "sfta", "--data", data.root_url, "--out", out.root_url, "--profile", "tiny", *quick]
+    )
+    assert result.exit_code == 0, result.output
+    again = json.loads(result.stdout[result.stdout.index("{") :])
     assert cached(again) == dict.fromkeys(STAGES, True)
+
+    # `select --agent s3://.../rrhf --catalog s3://...` (it used to turn the URL into a local path).
+    command = [
+        "select",
+        "a cat in a garden, watercolor",
+        "--agent",
+        out.url("rrhf"),
+        "--catalog",
+        data.root_url,
+    ]
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    assert answer["selector"] == "llm" and answer["api"]["model"]
+
+    # `evaluate --data s3://... --agents s3://... --out s3://...` on the one tiny eval prompt.
+    evaluation = ArtifactStore("s3://dabench-test/eval")
+    command = ["evaluate", "--data", data.root_url, "--agents", out.root_url, "--out", evaluation.root_url]
+    result = CliRunner().invoke(
+        app, [*command, "--profile", "tiny", "--n", "1", "--seeds", "0", "--study-pairs", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    assert evaluation.exists("report.md") and evaluation.exists("stages/answers.parquet")
 
     agent = load_agent(out.url("rrhf"), catalog=str(local_data(data.root_url)), device="cpu")
     [[selection]] = agent.select(["a cat in a garden, watercolor"])
@@ -160,6 +203,12 @@ def test_train_retriever_reads_its_dabench_from_s3(s3_endpoint, tmp_path):
     manifest = train_retriever(url, tmp_path / "retriever", config=RetrieverConfig(epochs=1, folds=0))
     assert (manifest["data"], manifest["pairs"]) == (url, {"sft": 18, "rrhf": 18})
     assert (tmp_path / "retriever").is_dir()
+    # The CLI, from s3:// into s3://.
+    out = "s3://dabench-test/retriever-out"
+    command = ["train", "retriever", "--data", url, "--out", out, "--epochs", "1", "--folds", "0"]
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 0, result.output
+    assert ArtifactStore(out).exists("manifest.json")
     with pytest.raises(FileNotFoundError, match="no dev split at s3://dabench-test/retriever-run/splits/dev"):
         split_rows(url, "dev")
 
