@@ -75,6 +75,8 @@ class ExportFacts:
     comfyui_latent: str = "EmptyLatentImage"
     # ComfyUI scheduler names replaced for this family (Flux's examples schedule with `simple`).
     comfyui_schedulers: Mapping[str, str] = field(default_factory=dict)
+    # Whether A1111 or lllyasviel's Forge loads the family at all; False: the a1111 exports refuse.
+    a1111: bool = True
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,16 @@ class Architecture:
     defaults: ArchitectureDefaults
     schedulers: Mapping[str, SchedulerSpec]  # canonical sampler name -> diffusers scheduler
     gpu_dtype: str  # half precision on GPU (CPU renders float32)
-    takes_negative_prompt: bool = True  # and clip skip: False for guidance-distilled models
+    takes_negative_prompt: bool = True  # False for guidance-distilled models (no true CFG)
+    takes_clip_skip: bool = True  # CLIP text encoders only (SD); LLM / T5 encoders have no clip skip
+    # The pipeline call argument `cfg_scale` goes to, plus what it adds: the table keeps A1111's and
+    # ComfyUI's CFG (1 = none), diffusers' Z-Image takes `pos + g (pos - neg)`, i.e. CFG - 1, and
+    # Qwen-Image's true CFG is `true_cfg_scale`.
+    cfg_argument: str = "guidance_scale"
+    cfg_offset: float = 0.0
+    # What the pipeline gets as negative prompt when the user gives none: None (SD, Z-Image: their
+    # pipelines encode "" themselves), "" where CFG runs only with one given (Qwen-Image).
+    empty_negative_prompt: str | None = None
     # A Civitai checkpoint that is the transformer alone loads as this diffusers class (from_single_file)
     # with the rest of the pipeline from its base model's config folder; None: the whole pipeline.
     transformer_class: str | None = None
@@ -115,6 +126,13 @@ _SD = {"sampling_method": "Euler a", "sampling_steps": 20, "cfg_scale": 7.0}
 _FLUX = ArchitectureDefaults(
     width=1024, height=1024, sampling_method="Euler", sampling_steps=20, cfg_scale=3.5
 )
+# Z-Image: Civitai's own generator defaults (developer.civitai.com, orchestration recipe "zimage"):
+# Turbo is step-distilled to 9 steps without CFG (CFG 1; diffusers' guidance_scale 0), the base model
+# takes CFG 4 at 20 steps. Flow-matching Euler, 1024x1024 (the model cards').
+_Z_IMAGE_TURBO = ArchitectureDefaults(
+    width=1024, height=1024, sampling_method="Euler", sampling_steps=9, cfg_scale=1.0
+)
+_Z_IMAGE_BASE = _Z_IMAGE_TURBO.model_copy(update={"sampling_steps": 20, "cfg_scale": 4.0})
 
 _TABLE = (
     Architecture(
@@ -159,6 +177,7 @@ _TABLE = (
         # Flux overflows in float16; bfloat16 is what BFL and diffusers render it in.
         gpu_dtype="bfloat16",
         takes_negative_prompt=False,
+        takes_clip_skip=False,
         transformer_class="FluxTransformer2DModel",
         companions=(
             Companion("t5 text encoder", "t5xxl_fp16.safetensors", "text_encoders"),
@@ -170,6 +189,33 @@ _TABLE = (
             comfyui_clip_type="flux",
             comfyui_latent="EmptySD3LatentImage",
             comfyui_schedulers={"normal": "simple"},
+        ),
+    ),
+    Architecture(
+        name="z-image",
+        pipeline_class="ZImagePipeline",
+        base_models=(
+            CivitaiBaseModel("ZImageTurbo", BaseSource("zimage_turbo", "Tongyi-MAI/Z-Image-Turbo")),
+            CivitaiBaseModel("ZImageBase", BaseSource("zimage", "Tongyi-MAI/Z-Image"), _Z_IMAGE_BASE),
+        ),
+        defaults=_Z_IMAGE_TURBO,
+        schedulers=FLOW_SCHEDULERS,
+        gpu_dtype="bfloat16",  # Tongyi-MAI's weights and examples are bfloat16
+        takes_clip_skip=False,
+        cfg_offset=-1.0,
+        transformer_class="ZImageTransformer2DModel",
+        companions=(
+            Companion("qwen3 text encoder", "qwen_3_4b.safetensors", "text_encoders"),
+            Companion("vae", "ae.safetensors", "vae"),  # Flux.1's VAE
+        ),
+        # ComfyUI: UNETLoader + CLIPLoader type "lumina2" (Z-Image is a Lumina-2-style single-stream
+        # DiT); no A1111 or lllyasviel Forge support.
+        export=ExportFacts(
+            comfyui_model_loader="UNETLoader",
+            comfyui_clip_type="lumina2",
+            comfyui_latent="EmptySD3LatentImage",
+            comfyui_schedulers={"normal": "simple"},
+            a1111=False,
         ),
     ),
 )

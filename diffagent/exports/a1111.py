@@ -19,10 +19,21 @@ import json
 from diffagent.exports.architecture_facts import EXPORT_FACTS, companion_files
 from diffagent.exports.inputs import ExportInputs, file_stem, number, prompt_with_trigger_words
 from diffagent.render.architectures import TAKES_NEGATIVE_PROMPT, takes_distilled_guidance
+from schemas.architectures import architecture
 from schemas.t2i import architecture_of
 
 # A1111's "short hash" of a checkpoint: the first 10 hex digits of the file's sha256, lower case.
 SHORT_HASH_CHARS = 10
+
+
+def require_a1111(base_model: str) -> None:
+    """Refuse an export A1111 and Forge cannot render: a family neither loads (Z-Image, ...)."""
+    family = architecture(architecture_of(base_model))
+    if not family.export.a1111:
+        raise ValueError(
+            f"A1111 and Forge cannot load {base_model!r} ({family.name}) models; export it for ComfyUI "
+            "or diffusers instead"
+        )
 
 
 def quote(value: str) -> str:
@@ -87,6 +98,7 @@ def parameters(inputs: ExportInputs) -> dict[str, str]:
 
 
 def infotext(inputs: ExportInputs) -> str:
+    require_a1111(inputs.api.base_model)
     architecture = architecture_of(inputs.api.base_model)
     lines = [prompt_with_lora(inputs)]
     if inputs.negative_prompt and TAKES_NEGATIVE_PROMPT[architecture]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from diffagent.exports.a1111 import prompt_with_lora
+from diffagent.exports.a1111 import prompt_with_lora, require_a1111
 from diffagent.exports.architecture_facts import EXPORT_FACTS, companion_files
 from diffagent.exports.inputs import ExportInputs
 from diffagent.render.architectures import TAKES_NEGATIVE_PROMPT, takes_distilled_guidance
@@ -38,6 +38,7 @@ def sampler_and_schedule(sampler: str, architecture: str) -> tuple[str, str]:
 
 def payload(inputs: ExportInputs) -> dict[str, Any]:
     api = inputs.api
+    require_a1111(api.base_model)
     architecture = architecture_of(api.base_model)
     sampler_name, scheduler = sampler_and_schedule(api.sampling_method, architecture)
     flux = architecture == "flux"
