@@ -133,6 +133,7 @@ _Z_IMAGE_TURBO = ArchitectureDefaults(
     width=1024, height=1024, sampling_method="Euler", sampling_steps=9, cfg_scale=1.0
 )
 _Z_IMAGE_BASE = _Z_IMAGE_TURBO.model_copy(update={"sampling_steps": 20, "cfg_scale": 4.0})
+# Qwen-Image: its model card's and diffusers' example, 50 steps at true CFG 4, 1328x1328 (its 1:1).
 
 _TABLE = (
     Architecture(
@@ -213,6 +214,34 @@ _TABLE = (
         export=ExportFacts(
             comfyui_model_loader="UNETLoader",
             comfyui_clip_type="lumina2",
+            comfyui_latent="EmptySD3LatentImage",
+            comfyui_schedulers={"normal": "simple"},
+            a1111=False,
+        ),
+    ),
+    Architecture(
+        name="qwen-image",
+        pipeline_class="QwenImagePipeline",
+        # Civitai's "Qwen 2" and "Qwen 3" are hosted API models without weights (not image families).
+        base_models=(CivitaiBaseModel("Qwen", BaseSource("qwen_image", "Qwen/Qwen-Image")),),
+        defaults=ArchitectureDefaults(
+            width=1328, height=1328, sampling_method="Euler", sampling_steps=50, cfg_scale=4.0
+        ),
+        schedulers=FLOW_SCHEDULERS,
+        gpu_dtype="bfloat16",  # Qwen's weights and examples are bfloat16
+        takes_clip_skip=False,
+        cfg_argument="true_cfg_scale",
+        empty_negative_prompt="",
+        transformer_class="QwenImageTransformer2DModel",
+        companions=(
+            Companion("qwen2.5-vl text encoder", "qwen_2.5_vl_7b_fp8_scaled.safetensors", "text_encoders"),
+            Companion("vae", "qwen_image_vae.safetensors", "vae"),
+        ),
+        # ComfyUI: UNETLoader + CLIPLoader type "qwen_image" (its templates also shift the schedule
+        # with ModelSamplingAuraFlow 3.1); no A1111 or lllyasviel Forge support.
+        export=ExportFacts(
+            comfyui_model_loader="UNETLoader",
+            comfyui_clip_type="qwen_image",
             comfyui_latent="EmptySD3LatentImage",
             comfyui_schedulers={"normal": "simple"},
             a1111=False,

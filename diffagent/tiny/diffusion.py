@@ -176,6 +176,7 @@ def build_tiny_sdxl(tokenizer_dir: Path):
 def write_tiny_pipelines(out: Path) -> dict[str, Path]:
     """Write `out/sd15`, `out/sdxl`, `out/flux`, `out/z-image`, ... (`save_pretrained` folders)."""
     from diffagent.tiny.flux import build_tiny_flux
+    from diffagent.tiny.qwen_image import build_tiny_qwen_image
     from diffagent.tiny.z_image import build_tiny_z_image
 
     out.mkdir(parents=True, exist_ok=True)
@@ -186,6 +187,7 @@ def write_tiny_pipelines(out: Path) -> dict[str, Path]:
         ("sdxl", build_tiny_sdxl),
         ("flux", build_tiny_flux),
         ("z-image", build_tiny_z_image),
+        ("qwen-image", build_tiny_qwen_image),
     )
     for name, build in builders:
         build(tokenizer_dir).save_pretrained(out / name, safe_serialization=True)

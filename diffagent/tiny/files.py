@@ -8,10 +8,12 @@
   `from_single_file` loads without conversion. Not in BFL's layout (`tiny.flux.transformer_to_bfl`,
   tested against diffusers' converter): that converter hard-codes Flux.1's widths (inner 3072),
   which a tiny model cannot have (see the note in `tiny.flux`);
-- a Checkpoint (z-image, ...): the perturbed transformer alone in the family's original
-  single-file names (`ORIGINAL_LAYOUTS`), which diffusers' `from_single_file` converts back;
+- a Checkpoint (z-image, qwen-image, ...): the perturbed transformer alone in the family's original
+  single-file names (`_original_layouts`; Qwen-Image's are diffusers' own), which diffusers'
+  `from_single_file` converts back;
 - a LORA: a random kohya-layout LoRA (`tiny.kohya`), or a LyCORIS LoCon with `locon`; for the newer
-  families the layout their Civitai LoRAs come in (`LORA_LAYOUTS`: ai-toolkit's for Z-Image).
+  families the layout their Civitai LoRAs come in (`_lora_layouts`: ai-toolkit's for Z-Image,
+  musubi-tuner's for Qwen-Image).
 The same arguments always give the same bytes (seeded CPU noise, sorted keys), so the bundled
 Civitai server and the tiny store agree on every file's SHA256.
 """
@@ -24,7 +26,13 @@ from pathlib import Path
 import torch
 
 # Folder of each architecture's tiny pipeline inside the tiny-models folder.
-PIPELINE_FOLDERS = {"sd1": "sd15", "sdxl": "sdxl", "flux": "flux", "z-image": "z-image"}
+PIPELINE_FOLDERS = {
+    "sd1": "sd15",
+    "sdxl": "sdxl",
+    "flux": "flux",
+    "z-image": "z-image",
+    "qwen-image": "qwen-image",
+}
 CHECKPOINT_NOISE = 0.3  # relative to each tensor's std: enough to change images visibly
 
 
@@ -37,9 +45,9 @@ def _original_layouts() -> dict:
 
 def _lora_layouts() -> dict:
     """Architecture -> (transformer, seed) -> a LoRA in the layout its Civitai LoRAs use."""
-    from diffagent.tiny import z_image
+    from diffagent.tiny import qwen_image, z_image
 
-    return {"z-image": z_image.ai_toolkit_lora}
+    return {"z-image": z_image.ai_toolkit_lora, "qwen-image": qwen_image.musubi_lora}
 
 
 def load_tiny_pipeline(tiny_dir: Path, architecture: str):

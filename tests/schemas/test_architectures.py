@@ -64,7 +64,7 @@ def test_settings_and_evaluation_name_each_flux_base(monkeypatch, default_source
 
 def test_every_base_model_has_its_facts() -> None:
     sdxl = ("SDXL 1.0", "Pony", "Illustrious", "NoobAI")
-    issue_25 = ("ZImageTurbo", "ZImageBase")
+    issue_25 = ("ZImageTurbo", "ZImageBase", "Qwen")
     assert ("SD 1.4", "SD 1.5", *sdxl, "Flux.1 D", "Flux.1 S", *issue_25) == BASE_MODELS
     assert DEFAULT_BASE_MODELS == {
         "SD 1.5": "stable-diffusion-v1-5/stable-diffusion-v1-5",
@@ -73,6 +73,7 @@ def test_every_base_model_has_its_facts() -> None:
         "Flux.1 S": SCHNELL,
         "ZImageTurbo": "Tongyi-MAI/Z-Image-Turbo",
         "ZImageBase": "Tongyi-MAI/Z-Image",
+        "Qwen": "Qwen/Qwen-Image",
     }
     flux = architecture_for("Flux.1 S")
     assert (flux.pipeline_class, flux.gpu_dtype, flux.transformer_class) == (
