@@ -135,6 +135,46 @@ _Z_IMAGE_TURBO = ArchitectureDefaults(
 _Z_IMAGE_BASE = _Z_IMAGE_TURBO.model_copy(update={"sampling_steps": 20, "cfg_scale": 4.0})
 # Qwen-Image: its model card's and diffusers' example, 50 steps at true CFG 4, 1328x1328 (its 1:1).
 
+# Flux.2: FLUX.2 [dev] is guidance-distilled (guidance 4 at 28 steps, its model card's trade-off);
+# the Klein models are step-distilled to 4 steps without CFG, their -base models take true CFG 4
+# at 50 steps (BFL's model cards, diffusers' example). ComfyUI loads all three with UNETLoader and
+# CLIPLoader type "flux2", Flux.2's 128-channel latent; no A1111 or lllyasviel Forge support.
+_FLUX2_EXPORT = ExportFacts(
+    comfyui_model_loader="UNETLoader",
+    comfyui_clip_type="flux2",
+    comfyui_latent="EmptyFlux2LatentImage",
+    comfyui_schedulers={"normal": "simple"},
+    a1111=False,
+)
+_KLEIN = _FLUX.model_copy(update={"sampling_steps": 4, "cfg_scale": 1.0})
+_KLEIN_BASE = _FLUX.model_copy(update={"sampling_steps": 50, "cfg_scale": 4.0})
+
+
+def _klein(size: str, names: tuple[str, str], repos: tuple[str, str], encoder: Companion) -> Architecture:
+    """A Flux.2 [klein] size: the distilled model and its -base one share weights' shapes, so a
+    LoRA loads on both; 4B and 9B differ in widths (and text encoder), so each is its own."""
+    distilled, base = names
+    return Architecture(
+        name=f"flux2-klein-{size}",
+        pipeline_class="Flux2KleinPipeline",
+        base_models=(
+            CivitaiBaseModel(distilled, BaseSource(f"flux2_klein_{size}", f"black-forest-labs/{repos[0]}")),
+            CivitaiBaseModel(
+                base, BaseSource(f"flux2_klein_base_{size}", f"black-forest-labs/{repos[1]}"), _KLEIN_BASE
+            ),
+        ),
+        defaults=_KLEIN,
+        schedulers=FLOW_SCHEDULERS,
+        gpu_dtype="bfloat16",
+        # diffusers' Klein pipeline guides against the empty prompt: no negative prompt to pass.
+        takes_negative_prompt=False,
+        takes_clip_skip=False,
+        transformer_class="Flux2Transformer2DModel",
+        companions=(encoder, Companion("vae", "flux2-vae.safetensors", "vae")),
+        export=_FLUX2_EXPORT,
+    )
+
+
 _TABLE = (
     Architecture(
         name="sd1",
@@ -246,6 +286,38 @@ _TABLE = (
             comfyui_schedulers={"normal": "simple"},
             a1111=False,
         ),
+    ),
+    Architecture(
+        name="flux2",
+        pipeline_class="Flux2Pipeline",
+        base_models=(
+            CivitaiBaseModel(
+                "Flux.2 D", BaseSource("flux2_dev", "black-forest-labs/FLUX.2-dev"), distilled_guidance=True
+            ),
+        ),
+        defaults=_FLUX.model_copy(update={"sampling_steps": 28, "cfg_scale": 4.0}),
+        schedulers=FLOW_SCHEDULERS,
+        gpu_dtype="bfloat16",
+        takes_negative_prompt=False,
+        takes_clip_skip=False,
+        transformer_class="Flux2Transformer2DModel",
+        companions=(
+            Companion("mistral text encoder", "mistral_3_small_flux2_bf16.safetensors", "text_encoders"),
+            Companion("vae", "flux2-vae.safetensors", "vae"),
+        ),
+        export=_FLUX2_EXPORT,
+    ),
+    _klein(
+        "4b",
+        ("Flux.2 Klein 4B", "Flux.2 Klein 4B-base"),
+        ("FLUX.2-klein-4B", "FLUX.2-klein-base-4B"),
+        Companion("qwen3 text encoder", "qwen_3_4b.safetensors", "text_encoders"),
+    ),
+    _klein(
+        "9b",
+        ("Flux.2 Klein 9B", "Flux.2 Klein 9B-base"),
+        ("FLUX.2-klein-9B", "FLUX.2-klein-base-9B"),
+        Companion("qwen3 text encoder", "qwen_3_8b_fp8mixed.safetensors", "text_encoders"),
     ),
 )
 ARCHITECTURE_TABLE: dict[str, Architecture] = {arch.name: arch for arch in _TABLE}

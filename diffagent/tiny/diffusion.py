@@ -176,6 +176,8 @@ def build_tiny_sdxl(tokenizer_dir: Path):
 def write_tiny_pipelines(out: Path) -> dict[str, Path]:
     """Write `out/sd15`, `out/sdxl`, `out/flux`, `out/z-image`, ... (`save_pretrained` folders)."""
     from diffagent.tiny.flux import build_tiny_flux
+    from diffagent.tiny.flux2 import build_tiny_flux2_klein
+    from diffagent.tiny.flux2_dev import build_tiny_flux2_dev
     from diffagent.tiny.qwen_image import build_tiny_qwen_image
     from diffagent.tiny.z_image import build_tiny_z_image
 
@@ -188,6 +190,9 @@ def write_tiny_pipelines(out: Path) -> dict[str, Path]:
         ("flux", build_tiny_flux),
         ("z-image", build_tiny_z_image),
         ("qwen-image", build_tiny_qwen_image),
+        ("flux2", build_tiny_flux2_dev),
+        ("flux2-klein-4b", lambda _: build_tiny_flux2_klein("4b")),
+        ("flux2-klein-9b", lambda _: build_tiny_flux2_klein("9b")),
     )
     for name, build in builders:
         build(tokenizer_dir).save_pretrained(out / name, safe_serialization=True)

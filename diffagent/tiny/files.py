@@ -8,12 +8,13 @@
   `from_single_file` loads without conversion. Not in BFL's layout (`tiny.flux.transformer_to_bfl`,
   tested against diffusers' converter): that converter hard-codes Flux.1's widths (inner 3072),
   which a tiny model cannot have (see the note in `tiny.flux`);
-- a Checkpoint (z-image, qwen-image, ...): the perturbed transformer alone in the family's original
-  single-file names (`_original_layouts`; Qwen-Image's are diffusers' own), which diffusers'
+- a Checkpoint (z-image, qwen-image, flux2, flux2-klein-*): the perturbed transformer alone in the
+  family's original single-file names (`_original_layouts`: Tongyi-MAI's, BFL's; Qwen-Image's are
+  diffusers' own), which diffusers'
   `from_single_file` converts back;
 - a LORA: a random kohya-layout LoRA (`tiny.kohya`), or a LyCORIS LoCon with `locon`; for the newer
-  families the layout their Civitai LoRAs come in (`_lora_layouts`: ai-toolkit's for Z-Image,
-  musubi-tuner's for Qwen-Image).
+  families the layout their Civitai LoRAs come in (`_lora_layouts`: ai-toolkit's for Z-Image and
+  Flux.2, musubi-tuner's for Qwen-Image).
 The same arguments always give the same bytes (seeded CPU noise, sorted keys), so the bundled
 Civitai server and the tiny store agree on every file's SHA256.
 """
@@ -32,22 +33,28 @@ PIPELINE_FOLDERS = {
     "flux": "flux",
     "z-image": "z-image",
     "qwen-image": "qwen-image",
+    "flux2": "flux2",
+    "flux2-klein-4b": "flux2-klein-4b",
+    "flux2-klein-9b": "flux2-klein-9b",
 }
+FLUX2_FAMILIES = ("flux2", "flux2-klein-4b", "flux2-klein-9b")
 CHECKPOINT_NOISE = 0.3  # relative to each tensor's std: enough to change images visibly
 
 
 def _original_layouts() -> dict:
     """Architecture -> diffusers transformer state dict -> the names its Civitai files use."""
-    from diffagent.tiny import z_image
+    from diffagent.tiny import flux2, z_image
 
-    return {"z-image": z_image.transformer_to_original}
+    layouts = {"z-image": z_image.transformer_to_original}
+    return layouts | dict.fromkeys(FLUX2_FAMILIES, flux2.transformer_to_bfl)
 
 
 def _lora_layouts() -> dict:
     """Architecture -> (transformer, seed) -> a LoRA in the layout its Civitai LoRAs use."""
-    from diffagent.tiny import qwen_image, z_image
+    from diffagent.tiny import flux2, qwen_image, z_image
 
-    return {"z-image": z_image.ai_toolkit_lora, "qwen-image": qwen_image.musubi_lora}
+    layouts = {"z-image": z_image.ai_toolkit_lora, "qwen-image": qwen_image.musubi_lora}
+    return layouts | dict.fromkeys(FLUX2_FAMILIES, flux2.ai_toolkit_lora)
 
 
 def load_tiny_pipeline(tiny_dir: Path, architecture: str):
