@@ -27,7 +27,13 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict
 
-from schemas.samplers import FLOW_SCHEDULERS, NOISE_SCHEDULERS, SAMPLERS, SchedulerSpec
+from schemas.samplers import (
+    FLOW_SCHEDULERS,
+    NOISE_SCHEDULERS,
+    SAMPLERS,
+    SchedulerSpec,
+    flow_schedulers_taking,
+)
 
 
 class ArchitectureDefaults(BaseModel):
@@ -133,6 +139,16 @@ _Z_IMAGE_TURBO = ArchitectureDefaults(
     width=1024, height=1024, sampling_method="Euler", sampling_steps=9, cfg_scale=1.0
 )
 _Z_IMAGE_BASE = _Z_IMAGE_TURBO.model_copy(update={"sampling_steps": 20, "cfg_scale": 4.0})
+# The newer pipelines set custom sigmas (and `mu`) on their schedulers: the flow-matching solvers
+# whose `set_timesteps` does not take them run as flow-matching Euler (tests/render: every sampler
+# renders on every family).
+_Z_IMAGE_SCHEDULERS = flow_schedulers_taking(("Euler",), "ZImagePipeline's timesteps fit no other solver")
+_QWEN_IMAGE_SCHEDULERS = flow_schedulers_taking(
+    ("Euler", "UniPC"), "QwenImagePipeline sets custom sigmas, which this solver does not take"
+)
+_FLUX2_SCHEDULERS = flow_schedulers_taking(
+    ("Euler", "DPM++ 2M", "UniPC"), "Flux.2's pipelines set custom sigmas, which this solver does not take"
+)
 # Qwen-Image: its model card's and diffusers' example, 50 steps at true CFG 4, 1328x1328 (its 1:1).
 
 # Flux.2: FLUX.2 [dev] is guidance-distilled (guidance 4 at 28 steps, its model card's trade-off);
@@ -164,7 +180,7 @@ def _klein(size: str, names: tuple[str, str], repos: tuple[str, str], encoder: C
             ),
         ),
         defaults=_KLEIN,
-        schedulers=FLOW_SCHEDULERS,
+        schedulers=_FLUX2_SCHEDULERS,
         gpu_dtype="bfloat16",
         # diffusers' Klein pipeline guides against the empty prompt: no negative prompt to pass.
         takes_negative_prompt=False,
@@ -240,7 +256,7 @@ _TABLE = (
             CivitaiBaseModel("ZImageBase", BaseSource("zimage", "Tongyi-MAI/Z-Image"), _Z_IMAGE_BASE),
         ),
         defaults=_Z_IMAGE_TURBO,
-        schedulers=FLOW_SCHEDULERS,
+        schedulers=_Z_IMAGE_SCHEDULERS,
         gpu_dtype="bfloat16",  # Tongyi-MAI's weights and examples are bfloat16
         takes_clip_skip=False,
         cfg_offset=-1.0,
@@ -267,7 +283,7 @@ _TABLE = (
         defaults=ArchitectureDefaults(
             width=1328, height=1328, sampling_method="Euler", sampling_steps=50, cfg_scale=4.0
         ),
-        schedulers=FLOW_SCHEDULERS,
+        schedulers=_QWEN_IMAGE_SCHEDULERS,
         gpu_dtype="bfloat16",  # Qwen's weights and examples are bfloat16
         takes_clip_skip=False,
         cfg_argument="true_cfg_scale",
@@ -296,7 +312,7 @@ _TABLE = (
             ),
         ),
         defaults=_FLUX.model_copy(update={"sampling_steps": 28, "cfg_scale": 4.0}),
-        schedulers=FLOW_SCHEDULERS,
+        schedulers=_FLUX2_SCHEDULERS,
         gpu_dtype="bfloat16",
         takes_negative_prompt=False,
         takes_clip_skip=False,
