@@ -22,120 +22,27 @@ Everything else (RenderSettings fields, default APIs, the answer schema's base m
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict
-
+from schemas.architecture_types import (
+    Architecture,
+    ArchitectureDefaults,
+    BaseSource,
+    CivitaiBaseModel,
+    Companion,
+    ExportFacts,
+    HubFile,
+)
+from schemas.families_flow import FLOW_FAMILIES
 from schemas.samplers import FLOW_SCHEDULERS, NOISE_SCHEDULERS, SAMPLERS, SchedulerSpec
 
-
-class ArchitectureDefaults(BaseModel):
-    """A default API's parameters. For guidance-distilled models (Flux) `cfg_scale` is the distilled
-    guidance the pipeline takes (`guidance_scale`), not classifier-free guidance."""
-
-    model_config = ConfigDict(frozen=True)
-
-    width: int
-    height: int
-    sampling_method: str
-    sampling_steps: int
-    cfg_scale: float
-
-
-@dataclass(frozen=True)
-class BaseSource:
-    setting: str  # RenderSettings' `<setting>_config` / `<setting>_base` (DIFFAGENT_<SETTING>_...)
-    hub_id: str  # the diffusers repository of the published base model
-    gated: bool = False  # the repository needs an accepted licence and an access token
-
-
-@dataclass(frozen=True)
-class CivitaiBaseModel:
-    name: str  # Civitai's `baseModel`
-    source: BaseSource | None = None  # None: renders from its architecture's `base`
-    defaults: ArchitectureDefaults | None = None  # None: the architecture's
-    distilled_guidance: bool = False  # cfg_scale is a guidance embedding (Flux.1 D; not schnell)
-
-
-@dataclass(frozen=True)
-class HubFile:
-    """One file of a Hugging Face hub repository (`{endpoint}/{repo}/resolve/{revision}/{path}`)."""
-
-    repo: str
-    path: str
-    revision: str = "main"
-
-
-@dataclass(frozen=True)
-class Companion:
-    """A file a checkpoint of the architecture needs beside it (Civitai serves the model alone)."""
-
-    role: str  # "t5 text encoder", "clip text encoder", "vae"
-    file: str  # the name ComfyUI's examples and Forge's module list use
-    kind: Literal["text_encoder", "vae"]  # which tool folder it goes in (diffagent.store.tool_layout)
-    component: str  # the diffusers pipeline component it is (`text_encoder_2`, `vae`)
-    source: HubFile  # where it is published (an ungated repository: fetched without a token)
-
-
-@dataclass(frozen=True)
-class ExportFacts:
-    """How ComfyUI, A1111/Forge and diffusers scripts load the architecture."""
-
-    comfyui_model_loader: str = "CheckpointLoaderSimple"  # or UNETLoader for a transformer-only file
-    # The node loading the text encoder companions, in their table order (clip_name1, clip_name2, ...),
-    # with `comfyui_clip_type` as its `type`; None: CLIP comes in the checkpoint.
-    comfyui_clip_loader: str | None = None
-    comfyui_clip_type: str | None = None
-    comfyui_vae_loader: str = "VAELoader"  # loads a VAE companion
-    # The node that feeds a distilled guidance (CivitaiBaseModel.distilled_guidance) to the model.
-    comfyui_guidance_node: str | None = None
-    comfyui_latent: str = "EmptyLatentImage"
-    # ComfyUI scheduler names replaced for this family (Flux's examples schedule with `simple`).
-    comfyui_schedulers: Mapping[str, str] = field(default_factory=dict)
-    # A1111 "Schedule type" labels replaced for this family in Forge (Forge's Flux preset: Simple).
-    a1111_schedules: Mapping[str, str] = field(default_factory=dict)
-    # Whether the tools apply clip skip to the text encoders: A1111 `Clip skip`, ComfyUI
-    # `CLIPSetLastLayer`, diffusers `clip_skip` (as `diffagent render` does).
-    takes_clip_skip: bool = True
-    # Whether the diffusers pipeline has a safety checker that `render` drops (SD 1.5's blacks out
-    # whatever it flags): the diffusers script passes safety_checker=None.
-    safety_checker: bool = False
-
-
-@dataclass(frozen=True)
-class Architecture:
-    name: str
-    pipeline_class: str  # diffusers class name
-    base_models: tuple[CivitaiBaseModel, ...]  # the first with a source is the architecture's base
-    defaults: ArchitectureDefaults
-    schedulers: Mapping[str, SchedulerSpec]  # canonical sampler name -> diffusers scheduler
-    gpu_dtype: str  # half precision on GPU (CPU renders float32)
-    takes_negative_prompt: bool = True  # and clip skip: False for guidance-distilled models
-    # A Civitai checkpoint that is the transformer alone loads as this diffusers class (from_single_file)
-    # with the rest of the pipeline from its base model's config folder; None: the whole pipeline.
-    transformer_class: str | None = None
-    companions: tuple[Companion, ...] = ()
-    export: ExportFacts = ExportFacts()
-
-    @property
-    def transformer_only_files(self) -> bool:
-        return self.transformer_class is not None
-
-    @property
-    def base(self) -> CivitaiBaseModel:
-        """The architecture's published base model: what its fine-tunes render as their base."""
-        return next(model for model in self.base_models if model.source)
-
-    @property
-    def forge_modules(self) -> tuple[str, ...]:
-        """Forge's "VAE / Text Encoder" modules for a transformer-only file: the companions."""
-        return tuple(companion.file for companion in self.companions)
-
-    def companions_of(self, kind: str) -> tuple[Companion, ...]:
-        """The companions of one kind ("text_encoder", "vae"), in table order."""
-        return tuple(companion for companion in self.companions if companion.kind == kind)
+__all__ = [
+    "Architecture",
+    "ArchitectureDefaults",
+    "BaseSource",
+    "CivitaiBaseModel",
+    "Companion",
+    "ExportFacts",
+    "HubFile",
+]
 
 
 # The paper's default API: the base model with "Euler a", 20 steps, CFG 7 for SD. Flux renders with
@@ -146,6 +53,7 @@ _SD = {"sampling_method": "Euler a", "sampling_steps": 20, "cfg_scale": 7.0}
 _FLUX = ArchitectureDefaults(
     width=1024, height=1024, sampling_method="Euler", sampling_steps=20, cfg_scale=3.5
 )
+
 
 _TABLE = (
     Architecture(
@@ -230,6 +138,7 @@ _TABLE = (
             takes_clip_skip=False,
         ),
     ),
+    *FLOW_FAMILIES,
 )
 ARCHITECTURE_TABLE: dict[str, Architecture] = {arch.name: arch for arch in _TABLE}
 ARCHITECTURES: tuple[str, ...] = tuple(ARCHITECTURE_TABLE)
