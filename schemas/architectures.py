@@ -168,6 +168,7 @@ _TABLE = (
             CivitaiBaseModel("Pony"),
             CivitaiBaseModel("Illustrious"),
             CivitaiBaseModel("NoobAI"),
+            CivitaiBaseModel("SDXL 0.9"),  # the research release: SDXL 1.0's network
         ),
         defaults=ArchitectureDefaults(width=1024, height=1024, **_SD),
         schedulers=NOISE_SCHEDULERS,

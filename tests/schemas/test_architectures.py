@@ -63,7 +63,7 @@ def test_settings_and_evaluation_name_each_flux_base(monkeypatch, default_source
 
 
 def test_every_base_model_has_its_facts() -> None:
-    sdxl = ("SDXL 1.0", "Pony", "Illustrious", "NoobAI")
+    sdxl = ("SDXL 1.0", "Pony", "Illustrious", "NoobAI", "SDXL 0.9")
     assert ("SD 1.4", "SD 1.5", *sdxl, "Flux.1 D", "Flux.1 S") == BASE_MODELS
     assert DEFAULT_BASE_MODELS == {
         "SD 1.5": "stable-diffusion-v1-5/stable-diffusion-v1-5",
