@@ -99,6 +99,8 @@ class ExportFacts:
     # Whether the tools apply clip skip to the text encoders: A1111 `Clip skip`, ComfyUI
     # `CLIPSetLastLayer`, diffusers `clip_skip` (as `diffagent render` does).
     takes_clip_skip: bool = True
+    # Whether A1111/Forge can load the family at all (Forge runs Flux; neither runs SD 3).
+    forge_runs: bool = True
     # Whether the diffusers pipeline has a safety checker that `render` drops (SD 1.5's blacks out
     # whatever it flags): the diffusers script passes safety_checker=None.
     safety_checker: bool = False
@@ -146,6 +148,9 @@ _SD = {"sampling_method": "Euler a", "sampling_steps": 20, "cfg_scale": 7.0}
 _FLUX = ArchitectureDefaults(
     width=1024, height=1024, sampling_method="Euler", sampling_steps=20, cfg_scale=3.5
 )
+_SD3 = ArchitectureDefaults(
+    width=1024, height=1024, sampling_method="Euler", sampling_steps=28, cfg_scale=3.5
+)
 
 _TABLE = (
     Architecture(
@@ -188,6 +193,14 @@ _TABLE = (
                 BaseSource("flux_schnell", "black-forest-labs/FLUX.1-schnell"),
                 _FLUX.model_copy(update={"sampling_steps": 4, "cfg_scale": 1.0}),
             ),
+            # Krea's FLUX.1 dev fine-tune: the same transformer; its card renders at guidance 4.5
+            # (FluxPipeline's default 28 steps).
+            CivitaiBaseModel(
+                "Flux.1 Krea",
+                BaseSource("flux_krea", "black-forest-labs/FLUX.1-Krea-dev", gated=True),
+                _FLUX.model_copy(update={"sampling_steps": 28, "cfg_scale": 4.5}),
+                distilled_guidance=True,
+            ),
         ),
         defaults=_FLUX,
         schedulers=FLOW_SCHEDULERS,
@@ -229,6 +242,46 @@ _TABLE = (
             comfyui_schedulers={"normal": "simple"},
             a1111_schedules={"Automatic": "Simple", "Uniform": "Simple"},
             takes_clip_skip=False,
+        ),
+    ),
+    # Stable Diffusion 3 / 3.5 (MMDiT, flow matching, CLIP-L + CLIP-G + T5-XXL). Defaults from each
+    # Stability model card's diffusers example; Large Turbo is distilled to 4 steps without CFG. Civitai
+    # serves Stability's single file (`model.diffusion_model.*`, VAE beside it): the transformer loads
+    # from it, the rest from the base model's config folder. Forge and A1111 do not run SD 3.
+    Architecture(
+        name="sd3",
+        pipeline_class="StableDiffusion3Pipeline",
+        base_models=(
+            CivitaiBaseModel(
+                "SD 3.5 Large",
+                BaseSource("sd35_large", "stabilityai/stable-diffusion-3.5-large", gated=True),
+                _SD3.model_copy(update={"sampling_steps": 28, "cfg_scale": 3.5}),
+            ),
+            CivitaiBaseModel(
+                "SD 3.5 Large Turbo",
+                BaseSource("sd35_large_turbo", "stabilityai/stable-diffusion-3.5-large-turbo", gated=True),
+                _SD3.model_copy(update={"sampling_steps": 4, "cfg_scale": 1.0}),
+            ),
+            CivitaiBaseModel(
+                "SD 3.5 Medium",
+                BaseSource("sd35_medium", "stabilityai/stable-diffusion-3.5-medium", gated=True),
+                _SD3.model_copy(update={"sampling_steps": 40, "cfg_scale": 4.5}),
+            ),
+            CivitaiBaseModel(
+                "SD 3",
+                BaseSource("sd3_medium", "stabilityai/stable-diffusion-3-medium-diffusers", gated=True),
+                _SD3.model_copy(update={"sampling_steps": 28, "cfg_scale": 7.0}),
+            ),
+        ),
+        defaults=_SD3,
+        schedulers=FLOW_SCHEDULERS,
+        gpu_dtype="bfloat16",  # what Stability's and diffusers' SD 3.5 examples run in
+        transformer_class="SD3Transformer2DModel",
+        export=ExportFacts(
+            comfyui_latent="EmptySD3LatentImage",
+            comfyui_schedulers={"normal": "sgm_uniform"},
+            takes_clip_skip=False,
+            forge_runs=False,
         ),
     ),
 )

@@ -174,13 +174,15 @@ def build_tiny_sdxl(tokenizer_dir: Path):
 
 
 def write_tiny_pipelines(out: Path) -> dict[str, Path]:
-    """Write `out/sd15`, `out/sdxl` and `out/flux` (diffusers `save_pretrained` folders)."""
+    """Write `out/sd15`, `out/sdxl`, `out/flux` and `out/sd3` (diffusers `save_pretrained` folders)."""
     from diffagent.tiny.flux import build_tiny_flux
+    from diffagent.tiny.sd3 import build_tiny_sd3
 
     out.mkdir(parents=True, exist_ok=True)
     tokenizer_dir = write_clip_tokenizer(out / "clip-tokenizer")
     written: dict[str, Path] = {}
-    for name, build in (("sd15", build_tiny_sd15), ("sdxl", build_tiny_sdxl), ("flux", build_tiny_flux)):
+    builds = (("sd15", build_tiny_sd15), ("sdxl", build_tiny_sdxl), ("flux", build_tiny_flux))
+    for name, build in (*builds, ("sd3", build_tiny_sd3)):
         build(tokenizer_dir).save_pretrained(out / name, safe_serialization=True)
         written[name] = out / name
     return written

@@ -8,7 +8,9 @@
   `from_single_file` loads without conversion. Not in BFL's layout (`tiny.flux.transformer_to_bfl`,
   tested against diffusers' converter): that converter hard-codes Flux.1's widths (inner 3072),
   which a tiny model cannot have (see the note in `tiny.flux`);
-- a LORA: a random kohya-layout LoRA (`tiny.kohya`), or a LyCORIS LoCon with `locon`.
+- a Checkpoint (sd3): the perturbed SD3Transformer2DModel in Stability's single-file keys (`tiny.sd3`);
+- a LORA: a random kohya-layout LoRA (`tiny.kohya`), or a LyCORIS LoCon with `locon`; for sd3
+  diffusers' SD 3 LoRA layout (the one diffusers 0.42.1 loads).
 The same arguments always give the same bytes (seeded CPU noise, sorted keys), so the bundled
 Civitai server and the tiny store agree on every file's SHA256.
 """
@@ -21,7 +23,7 @@ from pathlib import Path
 import torch
 
 # Folder of each architecture's tiny pipeline inside the tiny-models folder.
-PIPELINE_FOLDERS = {"sd1": "sd15", "sdxl": "sdxl", "flux": "flux"}
+PIPELINE_FOLDERS = {"sd1": "sd15", "sdxl": "sdxl", "flux": "flux", "sd3": "sd3"}
 CHECKPOINT_NOISE = 0.3  # relative to each tensor's std: enough to change images visibly
 
 
@@ -37,6 +39,10 @@ def load_tiny_pipeline(tiny_dir: Path, architecture: str):
         )
     if architecture == "sdxl":
         return StableDiffusionXLPipeline.from_pretrained(folder)
+    if architecture == "sd3":
+        from diffusers import StableDiffusion3Pipeline
+
+        return StableDiffusion3Pipeline.from_pretrained(folder)
     return FluxPipeline.from_pretrained(folder)
 
 
@@ -57,6 +63,13 @@ def version_tensors(
     from diffagent.tiny.ldm import pipeline_to_ldm
 
     pipe = load_tiny_pipeline(tiny_dir, architecture)
+    if architecture == "sd3":  # Stability's single-file layout, a diffusers-layout LoRA (tiny.sd3)
+        from diffagent.tiny.sd3 import sd3_lora, transformer_to_stability
+
+        if kind == "LORA":
+            return sd3_lora(pipe.transformer, seed=version_id)
+        perturb(pipe.transformer, version_id)
+        return transformer_to_stability(pipe.transformer.state_dict(), pipe.transformer.config.num_layers)
     if kind == "LORA":
         return kohya_lora(pipe, architecture, seed=version_id, locon=locon)
     if kind != "Checkpoint":

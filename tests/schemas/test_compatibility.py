@@ -68,6 +68,11 @@ def test_an_illustrious_lora_ranks_illustrious_then_noobai_then_sdxl() -> None:
     assert compatibility("SD 1.4", "SD 1.5") == "same"
     assert compatibility("SD 1.5", "SDXL 1.0") is None
     assert compatibility("Flux.1 D", "Pony") is None
+    assert compatibility("Flux.1 D", "Flux.1 Krea") == "partial"  # Civitai: Flux1 <-> FluxKrea
+    # One Civitai ecosystem (SD3), two networks: SD 3's 2B MMDiT and SD 3.5 Large's 8B.
+    assert compatibility("SD 3.5 Large Turbo", "SD 3.5 Large") == "same"
+    assert compatibility("SD 3", "SD 3.5 Large") is None
+    assert compatibility("SD 3.5 Medium", "SD 3.5 Large") is None
     assert compatibility_note("Pony", "SDXL 1.0").startswith(
         "partial: LoRA for Pony on SDXL 1.0 (Civitai: partial support)"
     )
@@ -129,5 +134,5 @@ def test_a_lora_with_no_loadable_checkpoint_is_not_selectable_and_says_why() -> 
     assert "flux_lora" not in CATALOG.selectable and "flux_lora" not in AnswerGrammar(CATALOG).models
     assert CATALOG.unselectable == {
         "flux_lora": "LoRA 'flux_lora' (Flux.1 D) has no Checkpoint in the catalog to run on; "
-        "it runs on base models: Flux.1 D, Flux.1 S"
+        "it runs on base models: Flux.1 D, Flux.1 S, Flux.1 Krea"
     }
