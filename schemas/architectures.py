@@ -53,6 +53,9 @@ _SD = {"sampling_method": "Euler a", "sampling_steps": 20, "cfg_scale": 7.0}
 _FLUX = ArchitectureDefaults(
     width=1024, height=1024, sampling_method="Euler", sampling_steps=20, cfg_scale=3.5
 )
+_SD3 = ArchitectureDefaults(
+    width=1024, height=1024, sampling_method="Euler", sampling_steps=28, cfg_scale=3.5
+)
 
 
 _TABLE = (
@@ -76,6 +79,7 @@ _TABLE = (
             CivitaiBaseModel("Pony"),
             CivitaiBaseModel("Illustrious"),
             CivitaiBaseModel("NoobAI"),
+            CivitaiBaseModel("SDXL 0.9"),  # the research release: SDXL 1.0's network
         ),
         defaults=ArchitectureDefaults(width=1024, height=1024, **_SD),
         schedulers=NOISE_SCHEDULERS,
@@ -94,6 +98,14 @@ _TABLE = (
                 "Flux.1 S",
                 BaseSource("flux_schnell", "black-forest-labs/FLUX.1-schnell"),
                 _FLUX.model_copy(update={"sampling_steps": 4, "cfg_scale": 1.0}),
+            ),
+            # Krea's FLUX.1 dev fine-tune: the same transformer; its card renders at guidance 4.5
+            # (FluxPipeline's default 28 steps).
+            CivitaiBaseModel(
+                "Flux.1 Krea",
+                BaseSource("flux_krea", "black-forest-labs/FLUX.1-Krea-dev", gated=True),
+                _FLUX.model_copy(update={"sampling_steps": 28, "cfg_scale": 4.5}),
+                distilled_guidance=True,
             ),
         ),
         defaults=_FLUX,
@@ -136,6 +148,46 @@ _TABLE = (
             comfyui_schedulers={"normal": "simple"},
             a1111_schedules={"Automatic": "Simple", "Uniform": "Simple"},
             takes_clip_skip=False,
+        ),
+    ),
+    # Stable Diffusion 3 / 3.5 (MMDiT, flow matching, CLIP-L + CLIP-G + T5-XXL). Defaults from each
+    # Stability model card's diffusers example; Large Turbo is distilled to 4 steps without CFG. Civitai
+    # serves Stability's single file (`model.diffusion_model.*`, VAE beside it): the transformer loads
+    # from it, the rest from the base model's config folder. Forge and A1111 do not run SD 3.
+    Architecture(
+        name="sd3",
+        pipeline_class="StableDiffusion3Pipeline",
+        base_models=(
+            CivitaiBaseModel(
+                "SD 3.5 Large",
+                BaseSource("sd35_large", "stabilityai/stable-diffusion-3.5-large", gated=True),
+                _SD3.model_copy(update={"sampling_steps": 28, "cfg_scale": 3.5}),
+            ),
+            CivitaiBaseModel(
+                "SD 3.5 Large Turbo",
+                BaseSource("sd35_large_turbo", "stabilityai/stable-diffusion-3.5-large-turbo", gated=True),
+                _SD3.model_copy(update={"sampling_steps": 4, "cfg_scale": 1.0}),
+            ),
+            CivitaiBaseModel(
+                "SD 3.5 Medium",
+                BaseSource("sd35_medium", "stabilityai/stable-diffusion-3.5-medium", gated=True),
+                _SD3.model_copy(update={"sampling_steps": 40, "cfg_scale": 4.5}),
+            ),
+            CivitaiBaseModel(
+                "SD 3",
+                BaseSource("sd3_medium", "stabilityai/stable-diffusion-3-medium-diffusers", gated=True),
+                _SD3.model_copy(update={"sampling_steps": 28, "cfg_scale": 7.0}),
+            ),
+        ),
+        defaults=_SD3,
+        schedulers=FLOW_SCHEDULERS,
+        gpu_dtype="bfloat16",  # what Stability's and diffusers' SD 3.5 examples run in
+        transformer_class="SD3Transformer2DModel",
+        export=ExportFacts(
+            comfyui_latent="EmptySD3LatentImage",
+            comfyui_schedulers={"normal": "sgm_uniform"},
+            takes_clip_skip=False,
+            a1111=False,
         ),
     ),
     *FLOW_FAMILIES,

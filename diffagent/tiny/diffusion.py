@@ -179,6 +179,7 @@ def write_tiny_pipelines(out: Path) -> dict[str, Path]:
     from diffagent.tiny.flux2 import build_tiny_flux2_klein
     from diffagent.tiny.flux2_dev import build_tiny_flux2_dev
     from diffagent.tiny.qwen_image import build_tiny_qwen_image
+    from diffagent.tiny.sd3 import build_tiny_sd3
     from diffagent.tiny.z_image import build_tiny_z_image
 
     out.mkdir(parents=True, exist_ok=True)
@@ -193,6 +194,7 @@ def write_tiny_pipelines(out: Path) -> dict[str, Path]:
         ("flux2", build_tiny_flux2_dev),
         ("flux2-klein-4b", lambda _: build_tiny_flux2_klein("4b")),
         ("flux2-klein-9b", lambda _: build_tiny_flux2_klein("9b")),
+        ("sd3", build_tiny_sd3),
     )
     for name, build in builders:
         build(tokenizer_dir).save_pretrained(out / name, safe_serialization=True)

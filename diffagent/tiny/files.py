@@ -12,6 +12,8 @@
   family's original single-file names (`_original_layouts`: Tongyi-MAI's, BFL's; Qwen-Image's are
   diffusers' own), which diffusers'
   `from_single_file` converts back;
+- a Checkpoint (sd3): the perturbed SD3Transformer2DModel in Stability's single-file keys
+  (`tiny.sd3`), its LoRA in diffusers' SD 3 layout (the one diffusers 0.42.1 loads);
 - a LORA: a random kohya-layout LoRA (`tiny.kohya`), or a LyCORIS LoCon with `locon`; for the newer
   families the layout their Civitai LoRAs come in (`_lora_layouts`: ai-toolkit's for Z-Image and
   Flux.2, musubi-tuner's for Qwen-Image).
@@ -36,6 +38,7 @@ PIPELINE_FOLDERS = {
     "flux2": "flux2",
     "flux2-klein-4b": "flux2-klein-4b",
     "flux2-klein-9b": "flux2-klein-9b",
+    "sd3": "sd3",
 }
 FLUX2_FAMILIES = ("flux2", "flux2-klein-4b", "flux2-klein-9b")
 CHECKPOINT_NOISE = 0.3  # relative to each tensor's std: enough to change images visibly
@@ -86,6 +89,13 @@ def version_tensors(
     from diffagent.tiny.ldm import pipeline_to_ldm
 
     pipe = load_tiny_pipeline(tiny_dir, architecture)
+    if architecture == "sd3":  # Stability's single-file layout, a diffusers-layout LoRA (tiny.sd3)
+        from diffagent.tiny.sd3 import sd3_lora, transformer_to_stability
+
+        if kind == "LORA":
+            return sd3_lora(pipe.transformer, seed=version_id)
+        perturb(pipe.transformer, version_id)
+        return transformer_to_stability(pipe.transformer.state_dict(), pipe.transformer.config.num_layers)
     if kind == "LORA":
         if architecture in _lora_layouts():
             return _lora_layouts()[architecture](pipe.transformer, version_id)
