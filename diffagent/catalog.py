@@ -20,13 +20,9 @@ import fsspec
 import pyarrow as pa
 
 from diffagent.answers.repair import default_parameters, repair_base
-from diffagent.answers.validity import (
-    PARAMETER_KEYS,
-    REQUIRED_PARAMETER_KEYS,
-    same_architecture,
-    valid_parameters,
-)
+from diffagent.answers.validity import PARAMETER_KEYS, REQUIRED_PARAMETER_KEYS, valid_parameters
 from diffagent.storage import read_parquet
+from schemas.compatibility import LEVELS, Compatibility, compatibility, lora_base_levels, lora_bases
 from schemas.dabench import CATALOG_SCHEMA, INSTRUCTION_SCHEMA, CatalogEntry
 from schemas.t2i import DEFAULT_CLIP_SKIP
 
@@ -118,15 +114,24 @@ class Catalog(Mapping[str, CatalogEntry]):
             raise ValueError(f"catalog {self.source} has duplicate model identifiers: {dupes[:5]}")
         self._typed = {model: CatalogEntry.model_validate(row) for model, row in self.by_model.items()}
         popular = sorted(self._typed.values(), key=lambda e: -e.download_count)  # stable: ties keep order
-        # Every Checkpoint, most downloaded first: a LoRA's bases are the ones of its architecture.
+        # Every Checkpoint, most downloaded first: a LoRA's bases are the ones it can load on.
         self.checkpoint_models = [e.model for e in popular if e.type == "Checkpoint"]
         self._bases: dict[str, list[str]] = {}
-        # A LoRA is selectable only if its architecture has a Checkpoint to run it on.
-        self.selectable = [
-            e.model
+        # A LoRA is selectable only if the catalog has a Checkpoint it can run on; the others, why not.
+        self.unselectable: dict[str, str] = {
+            e.model: self._no_base_reason(e)
             for e in self._typed.values()
-            if e.type == "Checkpoint" or self.base_checkpoints_for(e.model)
-        ]
+            if e.type != "Checkpoint" and not self.base_checkpoints_for(e.model)
+        }
+        self.selectable = [model for model in self._typed if model not in self.unselectable]
+
+    def _no_base_reason(self, entry: CatalogEntry) -> str:
+        bases = lora_bases(entry.base_model)
+        wanted = ", ".join(bases) if bases else "none (no architecture renders it)"
+        return (
+            f"LoRA {entry.model!r} ({entry.base_model}) has no Checkpoint in the catalog to run on; "
+            f"it runs on base models: {wanted}"
+        )
 
     def __getitem__(self, model: str) -> CatalogEntry:
         return self._typed[model]
@@ -154,17 +159,27 @@ class Catalog(Mapping[str, CatalogEntry]):
         return part
 
     def base_checkpoints_for(self, model: str) -> list[str]:
-        """Checkpoints a LoRA may run on (same architecture, most downloaded first); [] for a Checkpoint."""
+        """Checkpoints a LoRA can run on (`schemas.compatibility`): those of its own base model first,
+        then of a close line, then partial ones; most downloaded first within each. [] for a Checkpoint."""
         entry = self._typed[model]
         if entry.type != "LORA":
             return []
         if entry.base_model not in self._bases:
-            self._bases[entry.base_model] = [
-                m
-                for m in self.checkpoint_models
-                if same_architecture(self._typed[m].base_model, entry.base_model)
-            ]
+            level = {name: LEVELS.index(found) for name, found in lora_base_levels(entry.base_model).items()}
+            found = [m for m in self.checkpoint_models if self._typed[m].base_model in level]
+            # sorted is stable: within one level the download order holds
+            self._bases[entry.base_model] = sorted(found, key=lambda m: level[self._typed[m].base_model])
         return self._bases[entry.base_model]
+
+    def base_levels(self, model: str) -> dict[str, int]:
+        """A LoRA's loadable Checkpoints -> rank of their compatibility (0: its own base model's,
+        `schemas.compatibility.LEVELS`), best first; {} for a Checkpoint."""
+        levels = lora_base_levels(self._typed[model].base_model)
+        return {m: LEVELS.index(levels[self._typed[m].base_model]) for m in self.base_checkpoints_for(model)}
+
+    def compatibility(self, model: str, base_checkpoint: str) -> Compatibility | None:
+        """How well LoRA `model` runs on catalog Checkpoint `base_checkpoint` (None: it cannot)."""
+        return compatibility(self._typed[model].base_model, self._typed[base_checkpoint].base_model)
 
     def settings_for(self, model: str) -> SampleSettings:
         """The model's most common sample settings, or the paper's defaults for its architecture;

@@ -22,120 +22,27 @@ Everything else (RenderSettings fields, default APIs, the answer schema's base m
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict
-
+from schemas.architecture_types import (
+    Architecture,
+    ArchitectureDefaults,
+    BaseSource,
+    CivitaiBaseModel,
+    Companion,
+    ExportFacts,
+    HubFile,
+)
+from schemas.families_flow import FLOW_FAMILIES
 from schemas.samplers import FLOW_SCHEDULERS, NOISE_SCHEDULERS, SAMPLERS, SchedulerSpec
 
-
-class ArchitectureDefaults(BaseModel):
-    """A default API's parameters. For guidance-distilled models (Flux) `cfg_scale` is the distilled
-    guidance the pipeline takes (`guidance_scale`), not classifier-free guidance."""
-
-    model_config = ConfigDict(frozen=True)
-
-    width: int
-    height: int
-    sampling_method: str
-    sampling_steps: int
-    cfg_scale: float
-
-
-@dataclass(frozen=True)
-class BaseSource:
-    setting: str  # RenderSettings' `<setting>_config` / `<setting>_base` (DIFFAGENT_<SETTING>_...)
-    hub_id: str  # the diffusers repository of the published base model
-    gated: bool = False  # the repository needs an accepted licence and an access token
-
-
-@dataclass(frozen=True)
-class CivitaiBaseModel:
-    name: str  # Civitai's `baseModel`
-    source: BaseSource | None = None  # None: renders from its architecture's `base`
-    defaults: ArchitectureDefaults | None = None  # None: the architecture's
-    distilled_guidance: bool = False  # cfg_scale is a guidance embedding (Flux.1 D; not schnell)
-
-
-@dataclass(frozen=True)
-class HubFile:
-    """One file of a Hugging Face hub repository (`{endpoint}/{repo}/resolve/{revision}/{path}`)."""
-
-    repo: str
-    path: str
-    revision: str = "main"
-
-
-@dataclass(frozen=True)
-class Companion:
-    """A file a checkpoint of the architecture needs beside it (Civitai serves the model alone)."""
-
-    role: str  # "t5 text encoder", "clip text encoder", "vae"
-    file: str  # the name ComfyUI's examples and Forge's module list use
-    kind: Literal["text_encoder", "vae"]  # which tool folder it goes in (diffagent.store.tool_layout)
-    component: str  # the diffusers pipeline component it is (`text_encoder_2`, `vae`)
-    source: HubFile  # where it is published (an ungated repository: fetched without a token)
-
-
-@dataclass(frozen=True)
-class ExportFacts:
-    """How ComfyUI, A1111/Forge and diffusers scripts load the architecture."""
-
-    comfyui_model_loader: str = "CheckpointLoaderSimple"  # or UNETLoader for a transformer-only file
-    # The node loading the text encoder companions, in their table order (clip_name1, clip_name2, ...),
-    # with `comfyui_clip_type` as its `type`; None: CLIP comes in the checkpoint.
-    comfyui_clip_loader: str | None = None
-    comfyui_clip_type: str | None = None
-    comfyui_vae_loader: str = "VAELoader"  # loads a VAE companion
-    # The node that feeds a distilled guidance (CivitaiBaseModel.distilled_guidance) to the model.
-    comfyui_guidance_node: str | None = None
-    comfyui_latent: str = "EmptyLatentImage"
-    # ComfyUI scheduler names replaced for this family (Flux's examples schedule with `simple`).
-    comfyui_schedulers: Mapping[str, str] = field(default_factory=dict)
-    # A1111 "Schedule type" labels replaced for this family in Forge (Forge's Flux preset: Simple).
-    a1111_schedules: Mapping[str, str] = field(default_factory=dict)
-    # Whether the tools apply clip skip to the text encoders: A1111 `Clip skip`, ComfyUI
-    # `CLIPSetLastLayer`, diffusers `clip_skip` (as `diffagent render` does).
-    takes_clip_skip: bool = True
-    # Whether the diffusers pipeline has a safety checker that `render` drops (SD 1.5's blacks out
-    # whatever it flags): the diffusers script passes safety_checker=None.
-    safety_checker: bool = False
-
-
-@dataclass(frozen=True)
-class Architecture:
-    name: str
-    pipeline_class: str  # diffusers class name
-    base_models: tuple[CivitaiBaseModel, ...]  # the first with a source is the architecture's base
-    defaults: ArchitectureDefaults
-    schedulers: Mapping[str, SchedulerSpec]  # canonical sampler name -> diffusers scheduler
-    gpu_dtype: str  # half precision on GPU (CPU renders float32)
-    takes_negative_prompt: bool = True  # and clip skip: False for guidance-distilled models
-    # A Civitai checkpoint that is the transformer alone loads as this diffusers class (from_single_file)
-    # with the rest of the pipeline from its base model's config folder; None: the whole pipeline.
-    transformer_class: str | None = None
-    companions: tuple[Companion, ...] = ()
-    export: ExportFacts = ExportFacts()
-
-    @property
-    def transformer_only_files(self) -> bool:
-        return self.transformer_class is not None
-
-    @property
-    def base(self) -> CivitaiBaseModel:
-        """The architecture's published base model: what its fine-tunes render as their base."""
-        return next(model for model in self.base_models if model.source)
-
-    @property
-    def forge_modules(self) -> tuple[str, ...]:
-        """Forge's "VAE / Text Encoder" modules for a transformer-only file: the companions."""
-        return tuple(companion.file for companion in self.companions)
-
-    def companions_of(self, kind: str) -> tuple[Companion, ...]:
-        """The companions of one kind ("text_encoder", "vae"), in table order."""
-        return tuple(companion for companion in self.companions if companion.kind == kind)
+__all__ = [
+    "Architecture",
+    "ArchitectureDefaults",
+    "BaseSource",
+    "CivitaiBaseModel",
+    "Companion",
+    "ExportFacts",
+    "HubFile",
+]
 
 
 # The paper's default API: the base model with "Euler a", 20 steps, CFG 7 for SD. Flux renders with
@@ -146,6 +53,10 @@ _SD = {"sampling_method": "Euler a", "sampling_steps": 20, "cfg_scale": 7.0}
 _FLUX = ArchitectureDefaults(
     width=1024, height=1024, sampling_method="Euler", sampling_steps=20, cfg_scale=3.5
 )
+_SD3 = ArchitectureDefaults(
+    width=1024, height=1024, sampling_method="Euler", sampling_steps=28, cfg_scale=3.5
+)
+
 
 _TABLE = (
     Architecture(
@@ -168,6 +79,7 @@ _TABLE = (
             CivitaiBaseModel("Pony"),
             CivitaiBaseModel("Illustrious"),
             CivitaiBaseModel("NoobAI"),
+            CivitaiBaseModel("SDXL 0.9"),  # the research release: SDXL 1.0's network
         ),
         defaults=ArchitectureDefaults(width=1024, height=1024, **_SD),
         schedulers=NOISE_SCHEDULERS,
@@ -186,6 +98,14 @@ _TABLE = (
                 "Flux.1 S",
                 BaseSource("flux_schnell", "black-forest-labs/FLUX.1-schnell"),
                 _FLUX.model_copy(update={"sampling_steps": 4, "cfg_scale": 1.0}),
+            ),
+            # Krea's FLUX.1 dev fine-tune: the same transformer; its card renders at guidance 4.5
+            # (FluxPipeline's default 28 steps).
+            CivitaiBaseModel(
+                "Flux.1 Krea",
+                BaseSource("flux_krea", "black-forest-labs/FLUX.1-Krea-dev", gated=True),
+                _FLUX.model_copy(update={"sampling_steps": 28, "cfg_scale": 4.5}),
+                distilled_guidance=True,
             ),
         ),
         defaults=_FLUX,
@@ -230,6 +150,47 @@ _TABLE = (
             takes_clip_skip=False,
         ),
     ),
+    # Stable Diffusion 3 / 3.5 (MMDiT, flow matching, CLIP-L + CLIP-G + T5-XXL). Defaults from each
+    # Stability model card's diffusers example; Large Turbo is distilled to 4 steps without CFG. Civitai
+    # serves Stability's single file (`model.diffusion_model.*`, VAE beside it): the transformer loads
+    # from it, the rest from the base model's config folder. Forge and A1111 do not run SD 3.
+    Architecture(
+        name="sd3",
+        pipeline_class="StableDiffusion3Pipeline",
+        base_models=(
+            CivitaiBaseModel(
+                "SD 3.5 Large",
+                BaseSource("sd35_large", "stabilityai/stable-diffusion-3.5-large", gated=True),
+                _SD3.model_copy(update={"sampling_steps": 28, "cfg_scale": 3.5}),
+            ),
+            CivitaiBaseModel(
+                "SD 3.5 Large Turbo",
+                BaseSource("sd35_large_turbo", "stabilityai/stable-diffusion-3.5-large-turbo", gated=True),
+                _SD3.model_copy(update={"sampling_steps": 4, "cfg_scale": 1.0}),
+            ),
+            CivitaiBaseModel(
+                "SD 3.5 Medium",
+                BaseSource("sd35_medium", "stabilityai/stable-diffusion-3.5-medium", gated=True),
+                _SD3.model_copy(update={"sampling_steps": 40, "cfg_scale": 4.5}),
+            ),
+            CivitaiBaseModel(
+                "SD 3",
+                BaseSource("sd3_medium", "stabilityai/stable-diffusion-3-medium-diffusers", gated=True),
+                _SD3.model_copy(update={"sampling_steps": 28, "cfg_scale": 7.0}),
+            ),
+        ),
+        defaults=_SD3,
+        schedulers=FLOW_SCHEDULERS,
+        gpu_dtype="bfloat16",  # what Stability's and diffusers' SD 3.5 examples run in
+        transformer_class="SD3Transformer2DModel",
+        export=ExportFacts(
+            comfyui_latent="EmptySD3LatentImage",
+            comfyui_schedulers={"normal": "sgm_uniform"},
+            takes_clip_skip=False,
+            a1111=False,
+        ),
+    ),
+    *FLOW_FAMILIES,
 )
 ARCHITECTURE_TABLE: dict[str, Architecture] = {arch.name: arch for arch in _TABLE}
 ARCHITECTURES: tuple[str, ...] = tuple(ARCHITECTURE_TABLE)

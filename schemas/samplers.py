@@ -176,6 +176,17 @@ FLOW_SCHEDULERS: dict[str, SchedulerSpec] = {
     for name in SAMPLERS
 }
 
+
+def flow_schedulers_taking(names: tuple[str, ...], why: str) -> dict[str, SchedulerSpec]:
+    """FLOW_SCHEDULERS for a pipeline whose timestep setup only some flow-matching schedulers take
+    (custom sigmas, `mu`): `names` keep theirs, the rest run as flow-matching Euler, noted `why`."""
+    euler = FLOW_SCHEDULERS["Euler"]
+    return {
+        name: spec if name in names else _spec(euler.scheduler, None, f"{why}; nearest: flow-matching Euler")
+        for name, spec in FLOW_SCHEDULERS.items()
+    }
+
+
 # Sampler ids metadata writes besides ComfyUI's own: k-diffusion's, A1111's aliases, ComfyUI's
 # GPU and bh2 variants (the same solver).
 COMFYUI_ALIASES: dict[str, str] = {

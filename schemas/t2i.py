@@ -122,6 +122,9 @@ class T2IApi(ModelInformation, GenerationParameters):
     version_id: int
     base_checkpoint_version_id: int | None = None
     model_description: str = ""
+    # For a LoRA, how well it runs on its base checkpoint (`schemas.compatibility.compatibility_note`:
+    # "same: ...", "close: ...", "partial: ..."); None for a Checkpoint.
+    compatibility: str | None = None
 
 
 class InstructionApiPair(BaseModel):

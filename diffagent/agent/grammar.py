@@ -3,7 +3,8 @@
 An answer names a catalog model and its parameters (`ANSWER_KEYS`, in that order):
   model           -> the catalog's selectable models, or the selectable part of a row's shortlist
   type/base_model -> the chosen model's catalog facts
-  base_checkpoint -> null for a Checkpoint; for a LoRA, the Checkpoints of its architecture
+  base_checkpoint -> null for a Checkpoint; for a LoRA, the Checkpoints it can load on
+                     (`schemas.compatibility.lora_bases`: a LoRA of another family is never allowed)
   width/height    -> SIZES, sampling_method -> SAMPLERS, sampling_steps -> STEPS, cfg_scale -> CFGS
 The value lists come from the schema's bounds (`answers.validity.NUMERIC_BOUNDS`); CFG is on a grid
 of tenths, what the answer format writes and the SFT data holds.
@@ -40,7 +41,7 @@ if MODEL_KEYS + tuple(PARAMETER_VALUES) != ANSWER_KEYS:  # a new answer key need
 class AnswerGrammar:
     """The allowed answers for a catalog (`diffagent.catalog.Catalog`), optionally narrowed to a
     shortlist of models (the hybrid selector's rows); models outside the catalog's selectable ones
-    (a LoRA with no Checkpoint of its architecture) are never allowed."""
+    (a LoRA with no Checkpoint it can load on: `Catalog.unselectable`) are never allowed."""
 
     def __init__(self, catalog: Any, shortlist: Sequence[str] | None = None) -> None:
         self.catalog = catalog
@@ -60,7 +61,8 @@ class AnswerGrammar:
 
     def base_checkpoints(self, model: str) -> tuple[str | None, ...]:
         """The allowed `base_checkpoint` values: (None,) for a Checkpoint; for a LoRA the catalog's
-        Checkpoints of its architecture (`Catalog.base_checkpoints_for`)."""
+        Checkpoints it can load on, best first (`Catalog.base_checkpoints_for`, which reads
+        `schemas.compatibility.lora_bases`)."""
         if self.facts(model)[0] != "LORA":
             return (None,)
         return tuple(self.catalog.base_checkpoints_for(model))

@@ -190,10 +190,12 @@ class Agent:
         `similarity`: the query against every sft sample, when the batch has it already."""
         fields = {"model": model, **self.catalog.settings_for(model).__dict__}
         if feature is not None:
-            conditioned = self.retriever.settings(feature, self.retriever.position[model], similarity)
+            levels = self.catalog.base_levels(model)  # a LoRA's base: one it can load on, best first
+            conditioned = self.retriever.settings(
+                feature, self.retriever.position[model], similarity, levels or None
+            )
             if conditioned is not None:
-                base = conditioned["base_checkpoint"]
-                if base not in self.catalog.base_checkpoints_for(model):
+                if conditioned["base_checkpoint"] is None:
                     conditioned["base_checkpoint"] = fields["base_checkpoint"]
                 fields.update(conditioned)
         api = assemble_api(fields, self.catalog, repair=True)

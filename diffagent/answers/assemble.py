@@ -16,6 +16,7 @@ from diffagent.answers.hallucination import HallucinationReason, classify_answer
 from diffagent.answers.repair import default_parameters, repair_base, repair_parameters
 from diffagent.answers.validity import PARAMETER_KEYS, invalid_parameters, same_architecture
 from schemas.architectures import DEFAULT_BASE_MODELS
+from schemas.compatibility import compatibility_note, incompatibility
 from schemas.dabench import CatalogEntry
 from schemas.t2i import BASE_MODEL_VERSION_ID, T2IApi
 
@@ -25,7 +26,9 @@ if TYPE_CHECKING:
 
 def api_from_entry(entry: CatalogEntry, base: CatalogEntry | None, **params: Any) -> T2IApi:
     """The full API for a catalog entry (and a LoRA's base) with the given parameters: every
-    model fact, the description included, comes from the catalog."""
+    model fact, the description included, comes from the catalog. A LoRA's answer says how well it
+    runs on its base (`compatibility`); a base it cannot load on raises ValueError naming both."""
+    note = compatibility_note(entry.base_model, base.base_model) if base else None
     return T2IApi(
         model=entry.model,
         type=entry.type,
@@ -35,6 +38,7 @@ def api_from_entry(entry: CatalogEntry, base: CatalogEntry | None, **params: Any
         version_id=entry.version_id,
         base_checkpoint_version_id=base.version_id if base else None,
         model_description=entry.model_description,
+        compatibility=note,
         **params,
     )
 
@@ -85,11 +89,11 @@ def assemble_api(fields: Mapping[str, Any] | None, catalog: Catalog, repair: boo
         shown = ", ".join(f"{key}={fields.get(key)!r}" for key in bad)
         raise ValueError(f"invalid parameters for {fields['model']!r}: {shown}")
     if rebuilt.base_replaced:
-        entry = catalog[fields["model"]]
-        raise ValueError(
-            f"base_checkpoint {fields.get('base_checkpoint')!r} is not a {entry.base_model} "
-            f"Checkpoint of the catalog"
-        )
+        entry, named = catalog[fields["model"]], fields.get("base_checkpoint")
+        refused = f"base_checkpoint {named!r} is not a {entry.base_model} Checkpoint of the catalog"
+        if isinstance(named, str) and named in catalog and catalog[named].type == "Checkpoint":
+            refused += f": {incompatibility(entry.base_model, catalog[named].base_model)}"
+        raise ValueError(refused)
     return rebuilt.api  # nothing needed repair: it is the answer as given
 
 

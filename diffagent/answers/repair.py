@@ -7,10 +7,12 @@ common sample setting when the catalog knows one, else the default API of its ba
 (`schemas.t2i.defaults_for`: SD "Euler a", 20 steps, CFG 7; Flux flow-matching Euler, guidance 3.5).
 
 Base checkpoint (`repair_base`): a LoRA runs on the Checkpoint its answer names when that is a
-catalog Checkpoint of the LoRA's architecture. Otherwise on the base its sample images were made
-with most often (when that is such a Checkpoint), else on the most downloaded such Checkpoint;
-with none in the catalog the LoRA cannot run (`None`). RRHF's reconstruction, the agent's repair
-of free answers and the evaluation's render plans all use this one rule.
+catalog Checkpoint it can load on (`schemas.compatibility`, read through
+`Catalog.base_checkpoints_for`). Otherwise on the base its sample images were made with most often
+(when that is such a Checkpoint), else on the best such Checkpoint (its own base model's first,
+then a close line's, then a partial one's; most downloaded first within each); with none in the
+catalog the LoRA cannot run (`None`, and `Catalog.unselectable` says why). RRHF's reconstruction,
+the agent's repair of free answers and the evaluation's render plans all use this one rule.
 """
 
 from __future__ import annotations
@@ -115,7 +117,7 @@ def repair_base(catalog: Catalog, model: str, named: Any) -> tuple[str | None, b
     entry = catalog[model]
     if entry.type != "LORA":
         return None, False
-    bases = catalog.base_checkpoints_for(model)  # most downloaded first
+    bases = catalog.base_checkpoints_for(model)  # best compatibility first
     if isinstance(named, str) and named in bases:
         return named, False
     usual = catalog.sample_settings.get(model)

@@ -109,7 +109,9 @@ def companion_tensors(pipe, companion: Companion) -> dict:
 
     component = getattr(pipe, companion.component)
     state = component.state_dict()
-    if companion.kind == "vae":
+    # Flux.1's autoencoder (Z-Image uses it too) is stored in LDM names; the newer families' own VAEs
+    # (Qwen-Image, Flux.2) are kept in diffusers' names: their tiny files stand in for layout only.
+    if companion.kind == "vae" and type(component).__name__ == "AutoencoderKL":
         ldm = vae_to_ldm(state, component.config)
         state = {key.removeprefix(VAE_PREFIX): value for key, value in ldm.items()}
     if type(component).__name__.startswith("CLIPTextModel"):  # clip_l.safetensors: under `text_model.`

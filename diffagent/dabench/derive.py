@@ -21,6 +21,7 @@ from diffagent.dabench.base_checkpoint import BaseCheckpointResolver, _Reject
 from diffagent.dabench.prompts import parse_size, strip_network_tags
 from diffagent.dabench.quality import QualityThresholds, quality_reject_reason
 from diffagent.dabench.samplers import normalise_sampler
+from schemas.base_models import out_of_scope
 from schemas.civitai import Image, Model, ModelVersion
 from schemas.t2i import BASE_MODELS, DEFAULT_CLIP_SKIP, MAX_CLIP_SKIP, MIN_CLIP_SKIP, MODEL_TYPES
 
@@ -89,6 +90,12 @@ def model_reject(model: Model, params: FilterParams) -> tuple[str, str, str] | N
 
 def version_reject(version: ModelVersion, params: FilterParams) -> tuple[str, str, str] | None:
     if version.base_model not in params.base_models:
+        # A base model no architecture renders is out of scope for a named reason (video, audio,
+        # edit-only, ...: schemas.base_models); one the table renders but the build leaves out
+        # (`--base-models`), or a name Civitai does not have, is `base_model`.
+        scope = out_of_scope(version.base_model)
+        if scope is not None and scope.kind != "unknown":
+            return "availability", scope.reject_reason, f"{version.base_model}: {scope.why}"
         return "availability", "base_model", version.base_model or ""
     paid = paid_access_refusal(version.paid_access)
     if paid is not None:  # a user could not download it without paying: not selectable

@@ -48,6 +48,16 @@ def sampler_fields(sampling_method: str, base_model: str) -> dict[str, str]:
     return {"Sampler": name, "Schedule type": schedule}
 
 
+def require_a1111(base_model: str) -> None:
+    """Refuse an export A1111 and Forge cannot render: a family neither loads (Z-Image, ...)."""
+    family = architecture_for(base_model)
+    if not family.export.a1111:
+        raise ValueError(
+            f"A1111 and Forge cannot load {base_model!r} ({family.name}) models; export it for ComfyUI "
+            "or diffusers instead"
+        )
+
+
 def quote(value: str) -> str:
     """A1111's rule: a value with a comma, colon or newline is written as a JSON string."""
     if any(c in value for c in ",:\n"):
@@ -110,6 +120,7 @@ def parameters(inputs: ExportInputs) -> dict[str, str]:
 
 
 def infotext(inputs: ExportInputs) -> str:
+    require_a1111(inputs.api.base_model)
     lines = [prompt_with_lora(inputs)]
     if inputs.negative_prompt and architecture_for(inputs.api.base_model).takes_negative_prompt:
         lines.append(f"Negative prompt: {inputs.negative_prompt}")

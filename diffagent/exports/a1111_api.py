@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from diffagent.exports.a1111 import a1111_sampler, prompt_with_lora
+from diffagent.exports.a1111 import a1111_sampler, prompt_with_lora, require_a1111
 from diffagent.exports.inputs import ExportInputs
 from schemas.architectures import architecture_for, takes_distilled_guidance
 
 
 def payload(inputs: ExportInputs) -> dict[str, Any]:
     api = inputs.api
+    require_a1111(api.base_model)
     architecture = architecture_for(api.base_model)
     # The same (sampler, Schedule type) pair the infotext reads back as (exports.a1111).
     sampler_name, scheduler = a1111_sampler(api.sampling_method, api.base_model)

@@ -53,7 +53,11 @@ def _loaders(graph: Graph, architecture: Architecture, checkpoint_file: str) -> 
     model, clip, vae = [loader, 0], [loader, 1], [loader, 2]  # CheckpointLoaderSimple's outputs
     encoders = architecture.companions_of("text_encoder")
     if facts.comfyui_clip_loader and encoders:
-        names = {f"clip_name{index}": companion.file for index, companion in enumerate(encoders, start=1)}
+        # ComfyUI's CLIPLoader takes one `clip_name`; DualCLIPLoader (and up) `clip_name1`, `clip_name2`...
+        if len(encoders) == 1:
+            names = {"clip_name": encoders[0].file}
+        else:
+            names = {f"clip_name{index}": companion.file for index, companion in enumerate(encoders, start=1)}
         type_input = {"type": facts.comfyui_clip_type} if facts.comfyui_clip_type else {}
         clip = [graph.add(facts.comfyui_clip_loader, **names, **type_input), 0]
     for companion in architecture.companions_of("vae"):

@@ -103,7 +103,8 @@ def snippet(inputs: ExportInputs) -> str:
         ]
     options = []
     if architecture.takes_negative_prompt:
-        options.append(f"    negative_prompt={inputs.negative_prompt!r},")
+        negative = inputs.negative_prompt or architecture.empty_negative_prompt
+        options.append(f"    negative_prompt={negative!r},")
     if architecture.export.takes_clip_skip and api.clip_skip > 1:
         options.append(f"    clip_skip={api.clip_skip - 1},")
         if pipeline == CLIP_ALIAS_PIPELINE:
@@ -116,7 +117,8 @@ def snippet(inputs: ExportInputs) -> str:
         f"    width={api.width},",
         f"    height={api.height},",
         f"    num_inference_steps={api.sampling_steps},",
-        f"    guidance_scale={api.cfg_scale!r},",
+        # The table's CFG goes where the pipeline takes it (Qwen-Image: true_cfg_scale; Z-Image: CFG - 1).
+        f"    {architecture.cfg_argument}={api.cfg_scale + architecture.cfg_offset!r},",
         f"    generator=torch.Generator(device).manual_seed({inputs.seed}),",
         ").images[0]",
         f"image.save({OUTPUT_FILE!r})",

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from schemas.architectures import config_setting
+from schemas.compatibility import compatibility, incompatibility
 from schemas.t2i import T2IApi
 
 # A T2I API has no seed: exports fix one so the same answer renders the same image everywhere.
@@ -65,6 +66,12 @@ def export_inputs(
     entry = catalog.by_model[api.model]
     lora = api.type == "LORA"
     checkpoint = catalog.by_model[api.base_checkpoint] if lora else entry
+    # The one compatibility rule: a LoRA exported onto a checkpoint it cannot load is refused.
+    if lora and compatibility(entry["base_model"], checkpoint["base_model"]) is None:
+        raise ValueError(
+            f"cannot export {api.model!r} on {api.base_checkpoint!r}: "
+            + incompatibility(entry["base_model"], checkpoint["base_model"])
+        )
     if lora_weight is None:
         own = getattr(api, "lora_weight", None)
         lora_weight = DEFAULT_LORA_WEIGHT if own is None else own

@@ -11,7 +11,7 @@ import torch
 
 from diffagent.render.settings import RenderSettings
 from diffagent.store.base import ResolvedModel, check_lora_architecture
-from schemas.architectures import architecture, architecture_of, architecture_of_pipeline, pipeline_class_name
+from schemas.architectures import architecture, architecture_of, pipeline_class_name
 
 log = logging.getLogger(__name__)
 
@@ -21,11 +21,6 @@ def pipeline_class(base_model: str):
     import diffusers
 
     return getattr(diffusers, pipeline_class_name(base_model))
-
-
-def pipeline_architecture(pipe) -> str:
-    """The architecture a loaded pipeline renders (by its class)."""
-    return architecture_of_pipeline(type(pipe).__name__)
 
 
 def render_device(settings: RenderSettings) -> str:
@@ -107,6 +102,9 @@ class PipelineCache:
         self.device = render_device(self.settings)
         render_dtype(self.settings, self.device, "sd1")  # a bad render_dtype fails here, not at a load
         self._pipelines: OrderedDict[str, object] = OrderedDict()
+        # The architecture each pipeline renders, from its checkpoint: one pipeline class can serve
+        # several (Flux.2 Klein 4B and 9B both load with Flux2KleinPipeline).
+        self._architectures: dict[str, str] = {}
         self._active_lora: dict[str, tuple[str, float] | None] = {}
         self.loads = 0
         self.lora_loads = 0
@@ -119,11 +117,13 @@ class PipelineCache:
             while len(self._pipelines) >= self.settings.max_pipelines:
                 evicted, _ = self._pipelines.popitem(last=False)
                 self._active_lora.pop(evicted, None)
+                self._architectures.pop(evicted, None)
                 if self.device.startswith("cuda"):
                     torch.cuda.empty_cache()
             log.info("loading checkpoint version %s from %s", checkpoint.version_id, checkpoint.path)
             dtype = render_dtype(self.settings, self.device, architecture_of(checkpoint.base_model))
             self._pipelines[key] = load_pipeline(checkpoint, self.settings, self.device, dtype)
+            self._architectures[key] = architecture_of(checkpoint.base_model)
             self._active_lora[key] = None
             self.loads += 1
         pipe = self._pipelines[key]
@@ -139,7 +139,8 @@ class PipelineCache:
         if lora is None:
             self._active_lora[key] = None
             return
-        check_lora_architecture(lora, pipeline_architecture(pipe), f"its base pipeline {type(pipe).__name__}")
+        where = f"its base pipeline {type(pipe).__name__}"
+        check_lora_architecture(lora, self._architectures[key], where)
         if active is None:
             path = Path(lora.path)
             pipe.load_lora_weights(str(path.parent), weight_name=path.name, adapter_name=wanted)

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 import torch
 from PIL import Image
 
-from diffagent.render.architectures import TAKES_NEGATIVE_PROMPT
 from diffagent.render.cache import RenderCache, RenderKey
 from diffagent.render.pipelines import PipelineCache, flat_clip_alias
 from diffagent.render.samplers import make_scheduler
 from diffagent.render.settings import RenderSettings
 from diffagent.store.base import ModelStore, ResolvedModel, check_lora_architecture
+from schemas.architectures import architecture
 from schemas.t2i import DEFAULT_CLIP_SKIP, T2IApi, architecture_of
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,20 @@ def base_scheduler_config(pipe) -> dict:
         config = dict(pipe.scheduler.config)
         setattr(pipe, BASE_SCHEDULER_CONFIG, config)
     return config
+
+
+def call_options(architecture_name: str, api: T2IApi, negative_prompt: str) -> dict:
+    """The pipeline call's guidance, negative prompt and clip skip, as the architecture takes them
+    (schemas.architectures): Flux's cfg_scale is its distilled guidance, with no negative prompt or
+    clip skip; Z-Image's guidance is CFG - 1; Qwen-Image's CFG is `true_cfg_scale`. A1111 counts the
+    last layer as clip skip 1 where diffusers counts layers skipped."""
+    family = architecture(architecture_name)
+    options: dict = {family.cfg_argument: api.cfg_scale + family.cfg_offset}
+    if family.takes_negative_prompt:
+        options["negative_prompt"] = negative_prompt or family.empty_negative_prompt
+    if family.export.takes_clip_skip:  # CLIP text encoders only (SD); LLM / T5 ones have none
+        options["clip_skip"] = api.clip_skip - 1 or None
+    return options
 
 
 class Renderer:
@@ -135,20 +149,14 @@ class Renderer:
         # One CPU generator per seed: image i depends only on seeds[i], on any device.
         generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
         width, height, steps = self.render_shape(api)
-        # Flux: cfg_scale is its guidance, no negative prompt or clip skip (TAKES_NEGATIVE_PROMPT).
-        # For SD, A1111 counts the last layer as clip skip 1 where diffusers counts layers skipped.
-        options = {}
-        if TAKES_NEGATIVE_PROMPT[architecture]:
-            options = {"negative_prompt": negative_prompt or None, "clip_skip": api.clip_skip - 1 or None}
         with flat_clip_alias(pipe):
             result = pipe(
                 prompt=prompt,
                 width=width,
                 height=height,
                 num_inference_steps=steps,
-                guidance_scale=api.cfg_scale,
                 num_images_per_prompt=len(seeds),
                 generator=generators,
-                **options,
+                **call_options(architecture, api, negative_prompt),
             )
         return list(result.images)

@@ -16,7 +16,7 @@ Trigger words and BM25 are rebuilt from the catalog at load (they need no traini
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -190,11 +190,19 @@ class Retriever:
     def _reranked(self, rows: np.ndarray, fused: np.ndarray, zscores: dict, n: int) -> list:
         return reranked_rows(self.reranker, rows, fused, zscores, self.log_samples, self.lora, n)
 
-    def settings(self, feature: np.ndarray, row: int, similarity: np.ndarray | None = None) -> dict | None:
+    def settings(
+        self,
+        feature: np.ndarray,
+        row: int,
+        similarity: np.ndarray | None = None,
+        base_levels: Mapping[str, int] | None = None,
+    ) -> dict | None:
         """Prompt-conditioned settings for catalog row `row` (`conditioned_settings`), None when
         neither it nor its architecture has an sft sample.
-        `similarity`: this query's row of `sample_similarity` (computed here when not given)."""
-        return conditioned_settings(feature, row, self.samples, similarity=similarity)
+        `similarity`: this query's row of `sample_similarity` (computed here when not given);
+        `base_levels`: a LoRA's loadable Checkpoints (`Catalog.base_levels`)."""
+        table = self.samples
+        return conditioned_settings(feature, row, table, similarity=similarity, base_levels=base_levels)
 
     def sample_similarity(self, features: np.ndarray) -> np.ndarray:
         """(queries, samples) dense similarity of each query to every sft sample: one product per batch."""

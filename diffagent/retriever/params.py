@@ -6,13 +6,14 @@ similarity-weighted mode over the `NEIGHBOURS` nearest samples of the model, plu
 (`PRIOR_WEIGHT`) from the `PRIOR_NEIGHBOURS` nearest samples of any model of the same architecture:
 people who write alike render alike, and that steadies a model with few samples (on the dev
 capture's rrhf split it raised every setting's agreement by 0.4-2 points). A LoRA's base comes
-from the model's own samples only. A model with no sample takes the prior vote alone; with none in
+from the model's own samples only, among the Checkpoints it can load on, best compatibility first
+(`voted_base`, `schemas.compatibility`). A model with no sample takes the prior vote alone; with none in
 its group either, the caller's defaults (its most common settings, then the architecture's).
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -130,9 +131,11 @@ def conditioned_settings(
     prior_weight: float = PRIOR_WEIGHT,
     prior_neighbours: int = PRIOR_NEIGHBOURS,
     similarity: np.ndarray | None = None,
+    base_levels: Mapping[str, int] | None = None,
 ) -> dict | None:
     """The settings for `model` given the query's feature vector; None when neither it nor any
-    model of its group has a sample.
+    model of its group has a sample. A LoRA's base is its own samples' vote among `base_levels`
+    (`voted_base`).
 
     A model with no sample of its own takes the prior vote alone: what the nearest samples of its
     architecture used. On the dev capture's rrhf split that answered 8 of its prompts better than
@@ -149,7 +152,6 @@ def conditioned_settings(
         similarity = table.vectors @ query
     rows, weights = nearest(own, similarity, neighbours)
     bases = [(table.settings[r]["base_checkpoint"], w) for r, w in zip(rows, weights, strict=True)]
-    bases = [(base, w) for base, w in bases if base]
     if prior_weight > 0:
         prior_rows, prior = nearest(table.group_rows_of(model), similarity, prior_neighbours)
         rows, weights = np.concatenate([rows, prior_rows]), np.concatenate([weights, prior_weight * prior])
@@ -161,5 +163,20 @@ def conditioned_settings(
         "sampling_method": weighted_mode([s["sampling_method"] for s in chosen], weights),
         "sampling_steps": int(weighted_mode([int(s["sampling_steps"]) for s in chosen], weights)),
         "cfg_scale": float(weighted_mode([round(float(s["cfg_scale"]), 1) for s in chosen], weights)),
-        "base_checkpoint": weighted_mode(*zip(*bases, strict=True)) if bases else None,
+        "base_checkpoint": voted_base(bases, base_levels),
     }
+
+
+def voted_base(votes: Sequence[tuple[str | None, float]], levels: Mapping[str, int] | None) -> str | None:
+    """The base checkpoint a LoRA's nearest samples voted for (weighted mode), None without a vote.
+
+    `levels` (the Checkpoints the LoRA can load on -> compatibility rank, 0 for its own base model:
+    `Catalog.base_levels`, from `schemas.compatibility`): only those count, and the best rank among
+    the votes wins before any weight does (users who ran an Illustrious LoRA on both an Illustrious
+    and a Pony checkpoint: the Illustrious one). None: every named base counts.
+    Example: votes [(pony, .9), (ill, .3)], levels {ill: 0, pony: 2} -> ill."""
+    kept = [(base, w) for base, w in votes if base and (levels is None or base in levels)]
+    if levels is not None and kept:
+        best = min(levels[base] for base, _ in kept)
+        kept = [(base, w) for base, w in kept if levels[base] == best]
+    return weighted_mode(*zip(*kept, strict=True)) if kept else None  # type: ignore[return-value]

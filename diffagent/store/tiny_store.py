@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 from diffagent.store.base import Kind, ResolvedModel, file_sha256, is_base_model
 from diffagent.store.civitai_store import CivitaiModelStore
 from diffagent.tiny.files import PIPELINE_FOLDERS, write_version_file
+from schemas.architectures import ARCHITECTURE_TABLE
 from schemas.dabench import CatalogEntry
 from schemas.t2i import architecture_of
 
@@ -25,10 +26,12 @@ from schemas.t2i import architecture_of
 # tiny profile uses. Anything else (civitai.com's real weights, which the tiny pipelines cannot
 # load, or a host that is not there) gets a synthesized file instead.
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+# The weights file a base model's SHA256 is taken from: the UNet (SD), else the transformer.
+UNET_WEIGHTS = Path("unet") / "diffusion_pytorch_model.safetensors"
+TRANSFORMER_WEIGHTS = Path("transformer") / "diffusion_pytorch_model.safetensors"
 BASE_WEIGHTS = {
-    "sd1": Path("unet") / "diffusion_pytorch_model.safetensors",
-    "sdxl": Path("unet") / "diffusion_pytorch_model.safetensors",
-    "flux": Path("transformer") / "diffusion_pytorch_model.safetensors",
+    name: TRANSFORMER_WEIGHTS if arch.transformer_only_files else UNET_WEIGHTS
+    for name, arch in ARCHITECTURE_TABLE.items()
 }
 
 

@@ -174,13 +174,29 @@ def build_tiny_sdxl(tokenizer_dir: Path):
 
 
 def write_tiny_pipelines(out: Path) -> dict[str, Path]:
-    """Write `out/sd15`, `out/sdxl` and `out/flux` (diffusers `save_pretrained` folders)."""
+    """Write `out/sd15`, `out/sdxl`, `out/flux`, `out/z-image`, ... (`save_pretrained` folders)."""
     from diffagent.tiny.flux import build_tiny_flux
+    from diffagent.tiny.flux2 import build_tiny_flux2_klein
+    from diffagent.tiny.flux2_dev import build_tiny_flux2_dev
+    from diffagent.tiny.qwen_image import build_tiny_qwen_image
+    from diffagent.tiny.sd3 import build_tiny_sd3
+    from diffagent.tiny.z_image import build_tiny_z_image
 
     out.mkdir(parents=True, exist_ok=True)
     tokenizer_dir = write_clip_tokenizer(out / "clip-tokenizer")
     written: dict[str, Path] = {}
-    for name, build in (("sd15", build_tiny_sd15), ("sdxl", build_tiny_sdxl), ("flux", build_tiny_flux)):
+    builders = (
+        ("sd15", build_tiny_sd15),
+        ("sdxl", build_tiny_sdxl),
+        ("flux", build_tiny_flux),
+        ("z-image", build_tiny_z_image),
+        ("qwen-image", build_tiny_qwen_image),
+        ("flux2", build_tiny_flux2_dev),
+        ("flux2-klein-4b", lambda _: build_tiny_flux2_klein("4b")),
+        ("flux2-klein-9b", lambda _: build_tiny_flux2_klein("9b")),
+        ("sd3", build_tiny_sd3),
+    )
+    for name, build in builders:
         build(tokenizer_dir).save_pretrained(out / name, safe_serialization=True)
         written[name] = out / name
     return written

@@ -8,7 +8,15 @@
   `from_single_file` loads without conversion. Not in BFL's layout (`tiny.flux.transformer_to_bfl`,
   tested against diffusers' converter): that converter hard-codes Flux.1's widths (inner 3072),
   which a tiny model cannot have (see the note in `tiny.flux`);
-- a LORA: a random kohya-layout LoRA (`tiny.kohya`), or a LyCORIS LoCon with `locon`.
+- a Checkpoint (z-image, qwen-image, flux2, flux2-klein-*): the perturbed transformer alone in the
+  family's original single-file names (`_original_layouts`: Tongyi-MAI's, BFL's; Qwen-Image's are
+  diffusers' own), which diffusers'
+  `from_single_file` converts back;
+- a Checkpoint (sd3): the perturbed SD3Transformer2DModel in Stability's single-file keys
+  (`tiny.sd3`), its LoRA in diffusers' SD 3 layout (the one diffusers 0.42.1 loads);
+- a LORA: a random kohya-layout LoRA (`tiny.kohya`), or a LyCORIS LoCon with `locon`; for the newer
+  families the layout their Civitai LoRAs come in (`_lora_layouts`: ai-toolkit's for Z-Image and
+  Flux.2, musubi-tuner's for Qwen-Image).
 The same arguments always give the same bytes (seeded CPU noise, sorted keys), so the bundled
 Civitai server and the tiny store agree on every file's SHA256.
 """
@@ -21,23 +29,47 @@ from pathlib import Path
 import torch
 
 # Folder of each architecture's tiny pipeline inside the tiny-models folder.
-PIPELINE_FOLDERS = {"sd1": "sd15", "sdxl": "sdxl", "flux": "flux"}
+PIPELINE_FOLDERS = {
+    "sd1": "sd15",
+    "sdxl": "sdxl",
+    "flux": "flux",
+    "z-image": "z-image",
+    "qwen-image": "qwen-image",
+    "flux2": "flux2",
+    "flux2-klein-4b": "flux2-klein-4b",
+    "flux2-klein-9b": "flux2-klein-9b",
+    "sd3": "sd3",
+}
+FLUX2_FAMILIES = ("flux2", "flux2-klein-4b", "flux2-klein-9b")
 CHECKPOINT_NOISE = 0.3  # relative to each tensor's std: enough to change images visibly
 
 
+def _original_layouts() -> dict:
+    """Architecture -> diffusers transformer state dict -> the names its Civitai files use."""
+    from diffagent.tiny import flux2, z_image
+
+    layouts = {"z-image": z_image.transformer_to_original}
+    return layouts | dict.fromkeys(FLUX2_FAMILIES, flux2.transformer_to_bfl)
+
+
+def _lora_layouts() -> dict:
+    """Architecture -> (transformer, seed) -> a LoRA in the layout its Civitai LoRAs use."""
+    from diffagent.tiny import flux2, qwen_image, z_image
+
+    layouts = {"z-image": z_image.ai_toolkit_lora, "qwen-image": qwen_image.musubi_lora}
+    return layouts | dict.fromkeys(FLUX2_FAMILIES, flux2.ai_toolkit_lora)
+
+
 def load_tiny_pipeline(tiny_dir: Path, architecture: str):
-    from diffusers import FluxPipeline, StableDiffusionPipeline, StableDiffusionXLPipeline
+    import diffusers
+
+    from schemas.architectures import architecture as table_entry
 
     if architecture not in PIPELINE_FOLDERS:
         raise ValueError(f"unknown architecture {architecture!r}; expected one of {tuple(PIPELINE_FOLDERS)}")
     folder = Path(tiny_dir) / PIPELINE_FOLDERS[architecture]
-    if architecture == "sd1":
-        return StableDiffusionPipeline.from_pretrained(
-            folder, safety_checker=None, requires_safety_checker=False
-        )
-    if architecture == "sdxl":
-        return StableDiffusionXLPipeline.from_pretrained(folder)
-    return FluxPipeline.from_pretrained(folder)
+    extra = {"safety_checker": None, "requires_safety_checker": False} if architecture == "sd1" else {}
+    return getattr(diffusers, table_entry(architecture).pipeline_class).from_pretrained(folder, **extra)
 
 
 def perturb(module: torch.nn.Module, seed: int) -> None:
@@ -57,13 +89,23 @@ def version_tensors(
     from diffagent.tiny.ldm import pipeline_to_ldm
 
     pipe = load_tiny_pipeline(tiny_dir, architecture)
+    if architecture == "sd3":  # Stability's single-file layout, a diffusers-layout LoRA (tiny.sd3)
+        from diffagent.tiny.sd3 import sd3_lora, transformer_to_stability
+
+        if kind == "LORA":
+            return sd3_lora(pipe.transformer, seed=version_id)
+        perturb(pipe.transformer, version_id)
+        return transformer_to_stability(pipe.transformer.state_dict(), pipe.transformer.config.num_layers)
     if kind == "LORA":
+        if architecture in _lora_layouts():
+            return _lora_layouts()[architecture](pipe.transformer, version_id)
         return kohya_lora(pipe, architecture, seed=version_id, locon=locon)
     if kind != "Checkpoint":
         raise ValueError(f"unknown model kind {kind!r}; expected Checkpoint or LORA")
-    if architecture == "flux":
+    if hasattr(pipe, "transformer"):
         perturb(pipe.transformer, version_id)
-        return {key: value.contiguous() for key, value in pipe.transformer.state_dict().items()}
+        state = {key: value.contiguous() for key, value in pipe.transformer.state_dict().items()}
+        return _original_layouts().get(architecture, dict)(state)
     perturb(pipe.unet, version_id)
     return pipeline_to_ldm(pipe)
 

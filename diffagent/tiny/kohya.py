@@ -25,7 +25,7 @@ UNET_ATTENTION = ("to_q", "to_k", "to_v", "to_out.0")
 TEXT_ATTENTION = ("q_proj", "k_proj", "v_proj", "out_proj")
 
 
-def _pair(generator: torch.Generator, fan_in: int, fan_out: int, kernel: tuple[int, ...] = ()):
+def lora_pair(generator: torch.Generator, fan_in: int, fan_out: int, kernel: tuple[int, ...] = ()):
     """(down, up): down scaled to unit output variance, up large enough to change an image."""
     receptive = fan_in * (kernel[0] * kernel[1] if kernel else 1)
     down = torch.randn((RANK, fan_in, *kernel), generator=generator) / receptive**0.5
@@ -35,7 +35,7 @@ def _pair(generator: torch.Generator, fan_in: int, fan_out: int, kernel: tuple[i
 
 def _linear(generator: torch.Generator, module: torch.nn.Linear, outputs: int = 1):
     """A pair for a Linear; `outputs` > 1 for kohya's fused layers (q, k, v: one up, 3x as tall)."""
-    return _pair(generator, module.in_features, outputs * module.out_features)
+    return lora_pair(generator, module.in_features, outputs * module.out_features)
 
 
 def _add(out: dict, name: str, pair: tuple[torch.Tensor, torch.Tensor]) -> None:
@@ -65,7 +65,8 @@ def _unet(out: dict, unet, sgm: bool, locon: bool, generator: torch.Generator) -
         if linear:
             _add(out, kohya, _linear(generator, module))
         else:
-            _add(out, kohya, _pair(generator, module.in_channels, module.out_channels, module.kernel_size))
+            pair = lora_pair(generator, module.in_channels, module.out_channels, module.kernel_size)
+            _add(out, kohya, pair)
 
 
 def _flux(out: dict, transformer, generator: torch.Generator) -> None:

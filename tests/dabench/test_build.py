@@ -22,7 +22,8 @@ def test_malformed_records_end_as_rejects(sample_build):
     out, _ = sample_build
     reasons = set(read(out, "rejects.parquet")["reason"])
     # meta null, Size "512x", missing sampler, NSFW model and image, pickle-only version,
-    # quality, unresolvable LoRA base, a prompt that was only a LoRA tag, unknown base model.
+    # quality, unresolvable LoRA base, a prompt that was only a LoRA tag, a base model out of scope
+    # (SD 2.1 768: schemas.base_models names why).
     expected = {
         "missing_meta",
         "invalid_size",
@@ -33,7 +34,7 @@ def test_malformed_records_end_as_rejects(sample_build):
         "low_downloads",
         "unresolved_model_hash",
         "empty_prompt",
-        "base_model",
+        "out_of_scope_unsupported_family",
     }
     assert expected <= reasons
 

@@ -53,5 +53,5 @@ def test_one_architecture_table_for_renderer_and_export() -> None:
     assert scheduler_spec("Euler", "sdxl").scheduler == "EulerDiscreteScheduler"
     with pytest.raises(ValueError, match="'Euler A'"):
         scheduler_spec("Euler A", "sd1")
-    with pytest.raises(ValueError, match="'sd3'"):
-        scheduler_spec("Euler", "sd3")
+    with pytest.raises(ValueError, match="'sd2'"):
+        scheduler_spec("Euler", "sd2")

@@ -63,13 +63,30 @@ def test_settings_and_evaluation_name_each_flux_base(monkeypatch, default_source
 
 
 def test_every_base_model_has_its_facts() -> None:
-    sdxl = ("SDXL 1.0", "Pony", "Illustrious", "NoobAI")
-    assert ("SD 1.4", "SD 1.5", *sdxl, "Flux.1 D", "Flux.1 S") == BASE_MODELS
+    sdxl = ("SDXL 1.0", "Pony", "Illustrious", "NoobAI", "SDXL 0.9")
+    sd3 = ("SD 3.5 Large", "SD 3.5 Large Turbo", "SD 3.5 Medium", "SD 3")
+    klein = ("Flux.2 Klein 4B", "Flux.2 Klein 4B-base", "Flux.2 Klein 9B", "Flux.2 Klein 9B-base")
+    issue_25 = ("ZImageTurbo", "ZImageBase", "Qwen", "Flux.2 D", *klein)
+    flux = ("Flux.1 D", "Flux.1 S", "Flux.1 Krea")
+    assert ("SD 1.4", "SD 1.5", *sdxl, *flux, *sd3, *issue_25) == BASE_MODELS
     assert DEFAULT_BASE_MODELS == {
         "SD 1.5": "stable-diffusion-v1-5/stable-diffusion-v1-5",
         "SDXL 1.0": "stabilityai/stable-diffusion-xl-base-1.0",
         "Flux.1 D": DEV,
         "Flux.1 S": SCHNELL,
+        "Flux.1 Krea": "black-forest-labs/FLUX.1-Krea-dev",
+        "SD 3.5 Large": "stabilityai/stable-diffusion-3.5-large",
+        "SD 3.5 Large Turbo": "stabilityai/stable-diffusion-3.5-large-turbo",
+        "SD 3.5 Medium": "stabilityai/stable-diffusion-3.5-medium",
+        "SD 3": "stabilityai/stable-diffusion-3-medium-diffusers",
+        "ZImageTurbo": "Tongyi-MAI/Z-Image-Turbo",
+        "ZImageBase": "Tongyi-MAI/Z-Image",
+        "Qwen": "Qwen/Qwen-Image",
+        "Flux.2 D": "black-forest-labs/FLUX.2-dev",
+        "Flux.2 Klein 4B": "black-forest-labs/FLUX.2-klein-4B",
+        "Flux.2 Klein 4B-base": "black-forest-labs/FLUX.2-klein-base-4B",
+        "Flux.2 Klein 9B": "black-forest-labs/FLUX.2-klein-9B",
+        "Flux.2 Klein 9B-base": "black-forest-labs/FLUX.2-klein-base-9B",
     }
     flux = architecture_for("Flux.1 S")
     assert (flux.pipeline_class, flux.gpu_dtype, flux.transformer_class) == (

@@ -31,8 +31,8 @@ def test_same_version_same_weights_different_versions_differ(tiny_dir, tmp_path)
 
 def test_bad_inputs_are_named(tiny_dir, tmp_path):
     store = TinyModelStore(tiny_dir, tmp_path)
-    with pytest.raises(ValueError, match="'SD 3'"):
-        store.resolve(1, "Checkpoint", "SD 3")
+    with pytest.raises(ValueError, match="'SD 2.1'"):
+        store.resolve(1, "Checkpoint", "SD 2.1")
     with pytest.raises(ValueError, match="'VAE'"):
         store.resolve(1, "VAE", "SD 1.5")
 
