@@ -19,6 +19,7 @@ from typing import Any
 import fsspec
 import pyarrow as pa
 
+from diffagent.answers.lora_usage import usual_lora_use
 from diffagent.answers.repair import default_parameters, repair_base
 from diffagent.answers.validity import PARAMETER_KEYS, REQUIRED_PARAMETER_KEYS, valid_parameters
 from diffagent.storage import read_parquet
@@ -30,7 +31,12 @@ from schemas.t2i import DEFAULT_CLIP_SKIP
 REQUIRED_CATALOG_COLUMNS = tuple(name for name, f in CatalogEntry.model_fields.items() if f.is_required())
 SETTING_COLUMNS = ("model", "base_checkpoint", *REQUIRED_PARAMETER_KEYS)
 # Read when the instructions have them (older DABench versions do not).
-OPTIONAL_COLUMNS = ("negative_prompt", *(k for k in PARAMETER_KEYS if k not in REQUIRED_PARAMETER_KEYS))
+OPTIONAL_COLUMNS = (
+    "negative_prompt",
+    *(k for k in PARAMETER_KEYS if k not in REQUIRED_PARAMETER_KEYS),
+    "lora_weight",
+    "trigger_words",
+)
 
 
 def _compatible(actual: pa.DataType, expected: pa.DataType) -> bool:
@@ -82,6 +88,9 @@ class SampleSettings:
     cfg_scale: float
     base_checkpoint: str | None = None
     clip_skip: int = DEFAULT_CLIP_SKIP
+    # A LoRA's usual use: its samples' median weight, the trained words they used (most used first).
+    lora_weight: float | None = None
+    trigger_words: tuple[str, ...] = ()
 
     def parameters(self) -> dict[str, Any]:
         return {key: getattr(self, key) for key in PARAMETER_KEYS}
@@ -211,6 +220,7 @@ def most_common_settings(rows: list[dict]) -> dict[str, SampleSettings]:
             cfg_scale=float(mode([round(float(r["cfg_scale"]), 1) for r in group])),
             base_checkpoint=str(mode(bases)) if bases else None,
             clip_skip=int(mode([r.get("clip_skip") or DEFAULT_CLIP_SKIP for r in group])),
+            **usual_lora_use(group),
         )
     return settings
 

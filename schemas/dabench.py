@@ -7,7 +7,7 @@ derived from them (`schemas.arrow.arrow_schema`), never written twice.
 from __future__ import annotations
 
 import pyarrow as pa
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from schemas.arrow import arrow_schema
 from schemas.t2i import ARCHITECTURE_OF
@@ -71,6 +71,11 @@ class InstructionRow(BaseModel):
     # Who posted the image: "creator" (the model's own sample), "community" (another user), or
     # "unknown" (no username on the image or the model).
     image_source: str = "unknown"
+    # A LoRA image's own use of its LoRA, read before the tags were stripped from the prompt
+    # (`diffagent.dabench.lora_usage`): its weight (None: the image does not say; A1111 then uses 1)
+    # and the LoRA's trained words its prompt used.
+    lora_weight: float | None = None
+    trigger_words: list[str] = Field(default_factory=list)
 
 
 class RejectRow(BaseModel):

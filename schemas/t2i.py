@@ -22,6 +22,9 @@ from schemas.architectures import (
 )
 from schemas.samplers import SAMPLERS
 
+# Strengths a LoRA is used at: A1111 takes any number, but past these an image is noise.
+LORA_WEIGHT_RANGE: tuple[float, float] = (-4.0, 4.0)
+
 ModelType = Literal["Checkpoint", "LORA"]
 MODEL_TYPES: tuple[str, ...] = ("Checkpoint", "LORA")
 
@@ -125,6 +128,20 @@ class T2IApi(ModelInformation, GenerationParameters):
     # For a LoRA, how well it runs on its base checkpoint (`schemas.compatibility.compatibility_note`:
     # "same: ...", "close: ...", "partial: ..."); None for a Checkpoint.
     compatibility: str | None = None
+    # A LoRA's strength (`<lora:name:w>`, ComfyUI's LoraLoader strengths, diffusers' adapter weight)
+    # and the trigger words the prompt needs; filled from the LoRA's nearest samples, then its usual
+    # use (`diffagent.answers.lora_usage`). None / empty for a Checkpoint.
+    lora_weight: float | None = None
+    trigger_words: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _lora_usage_is_a_loras(self) -> T2IApi:
+        if self.type == "Checkpoint" and (self.lora_weight is not None or self.trigger_words):
+            raise ValueError(f"Checkpoint {self.model!r} takes no lora_weight or trigger_words")
+        low, high = LORA_WEIGHT_RANGE
+        if self.lora_weight is not None and not low <= self.lora_weight <= high:
+            raise ValueError(f"lora_weight {self.lora_weight} of {self.model!r} is outside [{low}, {high}]")
+        return self
 
 
 class InstructionApiPair(BaseModel):

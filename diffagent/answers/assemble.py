@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from diffagent.answers.hallucination import HallucinationReason, classify_answer
+from diffagent.answers.lora_usage import lora_usage
 from diffagent.answers.repair import default_parameters, repair_base, repair_parameters
 from diffagent.answers.validity import PARAMETER_KEYS, invalid_parameters, same_architecture
 from schemas.architectures import DEFAULT_BASE_MODELS
@@ -63,10 +64,11 @@ def reconstruct(
         return Reconstruction(None, reason)
     model = str((fields or {})["model"])  # classify_answer rejects an answer without one
     entry = catalog[model]
-    usual = catalog.settings_for(model).parameters()
-    params, clamped, defaulted = repair_parameters(fields, entry.base_model, usual)
+    usual = catalog.settings_for(model)
+    params, clamped, defaulted = repair_parameters(fields, entry.base_model, usual.parameters())
     base, replaced = repair_base(catalog, model, (fields or {}).get("base_checkpoint"))
-    api = api_from_entry(entry, catalog[base] if base else None, **params)
+    usage = lora_usage(entry, usual, fields)
+    api = api_from_entry(entry, catalog[base] if base else None, **params, **usage)
     return Reconstruction(api, None, clamped, defaulted, replaced)
 
 

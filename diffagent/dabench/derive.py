@@ -18,6 +18,7 @@ import pyarrow as pa
 from diffagent.answers.validity import invalid_parameters
 from diffagent.civitai.refusals import paid_access_refusal
 from diffagent.dabench.base_checkpoint import BaseCheckpointResolver, _Reject
+from diffagent.dabench.lora_usage import image_lora_weight, used_trigger_words
 from diffagent.dabench.prompts import parse_size, strip_network_tags
 from diffagent.dabench.quality import QualityThresholds, quality_reject_reason
 from diffagent.dabench.samplers import normalise_sampler
@@ -115,6 +116,18 @@ def image_source(model: Model, image: Image) -> str:
     return "creator" if image.username.casefold() == creator.casefold() else "community"
 
 
+def lora_fields(model: Model, version: ModelVersion, image_id: int, meta: Any) -> dict[str, Any]:
+    """A LoRA image's weight for its LoRA and the trigger words it used (empty for a Checkpoint)."""
+    if model.type != "LORA":
+        return {"lora_weight": None, "trigger_words": []}
+    raw = meta.prompt or ""
+    stems = [f.name.rsplit(".", 1)[0] for f in version.files if f.name]
+    weight = image_lora_weight(raw, version.id, stems, meta.resources, meta.civitai_resources)
+    # Trigger words count only in the prompt's text, never inside a `<lora:...>` tag's name.
+    words = used_trigger_words(strip_network_tags(raw), version.trained_words)
+    return {"lora_weight": weight, "trigger_words": words}
+
+
 def image_pair(
     model: Model, version: ModelVersion, image: Image, resolve_base: BaseCheckpointResolver
 ) -> tuple[dict[str, Any], tuple[Model, ModelVersion] | None]:
@@ -167,5 +180,6 @@ def image_pair(
         "seed": meta.seed,
         "clip_skip": clip_skip,
         "image_source": image_source(model, image),
+        **lora_fields(model, version, image.id, meta),
     }
     return pair, base

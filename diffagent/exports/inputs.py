@@ -5,14 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from diffagent.answers.lora_usage import DEFAULT_LORA_WEIGHT, with_trigger_words
 from schemas.architectures import config_setting
 from schemas.compatibility import compatibility, incompatibility
 from schemas.t2i import T2IApi
 
 # A T2I API has no seed: exports fix one so the same answer renders the same image everywhere.
 DEFAULT_SEED = 0
-# Nor (yet) a LoRA strength: 1 is what A1111, ComfyUI and diffusers default to.
-DEFAULT_LORA_WEIGHT = 1.0
 
 
 @dataclass(frozen=True)
@@ -93,9 +92,8 @@ def export_inputs(
 
 
 def prompt_with_trigger_words(inputs: ExportInputs) -> str:
-    """The prompt, then each trigger word it does not already contain (case-insensitive), comma-separated."""
-    missing = [w for w in inputs.trigger_words if w.strip() and w.lower() not in inputs.prompt.lower()]
-    return ", ".join([inputs.prompt, *missing]) if missing else inputs.prompt
+    """The prompt with the answer's trigger words (`answers.lora_usage.with_trigger_words`)."""
+    return with_trigger_words(inputs.prompt, inputs.trigger_words)
 
 
 def civitai_page(model_id: int, version_id: int) -> str:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import torch
 from PIL import Image
 
+from diffagent.answers.lora_usage import with_trigger_words
 from diffagent.render.cache import RenderCache, RenderKey
 from diffagent.render.pipelines import PipelineCache, flat_clip_alias
 from diffagent.render.samplers import make_scheduler
@@ -90,6 +91,7 @@ class Renderer:
 
     def keys(self, api: T2IApi, prompt: str, negative_prompt: str, seeds: Sequence[int]) -> list[RenderKey]:
         checkpoint, lora = resolve_api(self.store, api)
+        prompt = with_trigger_words(prompt, api.trigger_words)
         return [self._key(api, checkpoint, lora, prompt, negative_prompt, seed) for seed in seeds]
 
     def render_shape(self, api: T2IApi) -> tuple[int, int, int]:
@@ -115,8 +117,12 @@ class Renderer:
             # (only when not the default, so keys made before clip skip existed stay valid).
             sampler=api.sampling_method
             + ("" if api.clip_skip == DEFAULT_CLIP_SKIP else f"|clip_skip={api.clip_skip}"),
-            lora_scale=self.settings.lora_scale if lora else 0.0,
+            lora_scale=self.lora_scale(api) if lora else 0.0,
         )
+
+    def lora_scale(self, api: T2IApi) -> float:
+        """The answer's own LoRA strength, else the settings' (`lora_scale`, 1.0)."""
+        return self.settings.lora_scale if api.lora_weight is None else api.lora_weight
 
     def render(
         self, api: T2IApi, prompt: str, negative_prompt: str = "", seeds: Sequence[int] = (0,)
@@ -125,6 +131,7 @@ class Renderer:
         if not seeds:
             raise ValueError("seeds is empty; give at least one seed")
         checkpoint, lora = resolve_api(self.store, api)
+        prompt = with_trigger_words(prompt, api.trigger_words)  # as every export writes it
         keys = [self._key(api, checkpoint, lora, prompt, negative_prompt, seed) for seed in seeds]
         images: list[Image.Image | None] = [self.cache.get(key) if self.cache else None for key in keys]
         missing = [i for i, image in enumerate(images) if image is None]
@@ -143,7 +150,7 @@ class Renderer:
     def _generate(
         self, api, checkpoint, lora, prompt, negative_prompt, seeds: list[int]
     ) -> list[Image.Image]:
-        pipe = self.pipelines.get(checkpoint, lora, self.settings.lora_scale)
+        pipe = self.pipelines.get(checkpoint, lora, self.lora_scale(api))
         architecture = architecture_of(checkpoint.base_model)
         pipe.scheduler = make_scheduler(api.sampling_method, base_scheduler_config(pipe), architecture)
         # One CPU generator per seed: image i depends only on seeds[i], on any device.

@@ -24,7 +24,16 @@ from schemas.t2i import ARCHITECTURE_OF
 NEIGHBOURS = 5
 PRIOR_NEIGHBOURS = 10
 PRIOR_WEIGHT = 0.25
-SETTING_KEYS = ("width", "height", "sampling_method", "sampling_steps", "cfg_scale", "base_checkpoint")
+SETTING_KEYS = (
+    "width",
+    "height",
+    "sampling_method",
+    "sampling_steps",
+    "cfg_scale",
+    "base_checkpoint",
+    "lora_weight",
+    "trigger_words",
+)
 
 
 def architecture_groups(entries: Sequence[dict]) -> np.ndarray:
@@ -152,6 +161,7 @@ def conditioned_settings(
         similarity = table.vectors @ query
     rows, weights = nearest(own, similarity, neighbours)
     bases = [(table.settings[r]["base_checkpoint"], w) for r, w in zip(rows, weights, strict=True)]
+    usage = nearest_lora_use([table.settings[r] for r in rows], weights)
     if prior_weight > 0:
         prior_rows, prior = nearest(table.group_rows_of(model), similarity, prior_neighbours)
         rows, weights = np.concatenate([rows, prior_rows]), np.concatenate([weights, prior_weight * prior])
@@ -164,6 +174,26 @@ def conditioned_settings(
         "sampling_steps": int(weighted_mode([int(s["sampling_steps"]) for s in chosen], weights)),
         "cfg_scale": float(weighted_mode([round(float(s["cfg_scale"]), 1) for s in chosen], weights)),
         "base_checkpoint": voted_base(bases, base_levels),
+        **usage,
+    }
+
+
+def nearest_lora_use(settings: Sequence[Mapping], weights: np.ndarray) -> dict:
+    """A LoRA's strength and trigger words from its own nearest samples: the weighted mode of the
+    weights they give (rounded to 0.05), the trained words any of them used, most weight first.
+    Empty values when none says (`answers.lora_usage` falls back to the LoRA's usual use).
+
+    Example: weights (0.8, 0.8, 1.0) at similarity (.5, .4, .7) -> 0.8 (0.9 against 0.7); words
+    [a], [a, b], [] -> [a, b]."""
+    said = [(round(float(s["lora_weight"]) * 20) / 20, w) for s, w in zip(settings, weights, strict=True)
+            if s.get("lora_weight") is not None]  # fmt: skip
+    totals: dict[str, float] = {}
+    for s, w in zip(settings, weights, strict=True):
+        for word in s.get("trigger_words") or ():
+            totals[word] = totals.get(word, 0.0) + float(w)
+    return {
+        "lora_weight": weighted_mode(*zip(*said, strict=True)) if said else None,
+        "trigger_words": sorted(totals, key=lambda word: -totals[word]),
     }
 
 
