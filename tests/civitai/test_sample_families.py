@@ -2,7 +2,8 @@
 family, `diffagent dabench build --no-llm` catalogs them, `models fetch` verifies a checkpoint and a
 LoRA of Z-Image, Qwen-Image and Flux.2, `render --profile tiny` renders them (the LoRA changes its
 base's image, reruns are byte-identical), and `select` never pairs a LoRA with a checkpoint the
-compatibility rule refuses. One build, shared by the module (about a minute on two CPU cores)."""
+compatibility rule refuses. One build, shared by the module (about a minute on two CPU cores):
+those tests are `slow` (`pytest -m slow tests/civitai/test_sample_families.py`)."""
 
 from __future__ import annotations
 
@@ -77,6 +78,7 @@ def test_served_versions_include_each_new_family():
         assert {(family, "Checkpoint"), (family, "LORA")} <= kinds, family
 
 
+@pytest.mark.slow  # the module's DABench build: about a minute
 def test_companions_of_the_new_families_are_served_under_hub_paths(sample):
     server = sample[0]
     for family in ("z-image", "qwen-image", "flux2", "flux2-klein-4b"):
@@ -88,6 +90,7 @@ def test_companions_of_the_new_families_are_served_under_hub_paths(sample):
             assert answer.headers["x-linked-etag"].strip('"') == hashlib.sha256(answer.content).hexdigest()
 
 
+@pytest.mark.slow  # the module's DABench build: about a minute
 def test_the_catalog_covers_every_family(sample):
     catalog = pd.read_parquet(sample[1] / "catalog.parquet")
     expected = {"sd1", "sdxl", "flux", "sd3", "z-image", "qwen-image", "flux2", "flux2-klein-4b"}
@@ -97,6 +100,7 @@ def test_the_catalog_covers_every_family(sample):
         assert kinds == {"Checkpoint", "LORA"}, family
 
 
+@pytest.mark.slow  # the module's DABench build: about a minute
 def test_fetch_and_render_a_checkpoint_and_a_lora_of_each_new_family(sample, tiny_env, tmp_path):
     server, dabench, _ = sample
     apis = tmp_path / "apis"
@@ -132,6 +136,7 @@ def _render(api: Path, dabench: Path, out: Path) -> bytes:
     return (out / "seed-0.png").read_bytes()
 
 
+@pytest.mark.slow  # the module's DABench build: about a minute
 def test_select_never_pairs_a_lora_with_a_checkpoint_it_cannot_run_on(sample, tmp_path):
     dabench = sample[1]
     catalog = pd.read_parquet(dabench / "catalog.parquet").set_index("version_id")
