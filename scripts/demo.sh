@@ -4,9 +4,10 @@
 # Starts a local Prefect server (SQLite under $DEMO_DIR), the local Civitai-speaking server over
 # the bundled sample, the work pools and a process worker on `cpu`; deploys the demo deployments
 # of prefect.yaml and runs them with `prefect deployment run`: dabench-build/demo (every supported
-# base model: SD 1.5, SDXL, Pony, Illustrious, Flux.1), then, per architecture (sd1, sdxl, flux),
+# base model: SD 1.5, SDXL, Pony, Illustrious, Flux.1, SD 3.5, Z-Image, Qwen-Image, Flux.2), then, per
+# architecture with a LoRA in the build (scripts/demo_apis.py),
 # `diffagent models fetch` of a LoRA and its base checkpoint from the local Civitai server
-# (SHA256-verified, LDM single-file / kohya layouts) and `diffagent render --profile tiny` of both,
+# (SHA256-verified, each family's Civitai layout) and `diffagent render --profile tiny` of both,
 # then sftA-train/demo and evaluate/demo (tiny profile). Leaves the servers and the worker up;
 # `make down` (scripts/down.sh) stops them by the PIDs saved in $DEMO_DIR/pids.
 #
@@ -130,7 +131,7 @@ if [[ " $DEMO_STAGES " == *" models "* ]]; then
     "$BIN/diffagent" render "a red fox in the snow" --api "$api" --catalog "$DEMO_DIR/dabench" \
       --seeds 0,1 --out "$DEMO_DIR/renders/$name" --profile tiny >/dev/null || failed+=("render-$name")
   done
-  echo "renders: $DEMO_DIR/renders/api-{sd1,sdxl,flux}-{lora,checkpoint}/seed-{0,1}.png"
+  echo "renders: $DEMO_DIR/renders/api-<architecture>-{lora,checkpoint}/seed-{0,1}.png"
 fi
 if [[ " $DEMO_STAGES " == *" sfta "* ]]; then
   say "Tiny random-weight models in $DIFFAGENT_TINY_DIR"

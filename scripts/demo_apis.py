@@ -1,6 +1,8 @@
 """For `make demo`: one LoRA and its base checkpoint per architecture from a DABench build, as T2I
 API files (`api-<arch>-lora.json`, `api-<arch>-checkpoint.json`) for `diffagent render`; prints
-the version ids to fetch, space-separated."""
+the version ids to fetch, space-separated. Every architecture of the table with a LoRA pair in the
+build takes part (the bundled sample has one of each family: sd1, sdxl, flux, sd3, z-image,
+qwen-image, flux2, flux2-klein-4b); the others are left out, named on stderr."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from schemas.architectures import ARCHITECTURES
 from schemas.t2i import T2IApi, architecture_of
 
 PARAMETERS = ("width", "height", "sampling_method", "sampling_steps", "cfg_scale", "clip_skip")
@@ -19,10 +22,14 @@ def main(dabench: Path, out: Path) -> None:
     pairs = pq.read_table(dabench / "instructions.parquet").to_pylist()
     out.mkdir(parents=True, exist_ok=True)
     fetch: list[int] = []
-    for architecture in ("sd1", "sdxl", "flux"):
+    for architecture in ARCHITECTURES:
         lora = next(
-            p for p in pairs if p["type"] == "LORA" and architecture_of(p["base_model"]) == architecture
+            (p for p in pairs if p["type"] == "LORA" and architecture_of(p["base_model"]) == architecture),
+            None,
         )
+        if lora is None:
+            print(f"no LoRA of {architecture} in {dabench}: not rendered", file=sys.stderr)
+            continue
         base = catalog[lora["base_checkpoint_version_id"]]
         params = {key: lora[key] for key in PARAMETERS}
         api = T2IApi(

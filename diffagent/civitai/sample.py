@@ -9,9 +9,10 @@ an unknown base model, an NSFW model and NSFW images, a pickle-only version, LoR
 checkpoint hash resolves to nothing, and `<lora:...>` tags in prompts. Besides SD 1.5 and SDXL it
 has today's base models (Pony, Illustrious, Flux.1 D; `MODERN_PLAN`), a LyCORIS LoCon and a model
 whose downloads need a key; `sample_community` adds versions with more images than a crawl's
-budget, by the creator and by others, and paid versions. `served_versions()` lists the files the
-bundled server serves, and `build_sample(facts=...)` gives every such file the SHA256 of the
-bytes really served.
+budget, by the creator and by others, and paid versions; `sample_families` a checkpoint and a LoRA
+of each family of 2025-26 (Z-Image, Qwen-Image, Flux.2 D and Klein, SD 3.5). `served_versions()`
+lists the files the bundled server serves, and `build_sample(facts=...)` gives every such file the
+SHA256 of the bytes really served.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import random
 from typing import Any
 
 from diffagent.civitai.sample_community import add_community_models
+from diffagent.civitai.sample_families import add_family_models
 from diffagent.civitai.sample_plan import (
     FLUX_SAMPLERS,
     INDEX_ONLY_CHECKPOINTS,
@@ -174,6 +176,7 @@ def build_sample(
     # Records that must end as rejects, never as pairs, never as a crash.
     _add_awkward_models(models, facts)
     add_community_models(models, facts, seed)  # budgets, other people's images, paid versions
+    add_family_models(models, facts, seed)  # Z-Image, Qwen-Image, Flux.2, SD 3.5
     index_rows = _hash_index(models, facts)
     return models, index_rows
 
