@@ -57,9 +57,10 @@ def test_a_build_keeps_each_lora_image_s_use_and_answers_hand_it_on(sample_build
     assert pairs[pairs["type"] == "Checkpoint"]["lora_weight"].isna().all()
 
     agent = load_agent(None, out)
-    prompt = loras.iloc[0]["prompt"]
-    [answers] = agent.select([{"prompt": prompt, "negative_prompt": ""}], top_k=10, selector="retrieval")
-    api = next(a.api for a in answers if a.api is not None and a.api.type == "LORA")
+    row = loras[loras["lora_weight"] == 0.8].iloc[0]
+    prompt = row["prompt"]
+    [answers] = agent.select([{"prompt": prompt, "negative_prompt": ""}], top_k=50, selector="retrieval")
+    api = next(a.api for a in answers if a.api is not None and a.api.model == row["model"])
     entry = agent.catalog[api.model]
     assert api.lora_weight == 0.8 and api.trigger_words == list(entry.trained_words)
     infotext = export("a1111", export_inputs(api, agent.catalog, prompt))
