@@ -32,6 +32,7 @@ from schemas.architecture_types import (
     HubFile,
 )
 from schemas.families_flow import FLOW_FAMILIES
+from schemas.families_more import FLUX1_CLIP, FLUX1_T5, FLUX1_VAE, MORE_FAMILIES
 from schemas.samplers import FLOW_SCHEDULERS, NOISE_SCHEDULERS, SAMPLERS, SchedulerSpec
 
 __all__ = [
@@ -115,30 +116,8 @@ _TABLE = (
         takes_negative_prompt=False,
         transformer_class="FluxTransformer2DModel",
         # The files ComfyUI's Flux examples link (T5-XXL and CLIP-L in DualCLIPLoader order, then BFL's
-        # autoencoder from the ungated FLUX.1-schnell repository, the same for dev).
-        companions=(
-            Companion(
-                "t5 text encoder",
-                "t5xxl_fp16.safetensors",
-                "text_encoder",
-                "text_encoder_2",
-                HubFile("comfyanonymous/flux_text_encoders", "t5xxl_fp16.safetensors"),
-            ),
-            Companion(
-                "clip text encoder",
-                "clip_l.safetensors",
-                "text_encoder",
-                "text_encoder",
-                HubFile("comfyanonymous/flux_text_encoders", "clip_l.safetensors"),
-            ),
-            Companion(
-                "vae",
-                "ae.safetensors",
-                "vae",
-                "vae",
-                HubFile("black-forest-labs/FLUX.1-schnell", "ae.safetensors"),
-            ),
-        ),
+        # autoencoder), in schemas.families_more beside Chroma's, which reads two of them.
+        companions=(FLUX1_T5, FLUX1_CLIP, FLUX1_VAE),
         export=ExportFacts(
             comfyui_model_loader="UNETLoader",
             comfyui_clip_loader="DualCLIPLoader",
@@ -191,6 +170,7 @@ _TABLE = (
         ),
     ),
     *FLOW_FAMILIES,
+    *MORE_FAMILIES,
 )
 ARCHITECTURE_TABLE: dict[str, Architecture] = {arch.name: arch for arch in _TABLE}
 ARCHITECTURES: tuple[str, ...] = tuple(ARCHITECTURE_TABLE)

@@ -175,6 +175,8 @@ def build_tiny_sdxl(tokenizer_dir: Path):
 
 def write_tiny_pipelines(out: Path) -> dict[str, Path]:
     """Write `out/sd15`, `out/sdxl`, `out/flux`, `out/z-image`, ... (`save_pretrained` folders)."""
+    from diffagent.tiny.auraflow import build_tiny_auraflow
+    from diffagent.tiny.chroma import build_tiny_chroma
     from diffagent.tiny.flux import build_tiny_flux
     from diffagent.tiny.flux2 import build_tiny_flux2_klein
     from diffagent.tiny.flux2_dev import build_tiny_flux2_dev
@@ -195,6 +197,8 @@ def write_tiny_pipelines(out: Path) -> dict[str, Path]:
         ("flux2-klein-4b", lambda _: build_tiny_flux2_klein("4b")),
         ("flux2-klein-9b", lambda _: build_tiny_flux2_klein("9b")),
         ("sd3", build_tiny_sd3),
+        ("chroma", build_tiny_chroma),
+        ("auraflow", build_tiny_auraflow),
     )
     for name, build in builders:
         build(tokenizer_dir).save_pretrained(out / name, safe_serialization=True)

@@ -14,9 +14,13 @@
   `from_single_file` converts back;
 - a Checkpoint (sd3): the perturbed SD3Transformer2DModel in Stability's single-file keys
   (`tiny.sd3`), its LoRA in diffusers' SD 3 layout (the one diffusers 0.42.1 loads);
+- a Checkpoint (chroma): the perturbed transformer in diffusers' names (`tiny.chroma`: Chroma's
+  converter hard-codes its 3072 widths, as Flux.1's does);
+- a Checkpoint (auraflow): the perturbed transformer in fal's original names (`tiny.auraflow`), its
+  LoRA in diffusers' keys (SimpleTuner's, what Pony V7 LoRAs are trained with);
 - a LORA: a random kohya-layout LoRA (`tiny.kohya`), or a LyCORIS LoCon with `locon`; for the newer
   families the layout their Civitai LoRAs come in (`_lora_layouts`: ai-toolkit's for Z-Image and
-  Flux.2, musubi-tuner's for Qwen-Image).
+  Flux.2, musubi-tuner's for Qwen-Image, kohya's Flux-style one for Chroma).
 The same arguments always give the same bytes (seeded CPU noise, sorted keys), so the bundled
 Civitai server and the tiny store agree on every file's SHA256.
 """
@@ -39,6 +43,8 @@ PIPELINE_FOLDERS = {
     "flux2-klein-4b": "flux2-klein-4b",
     "flux2-klein-9b": "flux2-klein-9b",
     "sd3": "sd3",
+    "chroma": "chroma",
+    "auraflow": "auraflow",
 }
 FLUX2_FAMILIES = ("flux2", "flux2-klein-4b", "flux2-klein-9b")
 CHECKPOINT_NOISE = 0.3  # relative to each tensor's std: enough to change images visibly
@@ -46,17 +52,18 @@ CHECKPOINT_NOISE = 0.3  # relative to each tensor's std: enough to change images
 
 def _original_layouts() -> dict:
     """Architecture -> diffusers transformer state dict -> the names its Civitai files use."""
-    from diffagent.tiny import flux2, z_image
+    from diffagent.tiny import auraflow, flux2, z_image
 
-    layouts = {"z-image": z_image.transformer_to_original}
+    layouts = {"z-image": z_image.transformer_to_original, "auraflow": auraflow.transformer_to_original}
     return layouts | dict.fromkeys(FLUX2_FAMILIES, flux2.transformer_to_bfl)
 
 
 def _lora_layouts() -> dict:
     """Architecture -> (transformer, seed) -> a LoRA in the layout its Civitai LoRAs use."""
-    from diffagent.tiny import flux2, qwen_image, z_image
+    from diffagent.tiny import auraflow, chroma, flux2, qwen_image, z_image
 
     layouts = {"z-image": z_image.ai_toolkit_lora, "qwen-image": qwen_image.musubi_lora}
+    layouts |= {"chroma": chroma.kohya_lora, "auraflow": auraflow.diffusers_lora}
     return layouts | dict.fromkeys(FLUX2_FAMILIES, flux2.ai_toolkit_lora)
 
 

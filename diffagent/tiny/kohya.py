@@ -81,6 +81,13 @@ def _flux(out: dict, transformer, generator: torch.Generator) -> None:
         _add(out, f"lora_unet_single_blocks_{index}_linear2", _linear(generator, block.proj_out))
 
 
+def flux_transformer_lora(transformer, seed: int) -> dict[str, torch.Tensor]:
+    """A random rank-4 kohya LoRA on a Flux.1-shaped transformer's blocks (Flux.1, Chroma)."""
+    out: dict[str, torch.Tensor] = {}
+    _flux(out, transformer, torch.Generator().manual_seed(seed))
+    return out
+
+
 def kohya_lora(pipe, architecture: str, seed: int, locon: bool = False) -> dict[str, torch.Tensor]:
     """A random rank-4 LoRA (LoCon with `locon`) for a tiny pipeline of `architecture`, in kohya keys."""
     generator = torch.Generator().manual_seed(seed)

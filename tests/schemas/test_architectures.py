@@ -66,7 +66,7 @@ def test_every_base_model_has_its_facts() -> None:
     sdxl = ("SDXL 1.0", "Pony", "Illustrious", "NoobAI", "SDXL 0.9")
     sd3 = ("SD 3.5 Large", "SD 3.5 Large Turbo", "SD 3.5 Medium", "SD 3")
     klein = ("Flux.2 Klein 4B", "Flux.2 Klein 4B-base", "Flux.2 Klein 9B", "Flux.2 Klein 9B-base")
-    issue_25 = ("ZImageTurbo", "ZImageBase", "Qwen", "Flux.2 D", *klein)
+    issue_25 = ("ZImageTurbo", "ZImageBase", "Qwen", "Flux.2 D", *klein, "Chroma", "AuraFlow", "Pony V7")
     flux = ("Flux.1 D", "Flux.1 S", "Flux.1 Krea")
     assert ("SD 1.4", "SD 1.5", *sdxl, *flux, *sd3, *issue_25) == BASE_MODELS
     assert DEFAULT_BASE_MODELS == {
@@ -87,6 +87,9 @@ def test_every_base_model_has_its_facts() -> None:
         "Flux.2 Klein 4B-base": "black-forest-labs/FLUX.2-klein-base-4B",
         "Flux.2 Klein 9B": "black-forest-labs/FLUX.2-klein-9B",
         "Flux.2 Klein 9B-base": "black-forest-labs/FLUX.2-klein-base-9B",
+        "Chroma": "lodestones/Chroma1-HD",
+        "AuraFlow": "fal/AuraFlow-v0.3",
+        "Pony V7": "purplesmartai/pony-v7-base",
     }
     flux = architecture_for("Flux.1 S")
     assert (flux.pipeline_class, flux.gpu_dtype, flux.transformer_class) == (
