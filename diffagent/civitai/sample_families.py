@@ -1,6 +1,7 @@
 """Sample models of the families of 2025-26 (issue 25): a checkpoint and a LoRA of Z-Image Turbo,
-Qwen-Image, Flux.2 [dev], Flux.2 [klein] 4B and SD 3.5 Large, plus an SD 3.5 Medium checkpoint (a
-Large LoRA must not be answered with it: another network in the same Civitai ecosystem).
+Qwen-Image, Flux.2 [dev], Flux.2 [klein] 4B, SD 3.5 Large, Chroma and Pony V7 (AuraFlow), plus an
+SD 3.5 Medium checkpoint (a Large LoRA must not be answered with it: another network in the same
+Civitai ecosystem).
 
 Their images carry what real Civitai images of each family carry, mostly from ComfyUI workflows:
 natural-language prompts (Qwen's with the text it renders, Flux.2's with camera words), ComfyUI's
@@ -98,6 +99,30 @@ STYLES = {
             ("blurry, lowres, watermark, text", ""),
         ),
         FamilyStyle(
+            "Chroma",
+            (
+                "detailed fantasy illustration, painterly, soft rim light, intricate background",
+                "amateur photo, flash, candid snapshot, slightly grainy",
+            ),
+            (("euler", "beta"), ("euler", "simple")),
+            (26, 30, 40),
+            (3.0, 4.0, 4.5),
+            ("1024x1024", "896x1152"),
+            ("low quality, ugly, unfinished, out of focus, deformed", ""),
+        ),
+        FamilyStyle(
+            "Pony V7",
+            (
+                "score_9, an anime illustration, clean lineart, vibrant colors",
+                "score_8_up, a cartoon character sheet, flat shading, white background",
+            ),
+            (("euler", "simple"), ("euler_ancestral", "simple")),
+            (30, 40),
+            (3.5, 4.0),
+            ("1024x1024", "832x1216"),
+            ("score_4, blurry, lowres", ""),
+        ),
+        FamilyStyle(
             "SD 3.5 Medium",
             ("a photo, soft light, detailed textures", "oil painting, thick brush strokes, rich colors"),
             (("euler", "sgm_uniform"), ("dpmpp_2m", "sgm_uniform")),
@@ -121,6 +146,10 @@ FAMILY_PLAN: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
     ("Checkpoint", "SD 3.5 Large", "SD35 Concept", "", ("sd3.5", "concept art")),
     ("LORA", "SD 3.5 Large", "SD35 Bokeh", "bokeh85", ("sd3.5", "photography")),
     ("Checkpoint", "SD 3.5 Medium", "SD35M Painter", "", ("sd3.5", "painting")),
+    ("Checkpoint", "Chroma", "Chroma Canvas", "", ("chroma", "illustration")),
+    ("LORA", "Chroma", "Chroma Snapshot", "flashsnap", ("chroma", "photography")),
+    ("Checkpoint", "Pony V7", "Pony Seven Toon", "", ("pony v7", "anime")),
+    ("LORA", "Pony V7", "Pony Seven Sheets", "charsheet", ("pony v7", "style")),
 )
 
 

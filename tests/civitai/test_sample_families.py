@@ -32,7 +32,7 @@ from diffagent.store.hub import resolve_path
 from schemas.architectures import ARCHITECTURE_TABLE
 from schemas.compatibility import compatibility
 
-NEW_FAMILIES = ("sd3", "z-image", "qwen-image", "flux2", "flux2-klein-4b")
+NEW_FAMILIES = ("sd3", "z-image", "qwen-image", "flux2", "flux2-klein-4b", "chroma", "auraflow")
 RENDERED = ("z-image", "qwen-image", "flux2")
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -81,7 +81,7 @@ def test_served_versions_include_each_new_family():
 @pytest.mark.slow  # the module's DABench build: about a minute
 def test_companions_of_the_new_families_are_served_under_hub_paths(sample):
     server = sample[0]
-    for family in ("z-image", "qwen-image", "flux2", "flux2-klein-4b"):
+    for family in ("z-image", "qwen-image", "flux2", "flux2-klein-4b", "chroma", "auraflow"):
         companions = ARCHITECTURE_TABLE[family].companions
         assert companions, family
         for companion in companions:
@@ -93,7 +93,18 @@ def test_companions_of_the_new_families_are_served_under_hub_paths(sample):
 @pytest.mark.slow  # the module's DABench build: about a minute
 def test_the_catalog_covers_every_family(sample):
     catalog = pd.read_parquet(sample[1] / "catalog.parquet")
-    expected = {"sd1", "sdxl", "flux", "sd3", "z-image", "qwen-image", "flux2", "flux2-klein-4b"}
+    expected = {
+        "sd1",
+        "sdxl",
+        "flux",
+        "sd3",
+        "z-image",
+        "qwen-image",
+        "flux2",
+        "flux2-klein-4b",
+        "chroma",
+        "auraflow",
+    }
     assert expected <= set(catalog["architecture"])
     for family in NEW_FAMILIES:
         kinds = set(catalog.loc[catalog["architecture"] == family, "type"])
