@@ -46,7 +46,7 @@ def _entries(catalog) -> Sequence:
 
     if catalog is None:
         return []
-    return catalog if isinstance(catalog, (list, tuple)) else load_catalog(Path(catalog))
+    return catalog if isinstance(catalog, (list, tuple)) else load_catalog(str(catalog))
 
 
 def load_renderer(

@@ -149,7 +149,9 @@ def train_retriever(
     retriever = Retriever(
         models, full.dense, full.bias, weights, table, embedder, entries, lexical, manifest, reranker=reranker
     )
-    retriever.save_pretrained(out)
+    # `out` may be a URL (s3://...): written in a local folder, then put there.
+    with ArtifactStore(str(out)).local_folder("") as folder:
+        retriever.save_pretrained(folder)
     log.info("retriever: validation %s, weights %s", validation["fused"], weights)
     return {**manifest, "weights": weights}
 

@@ -55,8 +55,8 @@ def test_repair_parameters_hand_worked() -> None:
         "sampling_method": "Euler a",
     }
     assert (clamped, defaulted) == (0, 5)
-    with pytest.raises(ValueError, match="'SD 3'"):
-        repair_parameters({}, "SD 3")
+    with pytest.raises(ValueError, match="'SD 2.1'"):
+        repair_parameters({}, "SD 2.1")
 
 
 def test_reconstruction_filters_rebuilds_adds_default_and_dedups() -> None:
