@@ -61,12 +61,33 @@ def _first_sentences(text: str, limit: int = 300) -> str:
     return out or text[:limit].strip()
 
 
+# Creators' promotion, not a description of the model: a sentence naming one of these is dropped.
+_PROMOTION = re.compile(
+    r"patreon|ko-?fi|buy ?me ?a ?coffee|discord|support me|my links|follow me|subscribe|donat|"
+    r"tip jar|twitter|instagram|tiktok|youtube|x\.com|linktr|gumroad|buzz",
+    re.IGNORECASE,
+)
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+
+
+def without_promotion(text: str) -> str:
+    """The text without its creator's promotion: sentences (or lines) that ask for support, point
+    to their channels or carry a link go.
+
+    Example: "Anime style LoRA. Support me on Patreon! My links: discord.gg/x https://a.b" ->
+    "Anime style LoRA."
+    """
+    pieces = re.split(r"(?<=[.!?])\s+|\n+", text)
+    kept = [piece.strip() for piece in pieces if not (_PROMOTION.search(piece) or _URL.search(piece))]
+    return " ".join(piece for piece in kept if piece.strip(" .,:;-"))
+
+
 def fallback_description(inputs: DescriptionInputs) -> str:
     """A description built from the inputs alone: deterministic, never empty."""
     kind = "LoRA" if inputs.type == "LORA" else "checkpoint"
     name = f"{inputs.model_name} ({inputs.version_name})" if inputs.version_name else inputs.model_name
     parts = [f"{name} is a {inputs.base_model} {kind}."]
-    summary = _first_sentences(inputs.source_text)
+    summary = _first_sentences(without_promotion(inputs.source_text))
     if summary:
         parts.append(summary if summary.endswith((".", "!", "?")) else f"{summary}.")
     if inputs.tags:

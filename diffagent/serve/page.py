@@ -6,6 +6,7 @@ prompt re-renders the form with the reason in an alert. JavaScript only copies e
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from html import escape
 from importlib.resources import files
@@ -37,7 +38,29 @@ def _link(text: str, model_id: int, version_id: int) -> str:
     return f'<a href="{escape(civitai_page(model_id, version_id))}" rel="noopener">{escape(text)}</a>'
 
 
-def card(rank: int, selection: Any, catalog: Any, request: SelectRequest, latency_ms: float) -> str:
+def one_per_model(selections: list[Any]) -> list[tuple[Any, list[Any]]]:
+    """The answers grouped by Civitai model, best first: each model's best-ranked version, with its
+    other versions (a card per model, not two cards of one checkpoint's versions)."""
+    groups: dict[int, tuple[Any, list[Any]]] = {}
+    for selection in selections:
+        if selection.api is None:
+            continue
+        key = selection.api.model_id
+        if key in groups:
+            groups[key][1].append(selection)
+        else:
+            groups[key] = (selection, [])
+    return list(groups.values())
+
+
+def card(
+    rank: int,
+    selection: Any,
+    catalog: Any,
+    request: SelectRequest,
+    latency_ms: float,
+    other_versions: Sequence[Any] = (),
+) -> str:
     api = selection.api
     entry = catalog.by_model[api.model]
     preview = entry.get("preview_url")
@@ -52,12 +75,21 @@ def card(rank: int, selection: Any, catalog: Any, request: SelectRequest, latenc
         facts.append(("Base checkpoint", _link(api.base_checkpoint, base["model_id"], base["version_id"])))
     score = "n/a" if selection.score is None else f"{selection.score:.3f}"
     facts += [("Score", score), ("Latency", f"{latency_ms:.0f} ms")]
+    if other_versions:
+        links = [_link(o.api.model, o.api.model_id, o.api.version_id) for o in other_versions]
+        facts.append(("Other versions", ", ".join(links)))
     parameters = [
         ("Size", f"{api.width}x{api.height}"),
         ("Sampler", escape(api.sampling_method)),
         ("Steps", str(api.sampling_steps)),
         ("CFG scale", f"{api.cfg_scale:g}"),
     ]
+    if api.type == "LORA":  # what the exports put in the LoRA call and the prompt
+        strength = "n/a" if api.lora_weight is None else f"{api.lora_weight:g}"
+        parameters += [
+            ("LoRA strength", strength),
+            ("Trigger words", escape(", ".join(api.trigger_words)) or "none"),
+        ]
     return (
         f'<li class="card" aria-labelledby="card-{rank}"><article>{image}'
         f'<h3 id="card-{rank}">{rank}. {_link(api.model, api.model_id, api.version_id)}</h3>'
@@ -108,11 +140,13 @@ async def render_page(serving: Any, batcher: Any, params: dict[str, str]) -> tup
             form["top_k"] = params["top_k"]
         try:
             request = SelectRequest.model_validate(form, strict=False)
-            response, catalog = await answer(serving, batcher, request)
+            # Cards are per model: ask for more answers, so other versions do not crowd out models.
+            wider = request.model_copy(update={"top_k": min(MAX_TOP_K, request.top_k * 3)})
+            response, catalog = await answer(serving, batcher, wider)
+            groups = one_per_model(response.answers)[: request.top_k]
             cards = [
-                card(rank, s, catalog, request, response.latency_ms)
-                for rank, s in enumerate(response.answers, start=1)
-                if s.api is not None
+                card(rank, best, catalog, request, response.latency_ms, others)
+                for rank, (best, others) in enumerate(groups, start=1)
             ]
             results = (
                 f'<section aria-labelledby="results-title"><h2 id="results-title">Results</h2>'

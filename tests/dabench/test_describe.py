@@ -59,3 +59,14 @@ def test_fallback_description_is_built_from_the_inputs():
     )
     empty = DescriptionInputs("X", "", "Checkpoint", "SDXL 1.0", "", (), (), ())
     assert fallback_description(empty) == "X is a SDXL 1.0 checkpoint."
+
+
+def test_offline_descriptions_drop_creator_promotion() -> None:
+    from diffagent.dabench.describe import without_promotion
+
+    text = (
+        "Anime style LoRA for clean line art. Support me on Patreon!\n"
+        "My links: discord.gg/abc. Check https://civitai.com/user/x for more. Works best at 0.8."
+    )
+    assert without_promotion(text) == "Anime style LoRA for clean line art. Works best at 0.8."
+    assert without_promotion("Buy me a coffee at ko-fi.com/me") == ""
