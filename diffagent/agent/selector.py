@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from diffagent.agent.backend import Backend
 from diffagent.agent.conversation import as_instruction
+from diffagent.agent.folder import CATALOG_MODELS, MANIFEST, check_catalog, sibling_retriever  # noqa: F401
 from diffagent.agent.hallucination import hallucination_rate  # noqa: F401 - its import path
 from diffagent.agent.hybrid import HybridSettings, hybrid_select
 from diffagent.answers import assemble_api, parse_answer, reconstruct
@@ -29,8 +30,6 @@ from schemas.t2i import Instruction, T2IApi
 
 log = logging.getLogger(__name__)
 SELECTORS = ("llm", "retrieval", "hybrid")
-MANIFEST = "manifest.json"
-CATALOG_MODELS = "catalog_models.json"
 SIMILARITY_CHUNK = 64  # queries per (queries, sft samples) similarity product
 
 
@@ -47,25 +46,6 @@ class Selection(BaseModel):
     model_decisions: int | None = 0
     forward_passes: int | None = 0
     text: str | None = None  # the raw generated text, unconstrained path only
-
-
-def check_catalog(agent_dir: Path, manifest: dict, catalog: Catalog) -> None:
-    """Fail unless `catalog` is the training catalog or a superset of it (models added since)."""
-    trained = manifest.get("catalog_fingerprint")
-    if trained is None or trained == catalog.fingerprint:
-        return
-    models_file = agent_dir / CATALOG_MODELS
-    missing = None
-    if models_file.exists():
-        missing = [m for m in json.loads(models_file.read_text()) if m not in catalog]
-    if missing == []:
-        log.warning("catalog %s grew since training (agent trained on %s)", catalog.fingerprint, trained)
-        return
-    detail = f"; {len(missing)} trained models are missing, e.g. {missing[:3]}" if missing else ""
-    raise ValueError(
-        f"catalog fingerprint {catalog.fingerprint} does not match the agent's {trained} "
-        f"(agent {agent_dir}, catalog {catalog.source}){detail}"
-    )
 
 
 BACKENDS = ("transformers", "vllm")
@@ -224,12 +204,6 @@ def texts(items: list[Instruction]) -> tuple[list[str], list[str]]:
     return [i.prompt for i in items], [i.negative_prompt or "" for i in items]
 
 
-def sibling_retriever(agent_dir: Path) -> Path | None:
-    """RUN/retriever for an agent folder RUN/<stage> (what sftA-train writes), if it exists."""
-    candidate = Path(agent_dir).parent / "retriever"
-    return candidate if (candidate / MANIFEST).exists() else None
-
-
 def load_agent(
     path: str | Path | None,
     catalog: str | Path | Catalog | None = None,
@@ -294,5 +268,10 @@ def load_agent(
 
 def default_selector(agent: Agent) -> str:
     """The selector an answer uses when none is asked for, the same in `select`, `serve` and the
-    page: llm when a trained agent is loaded; a retrieval-only agent answers with retrieval."""
-    return "llm" if agent.backend is not None else "retrieval"
+    page: for a trained agent, the one that measured best on rrhf when it was calibrated
+    (`calibrate.py`, the manifest's `default_selector`), else llm; a retrieval-only agent answers
+    with retrieval."""
+    if agent.backend is None:
+        return "retrieval"
+    recorded = agent.manifest.get("default_selector")
+    return recorded if recorded in SELECTORS else "llm"

@@ -104,3 +104,51 @@ def test_a_model_added_after_training_is_chosen_through_the_shortlist(agent_dir,
     (answer,) = agent.select(["claymation plasticine figurine, stop motion"], selector="hybrid")[0]
     assert answer.api.model == "Clay Figures"
     assert answer.api.base_checkpoint in {"Realistic Vision", "Anime Pastel Dream"}
+
+
+def test_the_default_is_the_cheapest_of_the_best_measured():
+    from diffagent.agent.calibrate import choose_default
+
+    assert choose_default({"llm": 0.40, "retrieval": 0.55, "hybrid": 0.55}) == "retrieval"
+    assert choose_default({"llm": 0.40, "retrieval": 0.55, "hybrid": 0.57}) == "hybrid"
+    assert choose_default({"llm": 0.60, "retrieval": 0.55, "hybrid": 0.57}) == "llm"
+
+
+def test_calibration_records_the_hybrid_and_the_default_in_the_manifest(agent_dir, dabench, tmp_path):
+    """On the tiny DABench (6 models, rrhf = its 18 rows) every selector is measured; the manifest
+    then names the best one, which `default_selector` answers with, and the tuned hybrid."""
+    import json
+    import shutil
+
+    from diffagent.agent import load_agent
+    from diffagent.agent.calibrate import calibrate
+    from diffagent.agent.selector import default_selector
+
+    folder = shutil.copytree(agent_dir, tmp_path / "agent")
+    record = calibrate(folder, dabench)
+    figures = record["calibration"]["selectors"]
+    assert set(figures) == {"llm", "retrieval", "hybrid"} and record["calibration"]["prompts"] == 18
+    best = max(f["top1"] for f in figures.values())
+    assert figures[record["default_selector"]]["top1"] == best
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["default_selector"] == record["default_selector"]
+    loaded = load_agent(folder, dabench)
+    assert default_selector(loaded) == record["default_selector"]
+    assert loaded.hybrid == HybridSettings(**record["hybrid"])
+    assert loaded.hybrid.shortlist in (5, 10, 30)
+
+
+def test_the_page_marks_the_agents_default_selector(agent):
+    from diffagent.agent.selector import Agent
+    from diffagent.serve.page import _options
+
+    calibrated = Agent(agent.catalog, agent.backend, manifest={"default_selector": "hybrid"})
+    assert _options(calibrated, None) == (
+        '<option value="llm">llm</option>'
+        '<option value="retrieval">retrieval</option>'
+        '<option value="hybrid" selected>hybrid (default)</option>'
+    )
+    assert (
+        _options(Agent(agent.catalog), None)
+        == '<option value="retrieval" selected>retrieval (default)</option>'
+    )
