@@ -2,8 +2,9 @@
 
   llm        constrained decoding over the whole catalog (needs a trained agent)
   retrieval  the retriever's ranking, parameters from the model's sft samples nearest the prompt (no LLM)
-  hybrid     constrained decoding restricted to the retrieval shortlist, so models added to the
-             catalog after training can be chosen
+  hybrid     the LLM's log-probability of each model of the retriever's shortlist, fused with the
+             retriever's score (`hybrid.py`); models added to the catalog after training can be
+             chosen. Its settings were tuned on rrhf (`calibrate.py`) and live in the manifest.
 `constrained=False` runs plain generation and parses the JSON (the paper's path), to measure
 hallucination; such answers have `api=None` when they name no catalog model.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +21,15 @@ from pydantic import BaseModel
 
 from diffagent.agent.backend import Backend
 from diffagent.agent.conversation import as_instruction
-from diffagent.answers import assemble_api, classify_answer, parse_answer, reconstruct
+from diffagent.agent.folder import CATALOG_MODELS, MANIFEST, check_catalog, sibling_retriever  # noqa: F401
+from diffagent.agent.hallucination import hallucination_rate  # noqa: F401 - its import path
+from diffagent.agent.hybrid import HybridSettings, hybrid_select
+from diffagent.answers import assemble_api, parse_answer, reconstruct
 from diffagent.catalog import Catalog, load_catalog
 from schemas.t2i import Instruction, T2IApi
 
 log = logging.getLogger(__name__)
 SELECTORS = ("llm", "retrieval", "hybrid")
-MANIFEST = "manifest.json"
-CATALOG_MODELS = "catalog_models.json"
 SIMILARITY_CHUNK = 64  # queries per (queries, sft samples) similarity product
 
 
@@ -45,25 +48,6 @@ class Selection(BaseModel):
     text: str | None = None  # the raw generated text, unconstrained path only
 
 
-def check_catalog(agent_dir: Path, manifest: dict, catalog: Catalog) -> None:
-    """Fail unless `catalog` is the training catalog or a superset of it (models added since)."""
-    trained = manifest.get("catalog_fingerprint")
-    if trained is None or trained == catalog.fingerprint:
-        return
-    models_file = agent_dir / CATALOG_MODELS
-    missing = None
-    if models_file.exists():
-        missing = [m for m in json.loads(models_file.read_text()) if m not in catalog]
-    if missing == []:
-        log.warning("catalog %s grew since training (agent trained on %s)", catalog.fingerprint, trained)
-        return
-    detail = f"; {len(missing)} trained models are missing, e.g. {missing[:3]}" if missing else ""
-    raise ValueError(
-        f"catalog fingerprint {catalog.fingerprint} does not match the agent's {trained} "
-        f"(agent {agent_dir}, catalog {catalog.source}){detail}"
-    )
-
-
 BACKENDS = ("transformers", "vllm")
 
 
@@ -74,14 +58,26 @@ class Agent:
         backend: Backend | None = None,
         embedder: Any = None,
         manifest: dict | None = None,
-        shortlist_size: int = 20,
+        shortlist_size: int | None = None,
         retriever: Any = None,
+        hybrid: HybridSettings | None = None,
     ) -> None:
         self.catalog, self.backend, self.manifest = catalog, backend, manifest or {}
-        self.shortlist_size = shortlist_size
+        self.hybrid = hybrid or HybridSettings.of(self.manifest)
+        if shortlist_size is not None:
+            self.shortlist_size = shortlist_size
         self._embedder, self._retriever = embedder, retriever
         # A retriever folder (or None: untrained), kept so that a catalog swap can reload it.
         self.retriever_source = retriever if not hasattr(retriever, "rank") else None
+
+    @property
+    def shortlist_size(self) -> int:
+        """The hybrid's shortlist size (`self.hybrid.shortlist`)."""
+        return self.hybrid.shortlist
+
+    @shortlist_size.setter
+    def shortlist_size(self, size: int) -> None:
+        self.hybrid = replace(self.hybrid, shortlist=size)
 
     @property
     def retriever(self) -> Any:
@@ -138,7 +134,10 @@ class Agent:
             return [[self._parse(generation)] for generation in self.backend.unconstrained(prompts)]
         shortlists = None
         if selector == "hybrid":
-            found, _ = self.ranked(items, max(self.shortlist_size, top_k))
+            if hasattr(self.backend, "model"):  # a backend whose model can score candidates
+                return hybrid_select(self, items, top_k, self.hybrid)
+            # vLLM: constrained decoding over the shortlist (greedy, the retriever's score unused)
+            found, _ = self.ranked(items, max(self.hybrid.shortlist, top_k))
             shortlists = [[m for m, _ in row] for row in found]
         results = self.backend.constrained(prompts, top_k=top_k, shortlists=shortlists)
         return [
@@ -207,12 +206,6 @@ def texts(items: list[Instruction]) -> tuple[list[str], list[str]]:
     return [i.prompt for i in items], [i.negative_prompt or "" for i in items]
 
 
-def sibling_retriever(agent_dir: Path) -> Path | None:
-    """RUN/retriever for an agent folder RUN/<stage> (what sftA-train writes), if it exists."""
-    candidate = Path(agent_dir).parent / "retriever"
-    return candidate if (candidate / MANIFEST).exists() else None
-
-
 def load_agent(
     path: str | Path | None,
     catalog: str | Path | Catalog | None = None,
@@ -275,25 +268,12 @@ def load_agent(
     )
 
 
-def hallucination_rate(answers: list[Any], catalog: Catalog) -> float:
-    """Share of hallucinated answers (paper Table 1; `answers.classify_answer`, the metric RRHF's
-    candidate statistics and the evaluation report). An answer may be a Selection, a T2IApi, a
-    dict of fields, raw text (parsed as JSON), or None (unparseable)."""
-    if not answers:
-        raise ValueError("hallucination_rate needs at least one answer")
-
-    def fields_of(answer: Any) -> dict[str, Any] | None:
-        if isinstance(answer, Selection):
-            return answer.api.model_dump() if answer.api else parse_answer(answer.text)
-        if isinstance(answer, T2IApi):
-            return answer.model_dump()
-        return parse_answer(answer)
-
-    misses = sum(classify_answer(fields_of(a), catalog) is not None for a in answers)
-    return misses / len(answers)
-
-
 def default_selector(agent: Agent) -> str:
     """The selector an answer uses when none is asked for, the same in `select`, `serve` and the
-    page: llm when a trained agent is loaded; a retrieval-only agent answers with retrieval."""
-    return "llm" if agent.backend is not None else "retrieval"
+    page: for a trained agent, the one that measured best on rrhf when it was calibrated
+    (`calibrate.py`, the manifest's `default_selector`), else llm; a retrieval-only agent answers
+    with retrieval."""
+    if agent.backend is None:
+        return "retrieval"
+    recorded = agent.manifest.get("default_selector")
+    return recorded if recorded in SELECTORS else "llm"

@@ -124,12 +124,13 @@ def select(
         loaded = load_agent(
             agent if selector != "retrieval" else None, catalog, backend=backend, retriever=retriever
         )
-        selector = selector or default_selector(loaded)
+        defaulted, selector = selector is None, selector or default_selector(loaded)
         results = loaded.select(
             instructions, top_k=top_k or 1, constrained=not unconstrained, selector=selector
         )
     except USER_ERRORS as error:
         fail(error)
+    typer.echo(f"selector: {selector}" + (" (the agent's default)" if defaulted else ""), err=True)
     if fetch:
         from diffagent.commands.models import fetch_for_answers
 
@@ -253,7 +254,24 @@ def sft(
     typer.echo(json.dumps(json.loads((written / "manifest.json").read_text()), indent=2))
 
 
+def calibrate(
+    agent: Path = typer.Option(..., help="Agent folder (from `train sft`) whose manifest is updated."),
+    data: str = typer.Option(..., help="DABench folder: its rrhf split is measured."),
+    retriever: str = typer.Option(None, help="Trained retriever folder (default: RUN/retriever)."),
+    max_prompts: int = typer.Option(None, "--max-prompts", help="Measure on the first N rrhf prompts."),
+) -> None:
+    """Tune the hybrid on rrhf and record the best-measured selector as the agent's default."""
+    from diffagent.agent.calibrate import calibrate as run_calibration
+
+    try:
+        record = run_calibration(agent, data, retriever=retriever, max_prompts=max_prompts)
+    except USER_ERRORS as error:
+        fail(error)
+    typer.echo(json.dumps(record, indent=2))
+
+
 def register(app: typer.Typer, train_app: typer.Typer) -> None:
     app.command("select")(select)
+    app.command("calibrate")(calibrate)
     app.command("serve")(serve)
     train_app.command("sft")(sft)

@@ -60,7 +60,8 @@ def architecture_agent(agent: Any, architecture: str, trained_retriever: bool = 
     part = full.part(models, source=f"{full.source} [{architecture}]")
     backend = agent.backend.for_catalog(part) if agent.backend is not None else None
     retriever = agent.retriever_source if trained_retriever else None
-    return Agent(part, backend, agent._embedder, agent.manifest, agent.shortlist_size, retriever)
+    # The hybrid keeps the settings its agent was calibrated with (`agent/calibrate.py`).
+    return Agent(part, backend, agent._embedder, agent.manifest, retriever=retriever, hybrid=agent.hybrid)
 
 
 def agent_selector(agent: Any, selector: str, constrained: bool) -> SelectFn:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from diffagent.score.unified import METRICS
@@ -52,6 +52,10 @@ class RolloutPlan:
     pipeline_loads: int
     exact: bool  # False: responses and pipeline loads are upper bounds (no candidates yet)
     gpu_hours: float | None = None
+    # The policy's training cost, measured by the run's RRHF stage (None before it has run).
+    policy_parameters: int | None = None
+    rrhf_s_per_step: float | None = None
+    rrhf_peak_memory_gb: float | None = None
 
     @property
     def model_loads(self) -> int:
@@ -118,7 +122,7 @@ def count_plan(
     if costs is None:
         return plan
     seconds = renders * (costs.render_s + costs.score_s) + plan.model_loads * costs.load_s
-    return RolloutPlan(**{**asdict(plan), "gpu_hours": seconds / 3600})
+    return replace(plan, gpu_hours=seconds / 3600)
 
 
 def plan_markdown(plan: RolloutPlan, title: str = "Rollout plan") -> str:
@@ -135,9 +139,80 @@ def plan_markdown(plan: RolloutPlan, title: str = "Rollout plan") -> str:
         (f"pipeline loads{bound}", plan.pipeline_loads),
         (f"model loads{bound}", plan.model_loads),
         ("GPU hours", "-" if plan.gpu_hours is None else f"{plan.gpu_hours:.2f}"),
+        ("policy parameters (measured)", _or_dash(plan.policy_parameters, "{:,}")),
+        ("RRHF seconds per step (measured)", _or_dash(plan.rrhf_s_per_step, "{:.2f}")),
+        ("RRHF peak memory, GB (measured)", _or_dash(plan.rrhf_peak_memory_gb, "{:.2f}")),
     ]
     lines = [f"### {title}", "", "| count | value |", "|---|---|"]
     return "\n".join(lines + [f"| {name} | {value} |" for name, value in rows])
+
+
+def _or_dash(value: float | None, form: str) -> str:
+    return "-" if value is None else form.format(value)
+
+
+class PeakMemory:
+    """The process's peak resident memory (and CUDA's peak allocation) while the block runs, in GB,
+    sampled every `interval_s` by a thread (the RSS high-water mark of the OS is the whole
+    process's life, not the block's)."""
+
+    def __init__(self, interval_s: float = 0.2) -> None:
+        self.interval_s, self.rss_gb, self.cuda_gb = interval_s, 0.0, None
+        self._stop: Any = None
+
+    def _sample(self) -> None:
+        import psutil
+
+        process = psutil.Process()
+        while True:
+            self.rss_gb = max(self.rss_gb, process.memory_info().rss / 1e9)
+            if self._stop.wait(self.interval_s):
+                return
+
+    def __enter__(self) -> PeakMemory:
+        import threading
+
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.reset_peak_memory_stats()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import torch
+
+        self._stop.set()
+        self._thread.join()
+        if torch.cuda.is_available():
+            self.cuda_gb = torch.cuda.max_memory_allocated() / 1e9
+
+
+def policy_cost(manifest: dict[str, Any], peak: PeakMemory) -> dict[str, Any]:
+    """What the RRHF stage record keeps of the policy's training cost: parameters, steps, seconds
+    per optimizer step (the trainer's runtime, model loading excluded) and peak memory."""
+    steps, runtime = manifest.get("steps"), manifest.get("train_runtime_s")
+    return {
+        "policy_parameters": manifest.get("policy_parameters"),
+        "steps": steps,
+        "s_per_step": round(runtime / steps, 3) if steps and runtime else None,
+        "peak_rss_gb": round(peak.rss_gb, 3),
+        "peak_cuda_gb": None if peak.cuda_gb is None else round(peak.cuda_gb, 3),
+    }
+
+
+def measured_cost(run: Any) -> dict[str, Any]:
+    """The plan's measured fields from the run folder's RRHF stage record, when RRHF has run."""
+    record = run.read_json("stages/rrhf.json") if run.exists("stages/rrhf.json") else None
+    cost = ((record or {}).get("counts") or {}).get("policy") or {}
+    memory = cost.get("peak_cuda_gb") or cost.get("peak_rss_gb")
+    return {
+        "policy_parameters": cost.get("policy_parameters"),
+        "rrhf_s_per_step": cost.get("s_per_step"),
+        "rrhf_peak_memory_gb": memory,
+    }
 
 
 # -- the plan of a run folder ---------------------------------------------------------------------
@@ -195,7 +270,7 @@ def plan_for_run(
         ]
         responses = [len(item.responses) for item in items]
         plan = count_plan(responses, k, batch_size, jobs_per_run, pipelines, costs=costs)
-        return plan, run.url("candidates.parquet")
+        return replace(plan, **measured_cost(run)), run.url("candidates.parquet")
     params = candidates if isinstance(candidates, CandidateParams) else CandidateParams(**(candidates or {}))
     per_prompt = max(min_responses, params.num_samples + params.num_beam_groups * params.beams_per_group + 1)
     prompts = len(rrhf_rows(data, max_prompts))
@@ -207,7 +282,8 @@ def plan_for_run(
     plan = count_plan(
         [per_prompt] * prompts, k, batch_size, jobs_per_run, checkpoints=checkpoints, costs=costs
     )
-    return plan, f"{ArtifactStore(data).url('splits/rrhf.parquet')} (no candidates yet: bounds)"
+    source = f"{ArtifactStore(data).url('splits/rrhf.parquet')} (no candidates yet: bounds)"
+    return replace(plan, **measured_cost(run)), source
 
 
 def _apis(item: dict[str, Any]) -> list[Any]:

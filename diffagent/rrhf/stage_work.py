@@ -91,10 +91,19 @@ def run_rollouts(stage: RolloutStage, progress: Any = None, run_task: Any = None
 
 
 def run_rrhf(stage: RRHFStage) -> dict[str, Any]:
+    """Train RRHF; the record keeps the losses and the policy's measured cost (`plan.policy_cost`),
+    which the plan of a rerun reports."""
+    from diffagent.rrhf.plan import PeakMemory, policy_cost
     from diffagent.rrhf.train import train_rrhf_agent
 
     store = stage.store
-    manifest = train_rrhf_agent(
-        store.url("sft"), store.url("rollouts.parquet"), store.url("rrhf"), stage.params, stage.use_cpu
-    )
-    return {"agent": store.url("rrhf"), "losses": manifest["losses"], "train_loss": manifest["train_loss"]}
+    with PeakMemory() as peak:
+        manifest = train_rrhf_agent(
+            store.url("sft"), store.url("rollouts.parquet"), store.url("rrhf"), stage.params, stage.use_cpu
+        )
+    return {
+        "agent": store.url("rrhf"),
+        "losses": manifest["losses"],
+        "train_loss": manifest["train_loss"],
+        "policy": policy_cost(manifest, peak),
+    }

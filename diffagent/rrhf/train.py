@@ -175,6 +175,10 @@ def train_rrhf_agent(
         "train_prompts": len(examples),
         "params": asdict(params),
         "train_loss": result.training_loss,
+        # What the policy costs to train at its real size (the plan reports them, rrhf/plan.py).
+        "steps": trainer.state.global_step,
+        "train_runtime_s": result.metrics.get("train_runtime"),
+        "policy_parameters": sum(w.numel() for w in trained.parameters()),
         "losses": [e["loss"] for e in history if "loss" in e],
         "rank_losses": [e["rank_loss"] for e in history if "rank_loss" in e],
         "ce_losses": [e["ce_loss"] for e in history if "ce_loss" in e],

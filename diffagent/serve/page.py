@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from diffagent.agent.selector import SELECTORS
 from diffagent.exports import EXPORTERS, export, export_inputs
 from diffagent.exports.inputs import civitai_page
 from diffagent.serve.answering import Refused, answer, available_selectors, default_selector
@@ -119,10 +120,12 @@ def _exports(rank: int, api: Any, catalog: Any, request: SelectRequest) -> str:
 
 
 def _options(agent: Any, chosen: str | None) -> str:
-    chosen = chosen or default_selector(agent)
+    """The selector menu; the agent's default (measured best on rrhf when calibrated) is marked."""
+    default = default_selector(agent)
+    chosen = chosen or default
+    marks = {s: (" selected" if s == chosen else "", " (default)" if s == default else "") for s in SELECTORS}
     return "".join(
-        f'<option value="{s}"{" selected" if s == chosen else ""}>{s}</option>'
-        for s in available_selectors(agent)
+        f'<option value="{s}"{marks[s][0]}>{s}{marks[s][1]}</option>' for s in available_selectors(agent)
     )
 
 
@@ -150,7 +153,8 @@ async def render_page(serving: Any, batcher: Any, params: dict[str, str]) -> tup
             ]
             results = (
                 f'<section aria-labelledby="results-title"><h2 id="results-title">Results</h2>'
-                f'<p class="summary">{len(cards)} answer(s) from the {escape(response.selector)} selector '
+                f'<p class="summary">{len(cards)} answer(s) from the {escape(response.selector)} selector'
+                f"{' (the default)' if response.selector == default_selector(serving.agent) else ''} "
                 f"in {response.latency_ms:.0f} ms, best first.</p>"
                 f'<ol class="cards">{"".join(cards)}</ol></section>'
             )

@@ -71,3 +71,38 @@ def test_cli_plan_prints_counts_without_rendering(tmp_path: Path) -> None:
         assert line in done.stdout, done.stdout
     assert "| GPU hours | 0.00 |" in done.stdout  # 30 renders x 0.5 s
     assert not run.exists()  # nothing trained, rendered or written
+
+
+def test_the_plan_reports_the_policy_cost_the_rrhf_stage_measured(tmp_path: Path) -> None:
+    """Before RRHF has run the measured rows are '-'; after, the RRHF stage record's figures."""
+    import json
+
+    from diffagent.rrhf.plan import PeakMemory, policy_cost
+
+    data, run = write_dabench(tmp_path / "data"), tmp_path / "run"
+    before, _ = plan_for_run(str(data), str(run), k=2, batch_size=2, jobs_per_run=1)
+    assert (before.policy_parameters, before.rrhf_s_per_step, before.rrhf_peak_memory_gb) == (
+        None,
+        None,
+        None,
+    )
+    assert "| RRHF seconds per step (measured) | - |" in plan_markdown(before)
+    import time
+
+    with PeakMemory() as peak:
+        ballast = bytearray(50_000_000)  # 50 MB held while the probe samples
+        time.sleep(0.5)
+    del ballast
+    # 12 steps in 30 s: 2.5 s a step.
+    manifest = {"steps": 12, "train_runtime_s": 30.0, "policy_parameters": 134_515_008}
+    cost = policy_cost(manifest, peak)
+    assert (cost["steps"], cost["s_per_step"], cost["policy_parameters"]) == (12, 2.5, 134_515_008)
+    assert cost["peak_rss_gb"] >= 0.05
+    (run / "stages").mkdir(parents=True)
+    (run / "stages" / "rrhf.json").write_text(json.dumps({"stage": "rrhf", "counts": {"policy": cost}}))
+    after, _ = plan_for_run(str(data), str(run), k=2, batch_size=2, jobs_per_run=1)
+    assert (after.policy_parameters, after.rrhf_s_per_step) == (134_515_008, 2.5)
+    assert after.rrhf_peak_memory_gb == cost["peak_rss_gb"]
+    table = plan_markdown(after)
+    assert "| policy parameters (measured) | 134,515,008 |" in table
+    assert "| RRHF seconds per step (measured) | 2.50 |" in table
