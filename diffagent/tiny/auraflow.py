@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 
 from diffagent.tiny.diffusion import TINY_SEED, tiny_vae
-from diffagent.tiny.flux import T5_HIDDEN, build_t5_tokenizer
+from diffagent.tiny.flux import T5_HIDDEN, build_t5_tokenizer, t5_config_kwargs
 from diffagent.tiny.kohya import lora_pair
 
 SDXL_VAE_SCALING = 0.13025
@@ -47,19 +47,7 @@ def build_tiny_auraflow(tokenizer_dir=None):
         out_channels=4,
         pos_embed_max_size=64,
     )
-    encoder = UMT5EncoderModel(
-        UMT5Config(
-            vocab_size=len(tokenizer),
-            d_model=T5_HIDDEN,
-            d_kv=8,
-            d_ff=64,
-            num_layers=2,
-            num_heads=4,
-            pad_token_id=0,
-            eos_token_id=1,
-            decoder_start_token_id=0,
-        )  # fmt: skip
-    )
+    encoder = UMT5EncoderModel(UMT5Config(**t5_config_kwargs(len(tokenizer), T5_HIDDEN)))
     return AuraFlowPipeline(
         tokenizer=tokenizer,
         text_encoder=encoder,

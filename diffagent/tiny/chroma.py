@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 from diffagent.tiny.diffusion import TINY_SEED
-from diffagent.tiny.flux import T5_HIDDEN, build_t5_tokenizer
+from diffagent.tiny.flux import T5_HIDDEN, build_t5_tokenizer, t5_config_kwargs
 
 
 def build_tiny_chroma(tokenizer_dir=None):
@@ -43,19 +43,7 @@ def build_tiny_chroma(tokenizer_dir=None):
         approximator_hidden_dim=32,
         approximator_layers=1,
     )
-    t5 = T5EncoderModel(
-        T5Config(
-            vocab_size=len(tokenizer),
-            d_model=T5_HIDDEN,
-            d_kv=8,
-            d_ff=64,
-            num_layers=2,
-            num_heads=4,
-            pad_token_id=0,
-            eos_token_id=1,
-            decoder_start_token_id=0,
-        )  # fmt: skip
-    )
+    t5 = T5EncoderModel(T5Config(**t5_config_kwargs(len(tokenizer), T5_HIDDEN)))
     scheduler = FlowMatchEulerDiscreteScheduler(
         shift=3.0, use_dynamic_shifting=True, base_shift=0.5, max_shift=1.15
     )

@@ -13,6 +13,21 @@ T5_HIDDEN = 32
 T5_MAX_LENGTH = 32  # FluxPipeline's max_sequence_length for the tiny model
 
 
+def t5_config_kwargs(vocab_size: int, d_model: int = T5_HIDDEN) -> dict:
+    """The tiny T5-family encoder's config (T5, UMT5): 2 layers, 4 heads of 8, the given width."""
+    return {
+        "vocab_size": vocab_size,
+        "d_model": d_model,
+        "d_kv": 8,
+        "d_ff": 64,
+        "num_layers": 2,
+        "num_heads": 4,
+        "pad_token_id": 0,
+        "eos_token_id": 1,
+        "decoder_start_token_id": 0,
+    }
+
+
 def build_t5_tokenizer():
     """A T5TokenizerFast: pad/eos/unk, every printable ASCII character and `▁`-prefixed letters."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
@@ -51,19 +66,7 @@ def build_tiny_flux(tokenizer_dir: Path):
         guidance_embeds=True,
         axes_dims_rope=(4, 6, 6),  # sums to attention_head_dim
     )
-    t5 = T5EncoderModel(
-        T5Config(
-            vocab_size=len(tokenizer_2),
-            d_model=T5_HIDDEN,
-            d_kv=8,
-            d_ff=64,
-            num_layers=2,
-            num_heads=4,
-            pad_token_id=0,
-            eos_token_id=1,
-            decoder_start_token_id=0,
-        )
-    )
+    t5 = T5EncoderModel(T5Config(**t5_config_kwargs(len(tokenizer_2), T5_HIDDEN)))
     scheduler = FlowMatchEulerDiscreteScheduler(
         shift=3.0, use_dynamic_shifting=True, base_shift=0.5, max_shift=1.15
     )

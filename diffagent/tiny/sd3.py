@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from diffagent.tiny.diffusion import TEXT_HIDDEN, TEXT_HIDDEN_2, TINY_SEED, text_encoder_config, tiny_vae
-from diffagent.tiny.flux import build_t5_tokenizer
+from diffagent.tiny.flux import build_t5_tokenizer, t5_config_kwargs
 
 T5_HIDDEN = 96  # >= the two CLIPs' widths together: SD 3 pads their features to T5's width
 INNER = 32  # 2 heads x 16
@@ -44,19 +44,7 @@ def build_tiny_sd3(tokenizer_dir: Path):
         dual_attention_layers=(0,),
         qk_norm="rms_norm",
     )
-    t5 = T5EncoderModel(
-        T5Config(
-            vocab_size=len(tokenizer_3),
-            d_model=T5_HIDDEN,
-            d_kv=8,
-            d_ff=64,
-            num_layers=2,
-            num_heads=4,
-            pad_token_id=0,
-            eos_token_id=1,
-            decoder_start_token_id=0,
-        )  # fmt: skip
-    )
+    t5 = T5EncoderModel(T5Config(**t5_config_kwargs(len(tokenizer_3), T5_HIDDEN)))
     return StableDiffusion3Pipeline(
         transformer=transformer,
         scheduler=FlowMatchEulerDiscreteScheduler(shift=3.0),  # SD 3.5's scheduler config
