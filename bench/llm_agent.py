@@ -6,7 +6,8 @@ Table 1); the hybrid (`agent/hybrid.py`) with shortlists of 5 / 10 / 30 at the l
 parameter source `diffagent calibrate` tuned on rrhf, and at weight 1 (the LLM alone choosing
 among the shortlist). Each: top-1, top-5, top-1 on prompts whose true model has sft samples (seen)
 or none (unseen), on Checkpoints and LoRAs, top-1 parameter agreement, answer tokens generated per
-prompt, p50 / p95 seconds per prompt (one prompt per call, this machine's CPU) and training time.
+prompt, p50 / p95 seconds per prompt (one prompt per call, on the first `--latency-prompts`; this
+machine's CPU) and training time.
 
     python bench/llm_agent.py --data /work/dev-dabench --retriever /work/exp/seed0 \
         --agent /work/exp/smollm2-sft [--prompts 100] [--slow-prompts 50]
@@ -33,18 +34,22 @@ from diffagent.answers import parse_answer
 from diffagent.retriever.metrics import AGREEMENT_KEYS, parameter_agreement, stated_agreement
 
 K = 5
+BATCH = 16  # prompts per call past the latency prompts
 
 
-def timed_answers(agent: Any, rows: list[dict], **select: Any) -> tuple[list[list[Any]], list[float]]:
-    """Answers one prompt per call (the latency a user sees), and each call's seconds."""
+def timed_answers(
+    agent: Any, rows: list[dict], latency_prompts: int, **select: Any
+) -> tuple[list[list[Any]], list[float]]:
+    """Answers, and the seconds of each of the first `latency_prompts` prompts answered one per
+    call (the latency a user sees); the rest are answered in batches (the same answers, faster)."""
+    items = [{"prompt": r["prompt"], "negative_prompt": r["negative_prompt"]} for r in rows]
     answers, seconds = [], []
-    for row in rows:
+    for item in items[:latency_prompts]:
         started = time.perf_counter()
-        (ranked,) = agent.select(
-            [{"prompt": row["prompt"], "negative_prompt": row["negative_prompt"]}], **select
-        )
+        answers += agent.select([item], **select)
         seconds.append(time.perf_counter() - started)
-        answers.append(ranked)
+    for start in range(latency_prompts, len(items), BATCH):
+        answers += agent.select(items[start : start + BATCH], **select)
     return answers, seconds
 
 
@@ -125,8 +130,14 @@ def main() -> None:
     parser.add_argument("--split", default="eval")
     parser.add_argument("--prompts", type=int, default=100, help="First N prompts of the split.")
     parser.add_argument("--slow-prompts", type=int, default=50, help="First N for beam search and free text.")
+    parser.add_argument("--latency-prompts", type=int, default=10, help="First N answered one per call.")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's).")
     parser.add_argument("--out", type=Path, default=None, help="Write the figures as JSON here too.")
     args = parser.parse_args()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
 
     rows = pd.read_parquet(args.data / "splits" / f"{args.split}.parquet").to_dict("records")[: args.prompts]
     for row in rows:
@@ -153,12 +164,12 @@ def main() -> None:
     hybrids = [(size, tuned.llm_weight) for size in (5, 10, 30)] + [(10, 1.0)]
     results: dict[str, dict] = {}
     for name, part, select, train_s in runs:
-        answers, seconds = timed_answers(agent, part, **select)
+        answers, seconds = timed_answers(agent, part, args.latency_prompts, **select)
         results[name] = {**figures(answers, seconds, part, seen, agent.catalog), "train_s": train_s}
         print(name, json.dumps(results[name]), flush=True)
     for size, weight in hybrids:
         agent.hybrid = replace(tuned, shortlist=size, llm_weight=weight)
-        answers, seconds = timed_answers(agent, rows, selector="hybrid", top_k=K)
+        answers, seconds = timed_answers(agent, rows, args.latency_prompts, selector="hybrid", top_k=K)
         name = f"hybrid @{size}, w={weight:g}, params {tuned.parameters}"
         total = (retriever_s or 0) + (sft_s or 0)
         results[name] = {**figures(answers, seconds, rows, seen, agent.catalog), "train_s": total}
