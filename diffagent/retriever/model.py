@@ -1,11 +1,9 @@
 """`Retriever`: fused ranking of catalog models for instructions, and its saved folder.
 
 Folder layout (`save_pretrained` / `load_retriever`):
-  manifest.json          base embedder, catalog fingerprint, models, signal weights, training
-                         settings, validation hit rates
+  manifest.json          embedder, catalog fingerprint, models, signal weights, settings, validation
   model_matrix.npy       (models, 2d) dense model vectors; model_bias.npy (models,)
-  samples.npz + samples.json   sample features, owners and settings (prompt-conditioned parameters):
-                         the sft samples (`voters`), then the rrhf ones (settings only)
+  samples.npz + samples.json   sample features, owners and settings: sft (`voters`), then rrhf
   reranker.npz           the learned reranker over the fused candidates (`rerank.py`), when kept
   samples_lexical.npz    the samples' character n-gram vectors (when the lexical signal is kept)
   lexical_*.npy/.npz     character n-gram idf and model centroids (when the lexical signal is kept)
