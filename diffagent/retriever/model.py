@@ -5,8 +5,7 @@ Folder layout (`save_pretrained` / `load_retriever`):
   model_matrix.npy       (models, 2d) dense model vectors; model_bias.npy (models,)
   samples.npz + samples.json   sample features, owners and settings: sft (`voters`), then rrhf
   reranker.npz           the learned reranker over the fused candidates (`rerank.py`), when kept
-  samples_lexical.npz    the samples' character n-gram vectors (when the lexical signal is kept)
-  lexical_*.npy/.npz     character n-gram idf and model centroids (when the lexical signal is kept)
+  samples_lexical.npz, lexical_*.npy/.npz   character n-gram sample vectors, idf, centroids (if kept)
   ann.faiss + ann_moments.npz   the ANN index over the dense signal (past `ann_min_models` models)
 Trigger words and BM25 are rebuilt from the catalog at load (they need no training).
 """
