@@ -3,11 +3,11 @@
 Rows: the trained retriever; the LLM constrained over the whole catalog (top-1 greedy; top-5 by
 constrained beam search); the LLM unconstrained (the paper's path, with its hallucination rate,
 Table 1); the hybrid (`agent/hybrid.py`) with shortlists of 5 / 10 / 30 at the llm weight and
-parameter source `diffagent calibrate` tuned on rrhf, and at weight 1 (the LLM alone choosing
-among the shortlist). Each: top-1, top-5, top-1 on prompts whose true model has sft samples (seen)
-or none (unseen), on Checkpoints and LoRAs, top-1 parameter agreement, answer tokens generated per
-prompt, p50 / p95 seconds per prompt (one prompt per call, on the first `--latency-prompts`; this
-machine's CPU) and training time.
+parameter source `diffagent calibrate` tuned on rrhf (its grid, in the agent's manifest, has the
+LLM alone choosing among the shortlist: weight 1). Each: top-1, top-5, top-1 on prompts whose
+true model has sft samples (seen) or none (unseen), on Checkpoints and LoRAs, top-1 parameter
+agreement, answer tokens generated per prompt, p50 / p95 seconds per prompt (one prompt per call,
+on the first `--latency-prompts`; this machine's CPU) and training time.
 
     python bench/llm_agent.py --data /work/dev-dabench --retriever /work/exp/seed0 \
         --agent /work/exp/smollm2-sft [--prompts 100] [--slow-prompts 50]
@@ -161,7 +161,7 @@ def main() -> None:
         ("LLM constrained, beam top-5", slow, {"selector": "llm", "top_k": K}, sft_s),
         ("LLM unconstrained (paper)", slow, {"selector": "llm", "constrained": False}, sft_s),
     ]
-    hybrids = [(size, tuned.llm_weight) for size in (5, 10, 30)] + [(10, 1.0)]
+    hybrids = [(size, tuned.llm_weight) for size in (5, 10, 30)]
     results: dict[str, dict] = {}
     for name, part, select, train_s in runs:
         answers, seconds = timed_answers(agent, part, args.latency_prompts, **select)

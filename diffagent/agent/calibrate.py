@@ -82,7 +82,10 @@ def selector_figures(agent: Any, rows: list[dict], selector: str, k: int = 5) ->
     started = time.perf_counter()
     answers = agent.select(rows, top_k=k, selector=selector)
     seconds = (time.perf_counter() - started) / len(rows)
-    summary = selection_summary([[a.api for a in ranked] for ranked in answers], rows, k)
+    # k >= 2 for the summary: with k == 1 its top1 and top-k counters are one key, counted twice.
+    summary = selection_summary([[a.api for a in ranked] for ranked in answers], rows, max(k, 2))
+    if k == 1:
+        summary.pop("top2")
     return {**summary, "s_per_prompt": seconds}
 
 

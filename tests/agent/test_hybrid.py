@@ -128,6 +128,7 @@ def test_calibration_records_the_hybrid_and_the_default_in_the_manifest(agent_di
     record = calibrate(folder, dabench)
     figures = record["calibration"]["selectors"]
     assert set(figures) == {"llm", "retrieval", "hybrid"} and record["calibration"]["prompts"] == 18
+    assert all(0.0 <= f["top1"] <= 1.0 for f in figures.values())
     best = max(f["top1"] for f in figures.values())
     assert figures[record["default_selector"]]["top1"] == best
     manifest = json.loads((folder / "manifest.json").read_text())
