@@ -150,7 +150,7 @@ def main() -> None:
     tuned = agent.hybrid
     print(
         f"agent {args.agent} (base {agent.manifest.get('base_model')}, SFT {sft_s} s, "
-        f"{agent.manifest.get('train_steps', '?')} steps); hybrid tuned on rrhf: {tuned}; "
+        f"{agent.manifest.get('steps', '?')} steps); hybrid tuned on rrhf: {tuned}; "
         f"default selector {agent.manifest.get('default_selector', '-')}",
         flush=True,
     )
