@@ -12,7 +12,10 @@ Every model has random weights built from configs (bench/gpu_models.py; nothing 
 - llm: a Llama-2-7B-shaped agent's catalog-constrained selection (diffagent.agent, transformers
   backend): p50 latency of one request and answers/s of a batch; vLLM when it is installed;
 - rollout: one rollout batch end to end (diffagent.rrhf.rollout.rollout_batch: render k seeds of
-  each response, score, unified rewards, part file).
+  each response, score, unified rewards, part file);
+- families: every architecture of the table (z-image, qwen-image, flux2, sd3, chroma, auraflow, ...)
+  renders a tiny single-file Checkpoint and a LoRA in its real layouts, in its CUDA dtype, through
+  our Renderer (bench/gpu_families.py): non-blank images, the LoRA changes the image.
 `--smoke` uses the tiny test models at 64 px, 2 steps, batches 1 and 2 (what tests/render runs).
 """
 
@@ -30,10 +33,11 @@ import numpy as np
 import torch
 from PIL import Image
 
+from bench.gpu_families import check_families
 from bench.gpu_llm import check_llm
 from bench.gpu_models import PROMPTS, timed, write_pipeline
 
-REPORT_KEYS = ("device", "smoke", "versions", "renders", "scorers", "rollout", "llm", "seconds")
+REPORT_KEYS = ("device", "smoke", "versions", "renders", "scorers", "rollout", "llm", "families", "seconds")
 
 
 def shapes(smoke: bool) -> dict:
@@ -222,6 +226,7 @@ def run_check(smoke: bool, work: Path) -> dict:
     if device == "cuda":
         torch.cuda.empty_cache()
     report["llm"] = check_llm(work, plan, device, full)
+    report["families"] = check_families(work, device, smoke)
     report["seconds"] = round(time.perf_counter() - started, 1)
     return report
 

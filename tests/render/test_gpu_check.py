@@ -27,3 +27,10 @@ def test_gpu_check_smoke_reports_every_part(tmp_path) -> None:
     assert llm["vllm"] == "needs CUDA"
     rollout = report["rollout"]
     assert rollout["rows"] == rollout["prompts"] * rollout["responses"] and rollout["rewards_finite"]
+    families = {row["architecture"]: row for row in report["families"]}
+    expected = {"sd1", "sdxl", "flux", "z-image", "qwen-image", "flux2", "sd3", "chroma", "auraflow"}
+    assert expected <= set(families)
+    for row in families.values():
+        assert "error" not in row, row
+        assert row["dtype"] == "float32" and row["not_blank"] and row["lora_changes_image"], row
+    assert families["z-image"]["pipeline"] == "ZImagePipeline"
