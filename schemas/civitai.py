@@ -84,6 +84,12 @@ class ModelFile(_Tolerant):
         value = self.hashes.get("SHA256")
         return value.upper() if value else None
 
+    @property
+    def autov3(self) -> str | None:
+        """Civitai's AutoV3 (its tensor data's SHA256, 12 digits): what A1111 names a LoRA by."""
+        value = self.hashes.get("AutoV3")
+        return value.upper() if value else None
+
 
 class ModelVersion(_Tolerant):
     id: int

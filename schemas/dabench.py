@@ -39,6 +39,8 @@ class CatalogEntry(BaseModel):
     # The version's first SFW image on Civitai (the page's preview); absent in catalogs built before it.
     preview_url: str | None = None
     architecture: str = ""  # schemas.t2i.architecture_of(base_model): sd1 | sdxl | flux
+    # Civitai's AutoV3 of the file (12 hex digits; "" when it lists none, or in older catalogs).
+    autov3: str = ""
 
     @model_validator(mode="after")
     def _architecture_from_base_model(self) -> CatalogEntry:

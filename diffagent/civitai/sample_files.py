@@ -77,6 +77,7 @@ class ServedFile:
     sha256: str
     size: int
     requires_key: bool = False
+    autov3: str = ""  # the SHA256 of its tensor data (`store.autov3`), as Civitai lists it
 
 
 def write_sample_files(
@@ -84,6 +85,7 @@ def write_sample_files(
 ) -> dict[int, ServedFile]:
     """Write (or reuse) every served version's file (or those in `only`) under `out`;
     {version id: ServedFile}."""
+    from diffagent.store.autov3 import autov3
     from diffagent.store.base import file_sha256
     from diffagent.tiny.files import write_version_file
 
@@ -94,13 +96,13 @@ def write_sample_files(
         if not path.exists():
             write_version_file(tiny_dir, spec.version_id, spec.kind, spec.architecture, path, spec.locon)
         served[spec.version_id] = ServedFile(
-            path, spec.file_name, file_sha256(path), path.stat().st_size, spec.requires_key
+            path, spec.file_name, file_sha256(path), path.stat().st_size, spec.requires_key, autov3(path)
         )
     return served
 
 
 def facts_of(served: dict[int, ServedFile]) -> FileFacts:
-    return {version_id: (file.sha256, file.size) for version_id, file in served.items()}
+    return {version_id: (file.sha256, file.size, file.autov3) for version_id, file in served.items()}
 
 
 def companion_tensors(pipe, companion: Companion) -> dict:

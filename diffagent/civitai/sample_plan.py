@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from diffagent.store.autov3 import A1111_SHORT_HASH_CHARS
+
 THEMES: list[tuple[str, str, list[str]]] = [
     # (model name stem, style words, tags)
     ("PixelForge", "pixel art, 16-bit, retro game sprite", ["pixel art", "retro", "game"]),
@@ -81,11 +83,12 @@ def _hashes(seed: str) -> dict[str, str]:
         "SHA256": sha,
         "CRC32": hashlib.sha1(seed.encode()).hexdigest().upper()[:8],
         "BLAKE3": hashlib.blake2b(seed.encode()).hexdigest().upper()[:64],
+        "AutoV3": hashlib.sha3_256(seed.encode()).hexdigest().upper()[:12],
     }
 
 
-# version id -> (SHA256, size in bytes) of the file really served for it (`sample_files`).
-FileFacts = dict[int, tuple[str, int]]
+# version id -> (SHA256, size in bytes, AutoV3) of the file really served for it (`sample_files`).
+FileFacts = dict[int, tuple[str, int, str]]
 
 
 def sample_file(
@@ -95,9 +98,11 @@ def sample_file(
     hashes = _hashes(f"file-{version_id}-{extension}")
     size_kb = 2_000_000.0 if not pickle else 4_000_000.0
     if facts and version_id in facts and not pickle:
-        sha256, size = facts[version_id]
-        # Civitai's AutoV2 is the SHA256's first 10 hex digits.
+        sha256, size, autov3 = facts[version_id]
+        # Civitai's AutoV2 is the SHA256's first 10 hex digits; its AutoV3 (the tensor data's
+        # SHA256, `store.autov3`) is listed with 12, what A1111 writes in `Lora hashes`.
         hashes = {**hashes, "SHA256": sha256.upper(), "AutoV2": sha256.upper()[:10]}
+        hashes["AutoV3"] = autov3.upper()[:A1111_SHORT_HASH_CHARS]
         size_kb = size / 1024
     return {
         "name": f"{stem.replace(' ', '')}_v{version_id}.{extension}",

@@ -78,6 +78,7 @@ def catalog_row(seed: CatalogSeed, name: str, description: str, source: str) -> 
         "rating_count": stats.rating_count,
         "file_name": file.name,
         "sha256": file.sha256 or "",
+        "autov3": file.autov3 or "",
         "download_url": file.download_url or seed.version.download_url or "",
         "sample_count": seed.sample_count,
         "published_at": seed.version.published_at or seed.version.created_at,

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 
 from diffagent.exports.inputs import ExportInputs, file_stem, number, prompt_with_trigger_words
+from diffagent.store.autov3 import A1111_SHORT_HASH_CHARS
 from schemas.architectures import architecture_for, takes_distilled_guidance
 from schemas.samplers import KARRAS, sampler
 
@@ -83,14 +84,21 @@ def prompt_with_lora(inputs: ExportInputs) -> str:
 def lora_hashes(inputs: ExportInputs) -> str | None:
     """`name: hash` as A1111's Lora extension writes it (the name without ":" or ","), or None.
 
-    A1111 itself hashes a .safetensors LoRA's tensor data (Civitai's AutoV3) and writes 12 digits;
-    the catalog keeps the file's SHA256, whose first 10 digits are Civitai's AutoV2, which
-    Civitai's by-hash look-up resolves too. A1111 reading it back finds no local file by that hash
-    and keeps the `<lora:name:...>` name, which is the file's own."""
-    if inputs.lora_file is None or not inputs.lora_sha256:
+    A1111 hashes a .safetensors LoRA's tensor data (Civitai's AutoV3) and writes 12 digits, which
+    is what Civitai lists as the file's AutoV3: that, when the catalog has it (A1111 reading it
+    back then finds the local file by it). Otherwise the SHA256's first 10 digits (Civitai's
+    AutoV2), which Civitai's by-hash look-up resolves too; A1111 keeps the `<lora:name:...>` name
+    then, which is the file's own."""
+    if inputs.lora_file is None:
+        return None
+    if inputs.lora_autov3:
+        short = inputs.lora_autov3[:A1111_SHORT_HASH_CHARS]
+    elif inputs.lora_sha256:
+        short = inputs.lora_sha256[:SHORT_HASH_CHARS]
+    else:
         return None
     alias = lora_name(inputs).replace(":", "").replace(",", "")
-    return f"{alias}: {inputs.lora_sha256[:SHORT_HASH_CHARS].lower()}"
+    return f"{alias}: {short.lower()}"
 
 
 def parameters(inputs: ExportInputs) -> dict[str, str]:

@@ -25,6 +25,7 @@ class ExportInputs:
     seed: int = DEFAULT_SEED
     lora_weight: float = DEFAULT_LORA_WEIGHT
     lora_sha256: str = ""  # "" for a Checkpoint or when the catalog does not know it
+    lora_autov3: str = ""  # the LoRA file's AutoV3 as Civitai lists it; "" when unknown
     # Words the LoRA was trained on that the prompt needs to trigger it; appended to the prompt.
     trigger_words: tuple[str, ...] = ()
     # The local diffusers folder `render` loads this architecture's single files with, when its
@@ -86,6 +87,7 @@ def export_inputs(
         seed=seed,
         lora_weight=lora_weight,
         lora_sha256=str(entry.get("sha256") or "") if lora else "",
+        lora_autov3=str(entry.get("autov3") or "") if lora else "",
         trigger_words=tuple(trigger_words),
         config_folder=configured_folder(api.base_model),
     )

@@ -197,3 +197,11 @@ def test_comfyui_numbers_are_in_the_stock_nodes_ranges():
                     assert isinstance(value, kind) and low <= value <= high, (node, name)
                 else:
                     assert not isinstance(value, int | float), (node["class_type"], name)
+
+
+def test_lora_hashes_prefer_the_autov3_civitai_lists_as_a1111_writes_it():
+    """A1111 names a LoRA by 12 digits of its tensor data's SHA256 (Civitai's AutoV3), lower case."""
+    made = sd15_lora_inputs(**TRIGGERS)
+    made = made.__class__(**{**made.__dict__, "lora_autov3": "6F5F908A07F3"})
+    read = read_infotext(export("a1111", made))
+    assert read["Lora hashes"] == "inkLines_v2: 6f5f908a07f3"

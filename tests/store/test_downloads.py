@@ -3,6 +3,7 @@ Content-Disposition, SHA256 in `files[].hashes`, 401 without a key; and `diffage
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import httpx
@@ -53,6 +54,10 @@ def test_files_download_verified_in_their_civitai_layouts(server, tmp_path):
         path, sha256 = store.fetch(version_id)
         file = _version(server, version_id)["files"][0]
         assert sha256 == file["hashes"]["SHA256"].lower() and file["hashes"]["AutoV2"] == sha256[:10].upper()
+        # AutoV3 as Civitai lists it: 12 digits of the SHA256 of everything after the header.
+        data = path.read_bytes()
+        tensors = data[8 + int.from_bytes(data[:8], "little") :]
+        assert file["hashes"]["AutoV3"] == hashlib.sha256(tensors).hexdigest()[:12].upper()
         assert file["downloadUrl"].startswith(server.url.removesuffix("/api/v1")), (
             "served here, not civitai.com"
         )
