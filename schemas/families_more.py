@@ -77,7 +77,8 @@ _AURAFLOW_COMPANIONS = (
 # CLIP-L and CLIP-G, T5-XXL, Llama-3.1-8B-Instruct) and Flux.1's autoencoder; true CFG with a
 # negative prompt. Civitai has one base model name, "HiDream", for three published variants; its
 # default API is HiDream-I1-Full's: 50 steps at CFG 5, 1024x1024 (model card, diffusers' example),
-# with the flow-matching UniPC (shift 3) its repository's scheduler config names. Dev and Fast are
+# with flow-matching UniPC, the scheduler its repository's config names (shift 3 in HiDream's
+# inference script). Dev and Fast are
 # distilled without CFG (model cards: guidance_scale 0, CFG 1 here) and ship FlowMatchLCMScheduler
 # (HiDream.ai, SimpleTuner PR 1407), for which no canonical sampler exists: nearest, Euler.
 # HiDreamImagePipeline renders a fixed area (1024x1024 for the real VAE): width and height set

@@ -4,8 +4,9 @@ layout (what Civitai's HiDream LoRAs come in).
 - Pipeline: HiDreamImageTransformer2DModel (one dual- and one single-stream block, each with the
   mixture-of-experts feed-forward: a shared expert and routed ones), HiDream's four text encoders
   (long CLIP-L and CLIP-G with projections, whose pooled outputs are concatenated; T5; a Llama whose
-  hidden states feed one block each, `llama_layers`), Flux.1's 16-channel autoencoder and a
-  static-shift flow-matching Euler scheduler (HiDream-I1-Full's shift 3).
+  hidden states feed one block each, `llama_layers`), Flux.1's 16-channel autoencoder and the
+  flow-matching UniPC scheduler HiDream-I1-Full's repository names (shift 3, HiDream's inference
+  script's for Full; the repository's own value UNVERIFIED).
 - Size: HiDreamImagePipeline renders a fixed area whatever the width and height it is given (they
   set the aspect ratio only): a 128x128 latent for a square image. The tiny VAE has one block (no
   downsampling: 128x128 pixels) and the transformer 4x4 patches (1024 image tokens, not 4096), so
@@ -72,9 +73,9 @@ def build_tiny_hidream(tokenizer_dir: Path):
     """A HiDreamImagePipeline with HiDream-I1's component classes and tiny widths."""
     from diffusers import (
         AutoencoderKL,
-        FlowMatchEulerDiscreteScheduler,
         HiDreamImagePipeline,
         HiDreamImageTransformer2DModel,
+        UniPCMultistepScheduler,
     )
     from transformers import CLIPTokenizer, LlamaConfig, LlamaForCausalLM, T5Config, T5EncoderModel
 
@@ -120,7 +121,9 @@ def build_tiny_hidream(tokenizer_dir: Path):
         use_post_quant_conv=False,
     )
     return HiDreamImagePipeline(
-        scheduler=FlowMatchEulerDiscreteScheduler(shift=3.0),
+        scheduler=UniPCMultistepScheduler(
+            flow_shift=3.0, use_flow_sigmas=True, prediction_type="flow_prediction"
+        ),
         vae=vae,
         text_encoder=_long_clip(len(tokenizer), TEXT_HIDDEN),
         tokenizer=tokenizer,
