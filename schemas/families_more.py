@@ -1,4 +1,4 @@
-"""More image families in the architecture table (issue 25): Chroma and AuraFlow / Pony V7
+"""More image families in the architecture table (issue 25): Chroma, AuraFlow / Pony V7 and HiDream
 (`schemas.architectures` puts them in its one table, after the Flux.1, SD 3 and flow-matching
 families)."""
 
@@ -73,6 +73,51 @@ _AURAFLOW_COMPANIONS = (
     ),
 )
 
+# HiDream-I1 (HiDream.ai): a 17B sparse (mixture-of-experts) DiT with four text encoders (long-context
+# CLIP-L and CLIP-G, T5-XXL, Llama-3.1-8B-Instruct) and Flux.1's autoencoder; true CFG with a
+# negative prompt. Civitai has one base model name, "HiDream", for three published variants; its
+# default API is HiDream-I1-Full's: 50 steps at CFG 5, 1024x1024 (model card, diffusers' example),
+# with flow-matching UniPC, the scheduler its repository's config names (shift 3 in HiDream's
+# inference script). Dev and Fast are
+# distilled without CFG (model cards: guidance_scale 0, CFG 1 here) and ship FlowMatchLCMScheduler
+# (HiDream.ai, SimpleTuner PR 1407), for which no canonical sampler exists: nearest, Euler.
+# HiDreamImagePipeline renders a fixed area (1024x1024 for the real VAE): width and height set
+# the aspect ratio only. It passes `mu` to the scheduler (UniPC excepted), which DPM++ and Heun
+# do not take.
+_HIDREAM_FULL = ArchitectureDefaults(
+    width=1024, height=1024, sampling_method="UniPC", sampling_steps=50, cfg_scale=5.0
+)
+HIDREAM_VARIANTS: dict[str, ArchitectureDefaults] = {
+    "HiDream-ai/HiDream-I1-Full": _HIDREAM_FULL,
+    "HiDream-ai/HiDream-I1-Dev": _HIDREAM_FULL.model_copy(
+        update={"sampling_method": "Euler", "sampling_steps": 28, "cfg_scale": 1.0}
+    ),
+    "HiDream-ai/HiDream-I1-Fast": _HIDREAM_FULL.model_copy(
+        update={"sampling_method": "Euler", "sampling_steps": 16, "cfg_scale": 1.0}
+    ),
+}
+_HIDREAM_SCHEDULERS = flow_schedulers_taking(
+    ("Euler", "UniPC"), "HiDreamImagePipeline passes `mu`, which this solver does not take"
+)
+
+
+def _hidream_encoder(role: str, file: str, component: str) -> Companion:
+    """A text encoder ComfyUI's HiDream example loads, from Comfy-Org's ungated repackaging."""
+    source = HubFile("Comfy-Org/HiDream-I1_ComfyUI", f"split_files/text_encoders/{file}")
+    return Companion(role, file, "text_encoder", component, source)
+
+
+# ComfyUI's HiDream examples (QuadrupleCLIPLoader's clip_name1..4, in this order). The Llama is
+# repackaged from meta-llama/Llama-3.1-8B-Instruct, a gated repository; Comfy-Org's copy is not.
+# The VAE is Flux.1's `ae.safetensors`, the same file.
+_HIDREAM_COMPANIONS = (
+    _hidream_encoder("long clip-l text encoder", "clip_l_hidream.safetensors", "text_encoder"),
+    _hidream_encoder("long clip-g text encoder", "clip_g_hidream.safetensors", "text_encoder_2"),
+    _hidream_encoder("t5 text encoder", "t5xxl_fp8_e4m3fn_scaled.safetensors", "text_encoder_3"),
+    _hidream_encoder("llama text encoder", "llama_3.1_8b_instruct_fp8_scaled.safetensors", "text_encoder_4"),
+    FLUX1_VAE,
+)
+
 MORE_FAMILIES: tuple[Architecture, ...] = (
     Architecture(
         name="chroma",
@@ -119,6 +164,33 @@ MORE_FAMILIES: tuple[Architecture, ...] = (
             comfyui_model_loader="UNETLoader",
             comfyui_clip_loader="CLIPLoader",
             comfyui_clip_type="stable_diffusion",
+            takes_clip_skip=False,
+            a1111=False,
+        ),
+    ),
+    Architecture(
+        name="hidream",
+        pipeline_class="HiDreamImagePipeline",
+        # HiDream.ai's repositories are MIT and ungated, but hold no Llama (UNVERIFIED): diffusers'
+        # example passes meta-llama's gated Llama-3.1-8B-Instruct as text_encoder_4 / tokenizer_4,
+        # so a render needs DIFFAGENT_HIDREAM_CONFIG set to a folder with them.
+        base_models=(CivitaiBaseModel("HiDream", BaseSource("hidream", "HiDream-ai/HiDream-I1-Full")),),
+        defaults=_HIDREAM_FULL,
+        schedulers=_HIDREAM_SCHEDULERS,
+        gpu_dtype="bfloat16",  # HiDream.ai's weights and diffusers' example are bfloat16
+        # Civitai's checkpoints are the transformer alone (Comfy-Org's split files), in HiDream's own
+        # names, which are diffusers' (convert_hidream_transformer_to_diffusers strips a prefix only).
+        transformer_class="HiDreamImageTransformer2DModel",
+        companions=_HIDREAM_COMPANIONS,
+        # ComfyUI: UNETLoader + QuadrupleCLIPLoader (no type input: comfy_extras/nodes_hidream.py)
+        # + VAELoader, EmptySD3LatentImage, as its examples; they also shift the schedule with
+        # ModelSamplingSD3 (3 for Full, 6 for Dev), which this export leaves out. No A1111 or
+        # lllyasviel Forge support.
+        export=ExportFacts(
+            comfyui_model_loader="UNETLoader",
+            comfyui_clip_loader="QuadrupleCLIPLoader",
+            comfyui_latent="EmptySD3LatentImage",
+            comfyui_schedulers={"normal": "simple"},
             takes_clip_skip=False,
             a1111=False,
         ),

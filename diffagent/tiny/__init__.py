@@ -25,7 +25,7 @@ def default_tiny_dir() -> Path:
 
 # Bump whenever a writer below changes what it writes (configs, file layout, tokenizer): a cache
 # marked with another layout is rebuilt, never reused half-compatible.
-TINY_LAYOUT_VERSION = 6
+TINY_LAYOUT_VERSION = 7
 MARKER = "COMPLETE"
 
 

@@ -180,6 +180,7 @@ def write_tiny_pipelines(out: Path) -> dict[str, Path]:
     from diffagent.tiny.flux import build_tiny_flux
     from diffagent.tiny.flux2 import build_tiny_flux2_klein
     from diffagent.tiny.flux2_dev import build_tiny_flux2_dev
+    from diffagent.tiny.hidream import build_tiny_hidream
     from diffagent.tiny.qwen_image import build_tiny_qwen_image
     from diffagent.tiny.sd3 import build_tiny_sd3
     from diffagent.tiny.z_image import build_tiny_z_image
@@ -199,6 +200,7 @@ def write_tiny_pipelines(out: Path) -> dict[str, Path]:
         ("sd3", build_tiny_sd3),
         ("chroma", build_tiny_chroma),
         ("auraflow", build_tiny_auraflow),
+        ("hidream", build_tiny_hidream),
     )
     for name, build in builders:
         build(tokenizer_dir).save_pretrained(out / name, safe_serialization=True)

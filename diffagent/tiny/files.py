@@ -18,6 +18,8 @@
   converter hard-codes its 3072 widths, as Flux.1's does);
 - a Checkpoint (auraflow): the perturbed transformer in fal's original names (`tiny.auraflow`), its
   LoRA in diffusers' keys (SimpleTuner's, what Pony V7 LoRAs are trained with);
+- a Checkpoint (hidream): the perturbed transformer in HiDream's names, which are diffusers' own
+  (`tiny.hidream`), its LoRA in ai-toolkit's layout (`diffusion_model.` + diffusers' modules);
 - a LORA: a random kohya-layout LoRA (`tiny.kohya`), or a LyCORIS LoCon with `locon`; for the newer
   families the layout their Civitai LoRAs come in (`_lora_layouts`: ai-toolkit's for Z-Image and
   Flux.2, musubi-tuner's for Qwen-Image, kohya's Flux-style one for Chroma).
@@ -45,6 +47,7 @@ PIPELINE_FOLDERS = {
     "sd3": "sd3",
     "chroma": "chroma",
     "auraflow": "auraflow",
+    "hidream": "hidream",
 }
 FLUX2_FAMILIES = ("flux2", "flux2-klein-4b", "flux2-klein-9b")
 CHECKPOINT_NOISE = 0.3  # relative to each tensor's std: enough to change images visibly
@@ -60,10 +63,11 @@ def _original_layouts() -> dict:
 
 def _lora_layouts() -> dict:
     """Architecture -> (transformer, seed) -> a LoRA in the layout its Civitai LoRAs use."""
-    from diffagent.tiny import auraflow, chroma, flux2, qwen_image, z_image
+    from diffagent.tiny import auraflow, chroma, flux2, hidream, qwen_image, z_image
 
     layouts = {"z-image": z_image.ai_toolkit_lora, "qwen-image": qwen_image.musubi_lora}
     layouts |= {"chroma": chroma.kohya_lora, "auraflow": auraflow.diffusers_lora}
+    layouts["hidream"] = hidream.ai_toolkit_lora
     return layouts | dict.fromkeys(FLUX2_FAMILIES, flux2.ai_toolkit_lora)
 
 

@@ -67,6 +67,7 @@ def test_every_base_model_has_its_facts() -> None:
     sd3 = ("SD 3.5 Large", "SD 3.5 Large Turbo", "SD 3.5 Medium", "SD 3")
     klein = ("Flux.2 Klein 4B", "Flux.2 Klein 4B-base", "Flux.2 Klein 9B", "Flux.2 Klein 9B-base")
     issue_25 = ("ZImageTurbo", "ZImageBase", "Qwen", "Flux.2 D", *klein, "Chroma", "AuraFlow", "Pony V7")
+    issue_25 += ("HiDream",)
     flux = ("Flux.1 D", "Flux.1 S", "Flux.1 Krea")
     assert ("SD 1.4", "SD 1.5", *sdxl, *flux, *sd3, *issue_25) == BASE_MODELS
     assert DEFAULT_BASE_MODELS == {
@@ -90,6 +91,7 @@ def test_every_base_model_has_its_facts() -> None:
         "Chroma": "lodestones/Chroma1-HD",
         "AuraFlow": "fal/AuraFlow-v0.3",
         "Pony V7": "purplesmartai/pony-v7-base",
+        "HiDream": "HiDream-ai/HiDream-I1-Full",
     }
     flux = architecture_for("Flux.1 S")
     assert (flux.pipeline_class, flux.gpu_dtype, flux.transformer_class) == (
