@@ -263,7 +263,8 @@ def check(args: argparse.Namespace, work: Path) -> int:
             row.executed = wait_for_run(comfy, prompt_id, args.execute_timeout, base)
     print_table(rows)
     refused = sum(row.accepted != "yes" for row in rows)
-    print(f"{len(rows) - refused} of {len(rows)} workflows accepted; logs in {work} (kept with --keep)")
+    logs = f"logs in {work}" if args.keep else "--keep DIR keeps the logs"
+    print(f"{len(rows) - refused} of {len(rows)} workflows accepted; {logs}")
     return 1 if refused else 0
 
 
