@@ -57,6 +57,20 @@ _FLUX = ArchitectureDefaults(
 _SD3 = ArchitectureDefaults(
     width=1024, height=1024, sampling_method="Euler", sampling_steps=28, cfg_scale=3.5
 )
+# SD 3.5's text encoders as ComfyUI's SD 3.5 example loads them (TripleCLIPLoader, from
+# models/text_encoders, in its "clip-l, clip-g, t5" order): Stability's single file holds the MMDiT
+# and its VAE only. CLIP-L and T5-XXL are the same files as Flux.1's.
+_SD3_COMPANIONS = (
+    Companion("clip text encoder", FLUX1_CLIP.file, "text_encoder", "text_encoder", FLUX1_CLIP.source),
+    Companion(
+        "clip-g text encoder",
+        "clip_g.safetensors",
+        "text_encoder",
+        "text_encoder_2",
+        HubFile("Comfy-Org/stable-diffusion-3.5-fp8", "text_encoders/clip_g.safetensors"),
+    ),
+    Companion("t5 text encoder", FLUX1_T5.file, "text_encoder", "text_encoder_3", FLUX1_T5.source),
+)
 
 
 _TABLE = (
@@ -162,7 +176,10 @@ _TABLE = (
         schedulers=FLOW_SCHEDULERS,
         gpu_dtype="bfloat16",  # what Stability's and diffusers' SD 3.5 examples run in
         transformer_class="SD3Transformer2DModel",
+        companions=_SD3_COMPANIONS,
+        # ComfyUI: CheckpointLoaderSimple (MODEL and VAE from the file) + TripleCLIPLoader.
         export=ExportFacts(
+            comfyui_clip_loader="TripleCLIPLoader",
             comfyui_latent="EmptySD3LatentImage",
             comfyui_schedulers={"normal": "sgm_uniform"},
             takes_clip_skip=False,

@@ -3,7 +3,9 @@
 Node id -> {"class_type", "inputs"}; a link is `[node id, output index]`. Stock nodes only:
 CheckpointLoaderSimple (outputs MODEL 0, CLIP 1, VAE 2), CLIPSetLastLayer (CLIP 0), LoraLoader
 (MODEL 0, CLIP 1), CLIPTextEncode, EmptyLatentImage, KSampler, VAEDecode, SaveImage; for Flux.1
-UNETLoader, DualCLIPLoader, VAELoader, FluxGuidance and EmptySD3LatentImage in place of the SD ones.
+UNETLoader, DualCLIPLoader, VAELoader, FluxGuidance and EmptySD3LatentImage in place of the SD ones;
+for SD 3.5 the checkpoint's MODEL and VAE with TripleCLIPLoader's CLIP (each family's loaders are
+the architecture table's ExportFacts).
 A clip skip above 1 is CLIPSetLastLayer on the checkpoint's CLIP, `stop_at_clip_layer` = -clip
 skip (-1 is the last layer, A1111's clip skip 1; ComfyUI takes -24..-1). The positive text is the
 prompt with the LoRA's trigger words; the LoRA's weight is both of LoraLoader's strengths.
@@ -53,7 +55,8 @@ def _loaders(graph: Graph, architecture: Architecture, checkpoint_file: str) -> 
     model, clip, vae = [loader, 0], [loader, 1], [loader, 2]  # CheckpointLoaderSimple's outputs
     encoders = architecture.companions_of("text_encoder")
     if facts.comfyui_clip_loader and encoders:
-        # ComfyUI's CLIPLoader takes one `clip_name`; DualCLIPLoader (and up) `clip_name1`, `clip_name2`...
+        # ComfyUI's CLIPLoader takes one `clip_name`; DualCLIPLoader and TripleCLIPLoader `clip_name1`,
+        # `clip_name2`... (TripleCLIPLoader has no `type`: it reads the encoders from their weights).
         if len(encoders) == 1:
             names = {"clip_name": encoders[0].file}
         else:

@@ -1,8 +1,8 @@
 """Model files laid out where each tool looks for them, under the names the exports use.
 
 `lay_out(store, version_ids, layout, into, hub_endpoint)` fetches every file the answers' exports
-name (the versions' files and, for an architecture whose checkpoints are the transformer alone, its
-companions from the architecture table: Flux's T5-XXL, CLIP-L and VAE) into the verified
+name (the versions' files and, for a checkpoint whose architecture has them, its companions from
+the architecture table: Flux's T5-XXL, CLIP-L and VAE, SD 3.5's three text encoders) into the verified
 content-addressed store, then puts each under `into/<folder>/<name>`:
 
 - comfyui: models/checkpoints, models/diffusion_models (transformer-only files, UNETLoader),
@@ -88,11 +88,14 @@ def _wanted(store: CivitaiModelStore, version_ids: Iterable[int], layout: str) -
         if version.kind == "LORA":
             role = "lora"
         elif version.kind == "Checkpoint":
-            role = "transformer" if architecture.transformer_only_files else "checkpoint"
+            # The folder of the node ComfyUI's export loads it with: UNETLoader's for a transformer
+            # alone, CheckpointLoaderSimple's for a file with its VAE (SD 3.5's, text encoders apart).
+            unet = architecture.export.comfyui_model_loader == "UNETLoader"
+            role = "transformer" if unet else "checkpoint"
         else:
             raise ValueError(f"version {version_id} is a {version.kind!r}; only Checkpoint and LORA lay out")
         wanted.setdefault((role, version.file_name), _Wanted(role, version.file_name, version_id))
-        if role == "transformer" and layout in COMPANION_LAYOUTS:
+        if version.kind == "Checkpoint" and layout in COMPANION_LAYOUTS:
             for companion in architecture.companions:
                 key = (companion.kind, companion.file)
                 wanted.setdefault(key, _Wanted(companion.kind, companion.file, hub=companion.source))

@@ -25,7 +25,8 @@ from schemas.t2i import T2IApi
 from tests.catalog_entries import catalog_entry
 
 SD15_CHECKPOINT, SDXL_CHECKPOINT, SDXL_LORA, FLUX_CHECKPOINT, FLUX_LORA = 10100, 10200, 11300, 12700, 13000
-VERSIONS = {SD15_CHECKPOINT, SDXL_CHECKPOINT, SDXL_LORA, FLUX_CHECKPOINT, FLUX_LORA}
+SD3_CHECKPOINT, SD3_LORA = 14800, 14900
+VERSIONS = {SD15_CHECKPOINT, SDXL_CHECKPOINT, SDXL_LORA, FLUX_CHECKPOINT, FLUX_LORA, SD3_CHECKPOINT, SD3_LORA}
 # ComfyUI: each loader node's file input and the folder under ComfyUI's root it lists (folder_paths).
 COMFYUI_FOLDERS = {
     ("CheckpointLoaderSimple", "ckpt_name"): "models/checkpoints",
@@ -33,6 +34,9 @@ COMFYUI_FOLDERS = {
     ("LoraLoader", "lora_name"): "models/loras",
     ("DualCLIPLoader", "clip_name1"): "models/text_encoders",
     ("DualCLIPLoader", "clip_name2"): "models/text_encoders",
+    ("TripleCLIPLoader", "clip_name1"): "models/text_encoders",
+    ("TripleCLIPLoader", "clip_name2"): "models/text_encoders",
+    ("TripleCLIPLoader", "clip_name3"): "models/text_encoders",
     ("VAELoader", "vae_name"): "models/vae",
 }
 
@@ -94,6 +98,8 @@ ANSWERS = {  # name -> (model version, its base checkpoint's)
     "sdxl lora": (SDXL_LORA, SDXL_CHECKPOINT),
     "flux lora": (FLUX_LORA, FLUX_CHECKPOINT),
 }
+# SD 3.5: ComfyUI only (A1111 and Forge refuse it).
+COMFYUI_ANSWERS = ANSWERS | {"sd3 lora": (SD3_LORA, SD3_CHECKPOINT)}
 
 
 def _fetch(sample, tmp_path, layout: str, versions: list[int]) -> dict:
@@ -115,14 +121,16 @@ def _fetch(sample, tmp_path, layout: str, versions: list[int]) -> dict:
 
 
 def _versions(name: str) -> list[int]:
-    return [v for v in ANSWERS[name] if v is not None]
+    return [v for v in COMFYUI_ANSWERS[name] if v is not None]
 
 
-@pytest.mark.parametrize("name", sorted(ANSWERS))
+@pytest.mark.parametrize("name", sorted(COMFYUI_ANSWERS))
 def test_comfyui_layout_holds_every_file_the_workflow_loads(sample, tmp_path, name):
     _, _, catalog = sample
     printed = _fetch(sample, tmp_path, "comfyui", _versions(name))
-    workflow = export_object("comfyui", export_inputs(_api(catalog, *ANSWERS[name]), catalog, "a fox"))
+    workflow = export_object(
+        "comfyui", export_inputs(_api(catalog, *COMFYUI_ANSWERS[name]), catalog, "a fox")
+    )
     loaded = [
         (folder, node["inputs"][field])
         for node in workflow.values()
@@ -155,6 +163,19 @@ def test_flux_companions_come_in_their_real_layouts_with_their_hashes(sample, tm
     assert head.headers["x-linked-etag"] == f'"{by_name["clip_l.safetensors"]["sha256"]}"'
     again = _fetch(sample, tmp_path, "comfyui", [FLUX_CHECKPOINT])
     assert {file["placed"] for file in again["files"]} == {"existing"}
+
+
+def test_sd35_checkpoint_goes_to_checkpoints_with_its_three_text_encoders(sample, tmp_path):
+    """ComfyUI's SD 3.5 example: the file (MMDiT and VAE) in checkpoints, clip-l, clip-g and t5
+    for TripleCLIPLoader in text_encoders. A125cd8 refused it when it was put in diffusion_models."""
+    printed = _fetch(sample, tmp_path, "comfyui", [SD3_CHECKPOINT])
+    root = tmp_path / "comfyui" / "models"
+    assert {file["path"] for file in printed["files"]} == {
+        str(root / "checkpoints/SD35Concept_v14800.safetensors"),
+        str(root / "text_encoders/clip_l.safetensors"),
+        str(root / "text_encoders/clip_g.safetensors"),
+        str(root / "text_encoders/t5xxl_fp16.safetensors"),
+    }
 
 
 @pytest.mark.parametrize("name", sorted(ANSWERS))
