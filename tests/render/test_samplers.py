@@ -7,7 +7,7 @@ import pytest
 
 from diffagent.render.architectures import architecture_of_pipeline, pipeline_class_name, scheduler_spec
 from diffagent.render.renderer import Renderer
-from diffagent.render.samplers import SAMPLER_MAP, make_scheduler
+from diffagent.render.samplers import SAMPLER_MAP, carried_shift, make_scheduler
 from diffagent.render.settings import RenderSettings
 from schemas.t2i import SAMPLERS
 from tests.render.conftest import make_api
@@ -55,3 +55,18 @@ def test_one_architecture_table_for_renderer_and_export() -> None:
         scheduler_spec("Euler A", "sd1")
     with pytest.raises(ValueError, match="'sd2'"):
         scheduler_spec("Euler", "sd2")
+
+
+def test_a_sampler_swap_keeps_the_pipelines_static_flow_shift():
+    """HiDream-I1 Full ships UniPC at flow_shift 3: its Euler steps at shift 3 (Euler's default is 1);
+    Euler's shift reaches UniPC as flow_shift; under dynamic shifting (Flux.1) `mu` decides."""
+    unipc = {"_class_name": "UniPCMultistepScheduler", "flow_shift": 3.0, "use_flow_sigmas": True}
+    unipc["prediction_type"] = "flow_prediction"
+    euler = make_scheduler("Euler", unipc, "hidream")
+    assert type(euler).__name__ == "FlowMatchEulerDiscreteScheduler" and euler.config.shift == 3.0
+    shifted_euler = {"_class_name": "FlowMatchEulerDiscreteScheduler", "shift": 6.0}
+    back = make_scheduler("UniPC", shifted_euler, "hidream")
+    assert type(back).__name__ == "UniPCMultistepScheduler" and back.config.flow_shift == 6.0
+    dynamic = {"_class_name": "FlowMatchEulerDiscreteScheduler", "shift": 3.0, "use_dynamic_shifting": True}
+    assert make_scheduler("UniPC", dynamic, "flux").config.flow_shift == 1.0
+    assert carried_shift({"shift": 2.0}, ("shift", "num_train_timesteps")) == {}
