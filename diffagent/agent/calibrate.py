@@ -3,9 +3,13 @@
 1. The hybrid's settings: every rrhf prompt's shortlist is scored once at the largest size, then
    each (shortlist size, llm_weight) pair is read off those scores (a smaller shortlist is the
    larger one's head); the best top-1 wins, ties going to the smaller shortlist and then to the
-   smaller weight (cheaper, and closer to the retriever, which needs no trained weights). Then the
-   parameter source (retriever's nearest samples or the LLM's constrained decoding) with the
-   higher mean parameter agreement at the chosen models.
+   smaller weight (cheaper, and closer to the retriever, which needs no trained weights). The LLM
+   is kept only when that win is real: in at least `ADOPT_SHARE` of bootstrap resamples of the
+   prompts the chosen pair beats the retriever's own order (weight 0); otherwise the weight is 0
+   (a best-of-33 pick on a few hundred prompts finds a few points by chance: on the dev capture a
+   +4 point rrhf pick of a 76-step SmolLM2 was -8 points on eval). Then the parameter source
+   (retriever's nearest samples or the LLM's constrained decoding) with the higher mean parameter
+   agreement at the chosen models.
 2. The default selector: the one of llm (constrained, whole catalog), retrieval and the tuned
    hybrid with the best rrhf top-1; ties go to the cheaper (retrieval, then hybrid, then llm).
 
@@ -27,6 +31,8 @@ from diffagent.retriever.metrics import AGREEMENT_KEYS, parameter_agreement, sel
 
 SHORTLIST_SIZES = (5, 10, 30)
 LLM_WEIGHTS = tuple(round(w, 2) for w in np.linspace(0.0, 1.0, 11))
+ADOPT_SHARE = 0.95  # bootstrap resamples in which the LLM's pick must beat the retriever's order
+RESAMPLES = 1000
 COST_ORDER = ("retrieval", "hybrid", "llm")  # cheapest first: the tie-break of the default
 DEFAULT_KEY = "default_selector"
 CALIBRATION_KEY = "calibration"
@@ -46,6 +52,21 @@ def mean_agreement(apis: list[Any], rows: list[dict]) -> float:
     return float(np.mean(votes)) if votes else 0.0
 
 
+def bootstrap_win_share(
+    candidate: list[bool], baseline: list[bool], resamples: int = RESAMPLES, seed: int = 0
+) -> float:
+    """Share of bootstrap resamples of the prompts (drawn with replacement) in which `candidate`
+    hits more prompts than `baseline`; ties are not wins.
+
+    Example: candidate [1, 0], baseline [0, 1]: a resample wins only when it draws the first prompt
+    twice, 1 in 4."""
+    if len(candidate) != len(baseline) or not candidate:
+        raise ValueError(f"{len(candidate)} candidate hits for {len(baseline)} baseline hits")
+    difference = np.asarray(candidate, dtype=np.int64) - np.asarray(baseline, dtype=np.int64)
+    draws = np.random.default_rng(seed).integers(0, len(difference), size=(resamples, len(difference)))
+    return float(np.mean(difference[draws].sum(axis=1) > 0))
+
+
 def tune_hybrid(
     agent: Any, rows: list[dict], sizes: tuple[int, ...] = SHORTLIST_SIZES, weights: tuple = LLM_WEIGHTS
 ) -> tuple[HybridSettings, dict]:
@@ -55,16 +76,22 @@ def tune_hybrid(
 
     items = [as_instruction(r) for r in rows]
     scored, features = score_shortlists(agent, items, max(sizes))
+
+    def hits(weight: float, size: int) -> list[bool]:
+        return [s.fused(weight, size)[0][0] == r["model"] for s, r in zip(scored, rows, strict=True)]
+
     grid: dict[str, float] = {}
     best: tuple | None = None
     for size in sorted(sizes):
         for weight in sorted(weights):
-            tops = [[m for m, _ in s.fused(weight, size)[:1]] for s in scored]
-            top1 = float(np.mean([top == [r["model"]] for top, r in zip(tops, rows, strict=True)]))
+            top1 = float(np.mean(hits(weight, size)))
             grid[f"{size}/{weight}"] = top1
             if best is None or top1 > best[0]:
                 best = (top1, size, weight)
     _, size, weight = best
+    win_share = bootstrap_win_share(hits(weight, size), hits(0.0, size)) if weight > 0 else 0.0
+    if win_share < ADOPT_SHARE:  # the retriever's own order: the shortlist size no longer matters
+        size, weight = min(sizes), 0.0
     picks = [s.fused(weight, size)[:1] for s in scored]
     similarity = agent.retriever.settings_similarity(features, *texts(items))
     by_retrieval = [
@@ -74,7 +101,8 @@ def tune_hybrid(
     by_llm = [row[0].api for row in llm_parameters(agent, items, picks)]
     agreement = {"retrieval": mean_agreement(by_retrieval, rows), "llm": mean_agreement(by_llm, rows)}
     parameters = "llm" if agreement["llm"] > agreement["retrieval"] else "retrieval"
-    return HybridSettings(size, weight, parameters), {"top1_grid": grid, "parameter_agreement": agreement}
+    tuning = {"top1_grid": grid, "llm_win_share": win_share, "parameter_agreement": agreement}
+    return HybridSettings(size, weight, parameters), tuning
 
 
 def selector_figures(agent: Any, rows: list[dict], selector: str, k: int = 5) -> dict[str, float]:

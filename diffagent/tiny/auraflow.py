@@ -17,7 +17,7 @@ import torch
 
 from diffagent.tiny.diffusion import TINY_SEED, tiny_vae
 from diffagent.tiny.flux import T5_HIDDEN, build_t5_tokenizer, t5_config_kwargs
-from diffagent.tiny.kohya import lora_pair
+from diffagent.tiny.kohya import peft_lora
 
 SDXL_VAE_SCALING = 0.13025
 LORA_TARGETS = tuple(
@@ -123,11 +123,4 @@ def transformer_to_original(state_dict: dict) -> dict:
 def diffusers_lora(transformer, seed: int) -> dict[str, torch.Tensor]:
     """A random rank-4 LoRA on every block's attention projections and MLPs, in diffusers' keys
     (`transformer.joint_transformer_blocks.0.attn.to_q.lora_A.weight`)."""
-    generator = torch.Generator().manual_seed(seed)
-    out: dict[str, torch.Tensor] = {}
-    for name, module in sorted(transformer.named_modules()):
-        if isinstance(module, torch.nn.Linear) and name.endswith(LORA_TARGETS):
-            down, up = lora_pair(generator, module.in_features, module.out_features)
-            out[f"transformer.{name}.lora_A.weight"] = down
-            out[f"transformer.{name}.lora_B.weight"] = up
-    return out
+    return peft_lora(transformer, seed, LORA_TARGETS, "transformer.")

@@ -27,7 +27,7 @@ import torch
 
 from diffagent.tiny.diffusion import TEXT_HIDDEN, TEXT_HIDDEN_2, TINY_SEED, text_encoder_config
 from diffagent.tiny.flux import T5_HIDDEN, build_t5_tokenizer, t5_config_kwargs
-from diffagent.tiny.kohya import lora_pair
+from diffagent.tiny.kohya import peft_lora
 from diffagent.tiny.z_image import FLUX1_VAE_SCALING, FLUX1_VAE_SHIFT
 
 LLAMA_HIDDEN = 32
@@ -140,11 +140,4 @@ def build_tiny_hidream(tokenizer_dir: Path):
 def ai_toolkit_lora(transformer, seed: int) -> dict[str, torch.Tensor]:
     """A random rank-4 LoRA on every block's attention projections and shared expert, in
     ai-toolkit's keys (`diffusion_model.double_stream_blocks.0.block.attn1.to_q.lora_A.weight`)."""
-    generator = torch.Generator().manual_seed(seed)
-    out: dict[str, torch.Tensor] = {}
-    for name, module in sorted(transformer.named_modules()):
-        if isinstance(module, torch.nn.Linear) and name.endswith(LORA_TARGETS):
-            down, up = lora_pair(generator, module.in_features, module.out_features)
-            out[f"diffusion_model.{name}.lora_A.weight"] = down
-            out[f"diffusion_model.{name}.lora_B.weight"] = up
-    return out
+    return peft_lora(transformer, seed, LORA_TARGETS, "diffusion_model.")

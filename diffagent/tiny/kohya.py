@@ -33,6 +33,20 @@ def lora_pair(generator: torch.Generator, fan_in: int, fan_out: int, kernel: tup
     return down.contiguous(), up.contiguous()
 
 
+def peft_lora(transformer, seed: int, targets: tuple[str, ...], prefix: str) -> dict[str, torch.Tensor]:
+    """A random rank-4 LoRA on every Linear of `transformer` whose name ends with one of `targets`,
+    in the PEFT-style keys LoRA trainers write: `{prefix}{module}.lora_A.weight` and `.lora_B`
+    (ai-toolkit's prefix `diffusion_model.`, diffusers' and SimpleTuner's `transformer.`)."""
+    generator = torch.Generator().manual_seed(seed)
+    out: dict[str, torch.Tensor] = {}
+    for name, module in sorted(transformer.named_modules()):
+        if isinstance(module, torch.nn.Linear) and name.endswith(targets):
+            down, up = lora_pair(generator, module.in_features, module.out_features)
+            out[f"{prefix}{name}.lora_A.weight"] = down
+            out[f"{prefix}{name}.lora_B.weight"] = up
+    return out
+
+
 def _linear(generator: torch.Generator, module: torch.nn.Linear, outputs: int = 1):
     """A pair for a Linear; `outputs` > 1 for kohya's fused layers (q, k, v: one up, 3x as tall)."""
     return lora_pair(generator, module.in_features, outputs * module.out_features)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 
 from diffagent.tiny.diffusion import TINY_SEED
-from diffagent.tiny.kohya import lora_pair
+from diffagent.tiny.kohya import peft_lora
 from diffagent.tiny.qwen_text import QWEN_HIDDEN, build_qwen_tokenizer, qwen3_config
 
 # Flux.1's VAE latent statistics, which Z-Image's VAE config carries.
@@ -110,11 +110,4 @@ def transformer_to_original(state_dict: dict) -> dict:
 def ai_toolkit_lora(transformer, seed: int) -> dict[str, torch.Tensor]:
     """A random rank-4 LoRA on every block's attention and feed-forward Linears, in ai-toolkit's
     keys (`diffusion_model.layers.0.attention.to_q.lora_A.weight`)."""
-    generator = torch.Generator().manual_seed(seed)
-    out: dict[str, torch.Tensor] = {}
-    for name, module in sorted(transformer.named_modules()):
-        if isinstance(module, torch.nn.Linear) and name.endswith(LORA_TARGETS):
-            down, up = lora_pair(generator, module.in_features, module.out_features)
-            out[f"diffusion_model.{name}.lora_A.weight"] = down
-            out[f"diffusion_model.{name}.lora_B.weight"] = up
-    return out
+    return peft_lora(transformer, seed, LORA_TARGETS, "diffusion_model.")

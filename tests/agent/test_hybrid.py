@@ -114,6 +114,19 @@ def test_the_default_is_the_cheapest_of_the_best_measured():
     assert choose_default({"llm": 0.60, "retrieval": 0.55, "hybrid": 0.57}) == "llm"
 
 
+def test_bootstrap_win_share_hand_examples():
+    """[1, 0] vs [0, 1]: a resample wins only drawing the first prompt twice (1 in 4); a candidate
+    that hits wherever the baseline misses wins every resample; equal hits never win."""
+    from diffagent.agent.calibrate import bootstrap_win_share
+
+    share = bootstrap_win_share([True, False], [False, True], resamples=20_000)
+    assert share == pytest.approx(0.25, abs=0.01)
+    assert bootstrap_win_share([True] * 4, [False] * 4) == 1.0
+    assert bootstrap_win_share([True, False, True], [True, False, True]) == 0.0
+    with pytest.raises(ValueError, match="2 candidate hits for 1 baseline"):
+        bootstrap_win_share([True, False], [True])
+
+
 def test_calibration_records_the_hybrid_and_the_default_in_the_manifest(agent_dir, dabench, tmp_path):
     """On the tiny DABench (6 models, rrhf = its 18 rows) every selector is measured; the manifest
     then names the best one, which `default_selector` answers with, and the tuned hybrid."""
@@ -137,6 +150,9 @@ def test_calibration_records_the_hybrid_and_the_default_in_the_manifest(agent_di
     assert default_selector(loaded) == record["default_selector"]
     assert loaded.hybrid == HybridSettings(**record["hybrid"])
     assert loaded.hybrid.shortlist in (5, 10, 30)
+    # The LLM's weight stays only when its pick beat the retriever's order in 95 % of resamples.
+    win_share = record["calibration"]["llm_win_share"]
+    assert loaded.hybrid.llm_weight == 0.0 or win_share >= 0.95
 
 
 def test_the_page_marks_the_agents_default_selector(agent):
