@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -43,3 +45,19 @@ def test_catalog_without_the_preview_column_loads(tmp_path):
     pq.write_table(pa.Table.from_pylist(rows, schema=schema), tmp_path / "catalog.parquet")
     catalog = load_catalog(tmp_path / "catalog.parquet")
     assert len(catalog) == len(rows) and catalog.entries[0].get("preview_url") is None
+
+
+def test_built_catalog_keeps_each_files_autov3(sample_build):
+    """Civitai lists AutoV3 (12 hex digits) among a file's hashes: the catalog keeps it for
+    `Lora hashes`; every LoRA of the sample lists one."""
+    out, _ = sample_build
+    loras = [row for row in pq.read_table(out / "catalog.parquet").to_pylist() if row["type"] == "LORA"]
+    assert loras and all(re.fullmatch(r"[0-9A-F]{12}", row["autov3"]) for row in loras)
+
+
+def test_catalog_without_the_autov3_column_loads(tmp_path):
+    rows = [e.model_dump(exclude={"autov3"}) for e in catalog_entries()]
+    schema = pa.schema([f for f in CATALOG_SCHEMA if f.name != "autov3"])
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), tmp_path / "catalog.parquet")
+    catalog = load_catalog(tmp_path / "catalog.parquet")
+    assert len(catalog) == len(rows) and not catalog.entries[0].get("autov3")
