@@ -123,9 +123,12 @@ def candidate_logprobs(model: Any, context: list[int], candidates: list[list[int
     return totals
 
 
-def score_shortlists(agent: Agent, items: list[Instruction], size: int) -> tuple[list[ScoredShortlist], Any]:
+def score_shortlists(
+    agent: Agent, items: list[Instruction], size: int, with_llm: bool = True
+) -> tuple[list[ScoredShortlist], Any]:
     """The retriever's top-`size` selectable models per instruction with both scores, and the
-    instructions' retrieval features (for the settings of the chosen model)."""
+    instructions' retrieval features (for the settings of the chosen model). Without `with_llm`
+    the LLM scores are all 0 (no forward pass): what weight 0 reads, the retriever's order."""
     from diffagent.agent.generate import encode_prompt
 
     backend = agent.backend
@@ -139,7 +142,7 @@ def score_shortlists(agent: Agent, items: list[Instruction], size: int) -> tuple
         row = [(m, s) for m, s in row if m in selectable]
         context = encode_prompt(backend.tokenizer, item) + opening
         names = [constraint.encode(json_value(m)) for m, _ in row]
-        llm = candidate_logprobs(model, context, names) if row else []
+        llm = candidate_logprobs(model, context, names) if row and with_llm else [0.0] * len(row)
         scored.append(ScoredShortlist([m for m, _ in row], [s for _, s in row], llm))
     return scored, features
 
@@ -150,7 +153,10 @@ def hybrid_select(
     """Up to `top_k` answers per instruction from the fused shortlist (see the module docstring)."""
     from diffagent.agent.selector import texts
 
-    scored, features = score_shortlists(agent, items, max(settings.shortlist, top_k))
+    # Weight 0 (what calibrate keeps when the LLM's pick does not beat the retriever's) needs no
+    # LLM pass: the answer is the retriever's order at the retriever's latency.
+    with_llm = settings.llm_weight > 0
+    scored, features = score_shortlists(agent, items, max(settings.shortlist, top_k), with_llm)
     ranked = [s.fused(settings.llm_weight)[:top_k] for s in scored]
     if settings.parameters == "llm":
         return llm_parameters(agent, items, ranked)

@@ -169,3 +169,16 @@ def test_the_page_marks_the_agents_default_selector(agent):
         _options(Agent(agent.catalog), None)
         == '<option value="retrieval" selected>retrieval (default)</option>'
     )
+
+
+def test_weight_zero_answers_in_the_retrievers_order(agent_dir, dabench):
+    """What calibrate keeps when the LLM does not help: the retriever's ranking, with its settings."""
+    from diffagent.agent import load_agent
+
+    zero = load_agent(agent_dir, dabench)
+    zero.hybrid = HybridSettings(shortlist=5, llm_weight=0.0)
+    prompts = ["pixel art corgi", "a castle at dawn, oil painting", "neon city street at night"]
+    hybrid = zero.select(prompts, top_k=3, selector="hybrid")
+    retrieval = zero.select(prompts, top_k=3, selector="retrieval")
+    assert [[a.api.model for a in row] for row in hybrid] == [[a.api.model for a in row] for row in retrieval]
+    assert {a.selector for row in hybrid for a in row} == {"hybrid"}
