@@ -78,7 +78,9 @@ def tune_hybrid(
     scored, features = score_shortlists(agent, items, max(sizes))
 
     def hits(weight: float, size: int) -> list[bool]:
-        return [s.fused(weight, size)[0][0] == r["model"] for s, r in zip(scored, rows, strict=True)]
+        # A prompt whose shortlist is empty (nothing selectable) is a miss.
+        tops = [[m for m, _ in s.fused(weight, size)[:1]] for s in scored]
+        return [top == [r["model"]] for top, r in zip(tops, rows, strict=True)]
 
     grid: dict[str, float] = {}
     best: tuple | None = None
