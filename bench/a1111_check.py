@@ -181,8 +181,10 @@ def answer_rows(a1111: A1111, label: str, inputs: ExportInputs, text: str) -> li
         stem = Path(inputs.lora_file).stem
         expected["<lora:>"] = f"<lora:{stem}:{inputs.lora_weight:g}>"
         got["<lora:>"] = expected["<lora:>"] if expected["<lora:>"] in read["Prompt"] else read["Prompt"]
-        if inputs.lora_sha256:
-            expected["Lora hashes"] = f"{stem}: {inputs.lora_sha256[:10].lower()}"
+        # What A1111 writes: 12 digits of the AutoV3 Civitai lists, else the catalog's AutoV2.
+        short = inputs.lora_autov3[:12] or inputs.lora_sha256[:10]
+        if short:
+            expected["Lora hashes"] = f"{stem}: {short.lower()}"
             got["Lora hashes"] = str(read.get("Lora hashes"))
         for word in inputs.trigger_words[:1]:
             expected["trigger word"] = word
