@@ -2,12 +2,13 @@
 
 Rows: the trained retriever; the LLM constrained over the whole catalog (top-1 greedy; top-5 by
 constrained beam search); the LLM unconstrained (the paper's path, with its hallucination rate,
-Table 1); the hybrid (`agent/hybrid.py`) with shortlists of 5 / 10 / 30 at the llm weight and
-parameter source `diffagent calibrate` tuned on rrhf (its grid, in the agent's manifest, has the
-LLM alone choosing among the shortlist: weight 1). Each: top-1, top-5, top-1 on prompts whose
-true model has sft samples (seen) or none (unseen), on Checkpoints and LoRAs, top-1 parameter
-agreement, answer tokens generated per prompt, p50 / p95 seconds per prompt (one prompt per call,
-on the first `--latency-prompts`; this machine's CPU) and training time.
+Table 1); the hybrid (`agent/hybrid.py`) with shortlists of 5 / 10 / 30 (the cards reader: up to
+26) at the reader, llm weight and parameter source `diffagent calibrate` tuned on rrhf (its grid,
+in the agent's manifest, has the LLM alone choosing among the shortlist: weight 1). Each: top-1,
+top-5, top-1 on prompts whose true model has sft samples (seen) or none (unseen), on Checkpoints
+and LoRAs, top-1 parameter agreement, answer tokens generated per prompt, p50 / p95 seconds per
+prompt (one prompt per call, on the first `--latency-prompts`; this machine's CPU) and training
+time.
 
     python bench/llm_agent.py --data /work/dev-dabench --retriever /work/exp/seed0 \
         --agent /work/exp/smollm2-sft [--prompts 100] [--slow-prompts 50]
@@ -29,7 +30,9 @@ import numpy as np
 import pandas as pd
 
 from diffagent.agent import load_agent
+from diffagent.agent.chooser import CHOOSER_KEY, LABELS
 from diffagent.agent.hallucination import hallucination_rate
+from diffagent.agent.hybrid import READERS
 from diffagent.answers import parse_answer
 from diffagent.retriever.metrics import AGREEMENT_KEYS, parameter_agreement, stated_agreement
 
@@ -140,6 +143,14 @@ def main() -> None:
         default=None,
         help="LLM weights of the hybrid rows (default: the one calibrate chose).",
     )
+    parser.add_argument(
+        "--readers",
+        nargs="+",
+        choices=READERS,
+        default=None,
+        help="Hybrid readers of the hybrid rows (default: the one calibrate chose).",
+    )
+    parser.add_argument("--hybrid-sizes", nargs="+", type=int, default=[5, 10, 30])
     parser.add_argument("--no-llm", action="store_true", help="Skip the three LLM-alone rows.")
     args = parser.parse_args()
     if args.threads:
@@ -172,17 +183,21 @@ def main() -> None:
     if args.no_llm:
         runs = runs[:1]
     weights = args.hybrid_weights if args.hybrid_weights is not None else [tuned.llm_weight]
-    hybrids = [(size, weight) for weight in weights for size in (5, 10, 30)]
+    chosen = args.readers or [tuned.reader]
+    # The chooser reads lettered cards: at most 26 candidates.
+    sizes = {r: [n for n in args.hybrid_sizes if r == "names" or n <= len(LABELS)] for r in chosen}
+    hybrids = [(reader, size, weight) for reader in chosen for weight in weights for size in sizes[reader]]
+    chooser_s = (agent.manifest.get(CHOOSER_KEY) or {}).get("train_seconds") or 0
     results: dict[str, dict] = {}
     for name, part, select, train_s in runs:
         answers, seconds = timed_answers(agent, part, args.latency_prompts, **select)
         results[name] = {**figures(answers, seconds, part, seen, agent.catalog), "train_s": train_s}
         print(name, json.dumps(results[name]), flush=True)
-    for size, weight in hybrids:
-        agent.hybrid = replace(tuned, shortlist=size, llm_weight=weight)
+    for reader, size, weight in hybrids:
+        agent.hybrid = replace(tuned, shortlist=size, llm_weight=weight, reader=reader)
         answers, seconds = timed_answers(agent, rows, args.latency_prompts, selector="hybrid", top_k=K)
-        name = f"hybrid @{size}, w={weight:g}, params {tuned.parameters}"
-        total = (retriever_s or 0) + (sft_s or 0)
+        name = f"hybrid {reader} @{size}, w={weight:g}, params {tuned.parameters}"
+        total = (retriever_s or 0) + (sft_s or 0) + (chooser_s if reader == "cards" else 0)
         results[name] = {**figures(answers, seconds, rows, seen, agent.catalog), "train_s": total}
         print(name, json.dumps(results[name]), flush=True)
     print()

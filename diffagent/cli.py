@@ -21,7 +21,18 @@ app.add_typer(train_app, name="train")
 
 # Modules under diffagent.commands; a module listed here but absent is skipped, so that a
 # partial install (say, without the GPU extras) still offers the rest.
-COMMAND_MODULES = ("dabench", "civitai", "tiny", "models", "agent", "retriever", "render", "sfta", "evaluate")
+COMMAND_MODULES = (
+    "dabench",
+    "civitai",
+    "tiny",
+    "models",
+    "agent",
+    "chooser",
+    "retriever",
+    "render",
+    "sfta",
+    "evaluate",
+)
 
 
 def _register_all() -> None:

@@ -1,13 +1,14 @@
 """Calibrate an agent folder on the rrhf (validation) split: tune the hybrid, pick the default selector.
 
-1. The hybrid's settings: every rrhf prompt's shortlist is scored once at the largest size, then
-   each (shortlist size, llm_weight) pair is read off those scores (a smaller shortlist is the
-   larger one's head); the best top-1 wins, ties going to the smaller shortlist and then to the
-   smaller weight (cheaper, and closer to the retriever, which needs no trained weights). The LLM
-   is kept only when that win is real: in at least `ADOPT_SHARE` of bootstrap resamples of the
-   prompts the chosen pair beats the retriever's own order (weight 0); otherwise the weight is 0
-   (a best-of-33 pick on a few hundred prompts finds a few points by chance: on the dev capture a
-   +4 point rrhf pick of a 76-step SmolLM2 was -8 points on eval). Then the parameter source
+1. The hybrid's settings: every rrhf prompt's shortlist is scored once per reader and size (the
+   names reader once at the largest size: a smaller shortlist is its head), then each (reader,
+   shortlist size, llm_weight) is read off those scores; the best top-1 wins, ties going to the
+   smaller shortlist, the names reader and then the smaller weight (cheaper, and closer to the
+   retriever, which needs no trained weights). The LLM is kept only when that win is real: in at
+   least `ADOPT_SHARE` of bootstrap resamples of the prompts the chosen setting beats the
+   retriever's own order (weight 0); otherwise the weight is 0 (a best-of-many pick on a few
+   hundred prompts finds a few points by chance: on the dev capture a +4 point rrhf pick of a
+   76-step SmolLM2 was -8 points on eval). Then the parameter source
    (retriever's nearest samples or the LLM's constrained decoding) with the higher mean parameter
    agreement at the chosen models.
 2. The default selector: the one of llm (constrained, whole catalog), retrieval and the tuned
@@ -67,34 +68,66 @@ def bootstrap_win_share(
     return float(np.mean(difference[draws].sum(axis=1) > 0))
 
 
+def readers(agent: Any) -> tuple[str, ...]:
+    """The hybrid readers `agent` can use: `names` with a policy whose model is at hand
+    (transformers), `cards` when its folder has a chooser (`chooser.py`)."""
+    from diffagent.agent.chooser import CHOOSER_DIR
+
+    found = ("names",) if hasattr(agent.backend, "model") else ()
+    has_chooser = agent.folder is not None and (Path(agent.folder) / CHOOSER_DIR).is_dir()
+    return (*found, "cards") if has_chooser else found
+
+
+def scored_grid(agent: Any, items: list, sizes: tuple[int, ...]) -> tuple[dict[tuple[str, int], list], Any]:
+    """Each (reader, size)'s scored shortlists: `names` scores once at the largest size (a smaller
+    shortlist is its head), `cards` reads each size's shortlist anew (at most 26 letters)."""
+    from diffagent.agent.chooser import LABELS
+
+    tables: dict[tuple[str, int], list] = {}
+    features = None
+    for reader in readers(agent):
+        if reader == "names":
+            scored, features = score_shortlists(agent, items, max(sizes), reader=reader)
+            tables.update({(reader, size): scored for size in sizes})
+            continue
+        for size in (s for s in sizes if s <= len(LABELS)):
+            tables[(reader, size)], features = score_shortlists(agent, items, size, reader=reader)
+    if features is None:
+        raise ValueError("the hybrid has no reader here: a transformers policy or a chooser is needed")
+    return tables, features
+
+
 def tune_hybrid(
     agent: Any, rows: list[dict], sizes: tuple[int, ...] = SHORTLIST_SIZES, weights: tuple = LLM_WEIGHTS
 ) -> tuple[HybridSettings, dict]:
-    """The best `HybridSettings` on `rows` (see the module docstring), and the grid's top-1 rates."""
+    """The best `HybridSettings` on `rows` (see the module docstring), and the grid's top-1 rates
+    (keys reader/size/weight)."""
     from diffagent.agent.conversation import as_instruction
     from diffagent.agent.selector import texts
 
     items = [as_instruction(r) for r in rows]
-    scored, features = score_shortlists(agent, items, max(sizes))
+    tables, features = scored_grid(agent, items, sizes)
 
-    def hits(weight: float, size: int) -> list[bool]:
+    def hits(reader: str, size: int, weight: float) -> list[bool]:
         # A prompt whose shortlist is empty (nothing selectable) is a miss.
-        tops = [[m for m, _ in s.fused(weight, size)[:1]] for s in scored]
+        tops = [[m for m, _ in s.fused(weight, size)[:1]] for s in tables[(reader, size)]]
         return [top == [r["model"]] for top, r in zip(tops, rows, strict=True)]
 
     grid: dict[str, float] = {}
     best: tuple | None = None
-    for size in sorted(sizes):
+    for reader, size in sorted(tables, key=lambda key: (key[1], readers(agent).index(key[0]))):
         for weight in sorted(weights):
-            top1 = float(np.mean(hits(weight, size)))
-            grid[f"{size}/{weight}"] = top1
+            top1 = float(np.mean(hits(reader, size, weight)))
+            grid[f"{reader}/{size}/{weight}"] = top1
             if best is None or top1 > best[0]:
-                best = (top1, size, weight)
-    _, size, weight = best
-    win_share = bootstrap_win_share(hits(weight, size), hits(0.0, size)) if weight > 0 else 0.0
+                best = (top1, reader, size, weight)
+    _, reader, size, weight = best
+    win_share = (
+        bootstrap_win_share(hits(reader, size, weight), hits(reader, size, 0.0)) if weight > 0 else 0.0
+    )
     if win_share < ADOPT_SHARE:  # the retriever's own order: the shortlist size no longer matters
-        size, weight = min(sizes), 0.0
-    picks = [s.fused(weight, size)[:1] for s in scored]
+        reader, size, weight = readers(agent)[0], min(sizes), 0.0
+    picks = [s.fused(weight, size)[:1] for s in tables[(reader, size)]]
     similarity = agent.retriever.settings_similarity(features, *texts(items))
     by_retrieval = [
         agent.retrieval_answer(pick[0][0], pick[0][1], feature, near).api
@@ -104,7 +137,7 @@ def tune_hybrid(
     agreement = {"retrieval": mean_agreement(by_retrieval, rows), "llm": mean_agreement(by_llm, rows)}
     parameters = "llm" if agreement["llm"] > agreement["retrieval"] else "retrieval"
     tuning = {"top1_grid": grid, "llm_win_share": win_share, "parameter_agreement": agreement}
-    return HybridSettings(size, weight, parameters), tuning
+    return HybridSettings(size, weight, parameters, reader), tuning
 
 
 def selector_figures(agent: Any, rows: list[dict], selector: str, k: int = 5) -> dict[str, float]:

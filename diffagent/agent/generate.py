@@ -19,7 +19,12 @@ FALLBACK_TEMPLATE = "### System\n{system}\n### User\n{user}\n### Assistant\n"
 def encode_prompt(tokenizer: Any, instruction: Any) -> list[int]:
     """Token ids of the chat prompt. Special-token strings typed by a user are removed first, so a
     prompt cannot open a fake assistant turn."""
-    messages = build_messages(instruction)
+    return encode_messages(tokenizer, build_messages(instruction))
+
+
+def encode_messages(tokenizer: Any, messages: list[dict[str, str]]) -> list[int]:
+    """Token ids of a system + user conversation ending where the assistant's answer starts
+    (special-token strings removed from the messages' texts)."""
     specials = [t for t in tokenizer.all_special_tokens if t]
     for message in messages:
         for special in specials:

@@ -2,22 +2,22 @@
 
 Why not let the LLM decode a model name over the whole catalog: a 135 M model trained for minutes
 on a CPU cannot memorise hundreds of names, while the retriever already holds the true model in its
-top 10 most of the time. So the LLM only judges the shortlist: for each candidate it gives the
-log-probability of writing that name as the answer's `model` value (the same conversation and
-token segmentation it was trained on, `conversation.answer_segments`), and that is fused with the
-retriever's score:
+top 10 most of the time. So the LLM only judges the shortlist, and its score is fused with the
+retriever's:
 
     fused = (1 - llm_weight) * z(retriever scores) + llm_weight * z(LLM log-probabilities)
 
-z-scored within the shortlist, so the two scales meet. `llm_weight` 0 is the retriever's order,
-1 the LLM's constrained choice over the shortlist (exact, not greedy: every candidate is scored).
+z-scored within the shortlist, so the two scales meet; weight 0 is the retriever's order, 1 the
+LLM's choice over the shortlist (exact: every candidate is scored). Two readers give the LLM's
+score (`HybridSettings.reader`):
+  names  the agent's own policy: the log-probability of writing each bare name as the answer's
+         `model` value (its training conversation and token segmentation). One prefill of the
+         prompt, then one pass over every candidate's name tokens against the prompt's KV cache.
+  cards  the chooser (`chooser.py`), a second adapter that reads the whole shortlist as lettered
+         cards (name, base model, trigger words, tags) in its context: one forward pass a prompt.
 The settings (`HybridSettings`) are tuned on the rrhf split (`calibrate.py`) and stored in the
 agent's manifest. A model added to the catalog after training is still chosen when the retriever
-shortlists it: the LLM scores any name, seen in training or not.
-
-Cost per prompt: one prefill of the prompt, then one pass over every candidate's name tokens at
-once against the prompt's KV cache (the cache is repeated, not recomputed), so latency grows with
-the shortlist's name tokens, not with the prompt times the shortlist.
+shortlists it: both readers score any model, seen in training or not.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 HYBRID_KEY = "hybrid"  # the agent manifest's key for the tuned settings
 PARAMETER_SOURCES = ("retrieval", "llm")
+READERS = ("names", "cards")
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class HybridSettings:
     shortlist: int = 10
     llm_weight: float = 0.5
     parameters: str = "retrieval"
+    reader: str = "names"
 
     def __post_init__(self) -> None:
         if self.shortlist < 1:
@@ -54,6 +56,8 @@ class HybridSettings:
             raise ValueError(f"hybrid llm_weight must be in [0, 1], got {self.llm_weight}")
         if self.parameters not in PARAMETER_SOURCES:
             raise ValueError(f"hybrid parameters {self.parameters!r}; expected one of {PARAMETER_SOURCES}")
+        if self.reader not in READERS:
+            raise ValueError(f"hybrid reader {self.reader!r}; expected one of {READERS}")
 
     @classmethod
     def of(cls, manifest: dict | None) -> HybridSettings:
@@ -80,6 +84,14 @@ class ScoredShortlist:
         scores = (1.0 - llm_weight) * zscores(self.retrieval[:n]) + llm_weight * zscores(self.llm[:n])
         order = np.argsort(-scores, kind="stable")  # ties keep the retriever's order
         return [(self.models[i], float(scores[i])) for i in order]
+
+    def ranked(self, llm_weight: float, head: int) -> list[tuple[str, float]]:
+        """The first `head` candidates fused, then the rest in the retriever's order (the LLM did
+        not read them), each scored below the head."""
+        fused = self.fused(llm_weight, head)
+        floor = min((score for _, score in fused), default=0.0)
+        tail = [(m, floor - 1.0 - i) for i, m in enumerate(self.models[head:])]
+        return fused + tail
 
 
 def zscores(values: list[float]) -> np.ndarray:
@@ -124,27 +136,50 @@ def candidate_logprobs(model: Any, context: list[int], candidates: list[list[int
 
 
 def score_shortlists(
-    agent: Agent, items: list[Instruction], size: int, with_llm: bool = True
+    agent: Agent,
+    items: list[Instruction],
+    size: int,
+    with_llm: bool = True,
+    reader: str = "names",
+    read: int | None = None,
 ) -> tuple[list[ScoredShortlist], Any]:
-    """The retriever's top-`size` selectable models per instruction with both scores, and the
+    """The retriever's top-`size` selectable models per instruction with both scores (the LLM's
+    read by `reader`, for the first `read` candidates, all by default; 0 for the rest), and the
     instructions' retrieval features (for the settings of the chosen model). Without `with_llm`
     the LLM scores are all 0 (no forward pass): what weight 0 reads, the retriever's order."""
+    if reader not in READERS:
+        raise ValueError(f"hybrid reader {reader!r}; expected one of {READERS}")
+    selectable = set(agent.catalog.selectable)
+    found, features = agent.ranked(items, size)
+    rows = [[(m, s) for m, s in row if m in selectable] for row in found]
+    shortlists = [[m for m, _ in row] for row in rows]
+    heads = [names[:read] for names in shortlists]
+    if not with_llm:
+        llm = [[0.0] * len(names) for names in heads]
+    elif reader == "cards":
+        llm = agent.chooser_logprobs(items, heads)
+    else:
+        llm = name_logprobs(agent, items, heads)
+    scored = [
+        ScoredShortlist(names, [s for _, s in row], scores + [0.0] * (len(names) - len(scores)))
+        for names, row, scores in zip(shortlists, rows, llm, strict=True)
+    ]
+    return scored, features
+
+
+def name_logprobs(agent: Agent, items: list[Instruction], shortlists: list[list[str]]) -> list[list[float]]:
+    """The agent's log-probability of writing each shortlisted name as its answer's `model`."""
     from diffagent.agent.generate import encode_prompt
 
     backend = agent.backend
     constraint = backend.constraint
-    selectable = set(agent.catalog.selectable)
-    found, features = agent.ranked(items, size)
-    model = backend.model
     opening = constraint.encode(key_segment(0))  # `{"model": `, as the answer starts
-    scored = []
-    for item, row in zip(items, found, strict=True):
-        row = [(m, s) for m, s in row if m in selectable]
+    found = []
+    for item, shortlist in zip(items, shortlists, strict=True):
         context = encode_prompt(backend.tokenizer, item) + opening
-        names = [constraint.encode(json_value(m)) for m, _ in row]
-        llm = candidate_logprobs(model, context, names) if row and with_llm else [0.0] * len(row)
-        scored.append(ScoredShortlist([m for m, _ in row], [s for _, s in row], llm))
-    return scored, features
+        names = [constraint.encode(json_value(m)) for m in shortlist]
+        found.append(candidate_logprobs(backend.model, context, names) if names else [])
+    return found
 
 
 def hybrid_select(
@@ -156,8 +191,9 @@ def hybrid_select(
     # Weight 0 (what calibrate keeps when the LLM's pick does not beat the retriever's) needs no
     # LLM pass: the answer is the retriever's order at the retriever's latency.
     with_llm = settings.llm_weight > 0
-    scored, features = score_shortlists(agent, items, max(settings.shortlist, top_k), with_llm)
-    ranked = [s.fused(settings.llm_weight)[:top_k] for s in scored]
+    size, head = max(settings.shortlist, top_k), settings.shortlist
+    scored, features = score_shortlists(agent, items, size, with_llm, settings.reader, head)
+    ranked = [s.ranked(settings.llm_weight, head)[:top_k] for s in scored]
     if settings.parameters == "llm":
         return llm_parameters(agent, items, ranked)
     similarity = agent.retriever.settings_similarity(features, *texts(items))

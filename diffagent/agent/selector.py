@@ -61,8 +61,12 @@ class Agent:
         shortlist_size: int | None = None,
         retriever: Any = None,
         hybrid: HybridSettings | None = None,
+        folder: Path | None = None,
+        chooser: Any = None,
     ) -> None:
         self.catalog, self.backend, self.manifest = catalog, backend, manifest or {}
+        # The agent folder (where the hybrid's chooser adapter is) and the chooser once loaded.
+        self.folder, self._chooser = folder, chooser
         self.hybrid = hybrid or HybridSettings.of(self.manifest)
         if shortlist_size is not None:
             self.shortlist_size = shortlist_size
@@ -96,6 +100,19 @@ class Agent:
             else:
                 self._retriever = load_retriever(self._retriever, self.catalog, embedder)
         return self._retriever
+
+    def chooser_logprobs(self, items: list[Instruction], shortlists: list[list[str]]) -> list[list[float]]:
+        """The chooser's (`chooser.py`) log-probability of each shortlisted model, read as cards;
+        the chooser is loaded on first use, on the policy's device."""
+        from diffagent.agent.chooser import load_chooser, shortlist_logprobs
+
+        if self._chooser is None:
+            if self.folder is None:
+                raise ValueError("the cards reader needs an agent folder with a chooser (--agent)")
+            model = getattr(self.backend, "model", None)
+            device = str(next(model.parameters()).device) if model is not None else "cpu"
+            self._chooser = load_chooser(self.folder, self.manifest, device)
+        return shortlist_logprobs(self._chooser, self.backend.tokenizer, self.catalog, items, shortlists)
 
     def ranked(self, items: list[Instruction], n: int) -> tuple[list[list[tuple[str, float]]], Any]:
         """Top-n (model, score) per instruction from the retriever, and the query features."""
@@ -134,7 +151,8 @@ class Agent:
             return [[self._parse(generation)] for generation in self.backend.unconstrained(prompts)]
         shortlists = None
         if selector == "hybrid":
-            if hasattr(self.backend, "model"):  # a backend whose model can score candidates
+            # The cards reader's chooser runs on transformers beside any backend.
+            if self.hybrid.reader == "cards" or hasattr(self.backend, "model"):
                 return hybrid_select(self, items, top_k, self.hybrid)
             # vLLM: constrained decoding over the shortlist (greedy, the retriever's score unused)
             found, _ = self.ranked(items, max(self.hybrid.shortlist, top_k))
@@ -261,11 +279,10 @@ def load_agent(
         model_path = str(path / "model") if full else agent_base_folder(manifest)
         adapter = None if full else str(path / "adapter")
         vllm = VLLMBackend(model_path, tokenizer, loaded, adapter)
-        return Agent(loaded, vllm, embedder, manifest, retriever=retriever)
+        return Agent(loaded, vllm, embedder, manifest, retriever=retriever, folder=path)
     model = agent_model(path, manifest, dtype).to(device)
-    return Agent(
-        loaded, TransformersBackend(model, tokenizer, loaded), embedder, manifest, retriever=retriever
-    )
+    backend_ = TransformersBackend(model, tokenizer, loaded)
+    return Agent(loaded, backend_, embedder, manifest, retriever=retriever, folder=path)
 
 
 def default_selector(agent: Agent) -> str:

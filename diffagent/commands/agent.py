@@ -204,12 +204,10 @@ def serve(
 
 def _sft_option(name: str, flag: str) -> typer.models.OptionInfo:
     """A CLI option whose default and help are the `SFTParams` field's own."""
-    from dataclasses import fields
-
     from diffagent.agent.sft import SFTParams
+    from diffagent.commands.options import field_option
 
-    found = next(item for item in fields(SFTParams) if item.name == name)
-    return typer.Option(found.default, flag, help=found.metadata.get("help"))
+    return field_option(SFTParams, name, flag)
 
 
 def sft(

@@ -24,8 +24,9 @@ from diffagent.evaluate.pipeline import Reply, SelectFn
 from schemas.t2i import Instruction
 
 RUN_AGENTS: tuple[str, ...] = ("sft", "rrhf")
-RANKED_K = 5  # candidates a ranking selector (retrieval) is asked for: the top-5 hit rate
+RANKED_K = 5  # candidates a ranking selector (retrieval, hybrid) is asked for: the top-5 hit rate
 RETRIEVAL_SELECTORS: tuple[str, ...] = ("retrieval", "retrieval_base")
+RANKING_SELECTORS: tuple[str, ...] = (*RETRIEVAL_SELECTORS, "hybrid")
 
 
 def load_run_agents(run_dir: str | Path, data_dir: str | Path) -> dict[str, Any]:
@@ -61,15 +62,24 @@ def architecture_agent(agent: Any, architecture: str, trained_retriever: bool = 
     backend = agent.backend.for_catalog(part) if agent.backend is not None else None
     retriever = agent.retriever_source if trained_retriever else None
     # The hybrid keeps the settings its agent was calibrated with (`agent/calibrate.py`).
-    return Agent(part, backend, agent._embedder, agent.manifest, retriever=retriever, hybrid=agent.hybrid)
+    return Agent(
+        part,
+        backend,
+        agent._embedder,
+        agent.manifest,
+        retriever=retriever,
+        hybrid=agent.hybrid,
+        folder=agent.folder,
+        chooser=agent._chooser,
+    )
 
 
 def agent_selector(agent: Any, selector: str, constrained: bool) -> SelectFn:
     """A `SelectFn` over `agent.select`: answer fields (from the API, or parsed from the raw text on
-    the unconstrained path) and the raw answer as JSON text; retrieval also gives its ranked models
-    (the LLM selectors decode one greedy answer, so they rank none)."""
-    ranks = selector in RETRIEVAL_SELECTORS
-    mode = "retrieval" if ranks else "llm" if selector in RUN_AGENTS else selector
+    the unconstrained path) and the raw answer as JSON text; retrieval and the hybrid also give
+    their ranked models (the LLM selectors decode one greedy answer, so they rank none)."""
+    ranks = selector in RANKING_SELECTORS
+    mode = "retrieval" if selector in RETRIEVAL_SELECTORS else "llm" if selector in RUN_AGENTS else selector
 
     def select(instructions: list[Instruction]) -> list[Reply]:
         top_k = RANKED_K if ranks else 1

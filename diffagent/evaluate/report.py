@@ -220,8 +220,8 @@ def _selection_intro(facts: RunFacts) -> str:
     return (
         "DABench prompts only (each image's own model and metadata are the truth). Top-1: the answer "
         "names the image's model; top-5: among the selector's five ranked candidates (n/a for a "
-        "selector that gives one answer: the agents decode one greedy answer, the hybrid one from its "
-        "shortlist). Seen / unseen: the model has samples in the sft split or not. Parameters of the "
+        "selector that gives one answer: the agents decode one greedy answer). Seen / unseen: the "
+        "model has samples in the sft split or not. Parameters of the "
         "top-1 answer as it states them, over all prompts: the same sampler, steps within 5, CFG "
         f"within 1, the same size (an unreadable value disagrees). {retriever}."
     )

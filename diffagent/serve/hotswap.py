@@ -65,7 +65,14 @@ def rebuild_agent(old: Agent, catalog_folder: Path, agent_dir: Path | None) -> A
             check_catalog(agent_dir, old.manifest, catalog)
         backend = swap_backend(old.backend, catalog)
     new = Agent(
-        catalog, backend, old.retriever.embedder, old.manifest, old.shortlist_size, old.retriever_source
+        catalog,
+        backend,
+        old.retriever.embedder,
+        old.manifest,
+        old.shortlist_size,
+        old.retriever_source,
+        folder=old.folder,
+        chooser=old._chooser,  # the same loaded weights: a catalog swap does not retrain it
     )
     new.retriever  # noqa: B018 - embed the new catalog now, not in the first request after the swap
     return new

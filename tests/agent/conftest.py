@@ -23,6 +23,8 @@ MODELS = [
     ("Watercolor Style", "LORA", "SD 1.5", "watercolor painting of flowers, soft paper texture"),
     ("Cyber Neon, v2.0", "LORA", "SD 1.5", "cyberpunk city at night, neon signs, rain"),
 ]
+# A model the agent never saw in training (added to a grown catalog).
+NEW_MODEL = ("Clay Figures", "LORA", "SD 1.5", "claymation plasticine figurine, stop motion")
 SAMPLE_SIZES = {"SD 1.5": (512, 768), "SDXL 1.0": (1024, 1024)}
 
 

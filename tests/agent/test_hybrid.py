@@ -7,9 +7,7 @@ import pytest
 import torch
 
 from diffagent.agent.hybrid import HybridSettings, ScoredShortlist, candidate_logprobs, zscores
-from tests.agent.conftest import ADVERSARIAL, MODELS, write_dabench
-
-NEW_MODEL = ("Clay Figures", "LORA", "SD 1.5", "claymation plasticine figurine, stop motion")
+from tests.agent.conftest import ADVERSARIAL, MODELS, NEW_MODEL, write_dabench
 
 
 def test_zscores_hand_example():
