@@ -16,11 +16,23 @@ from typing import Any
 from transformers import TrainerCallback
 
 
+def budget_seconds(minutes: float) -> float:
+    """A budget in minutes as seconds; ValueError naming it unless it is more than 0."""
+    if minutes <= 0:
+        raise ValueError(f"a training budget must be more than 0 minutes, got {minutes}")
+    return minutes * 60
+
+
+def past_budget(elapsed: float, steps: int, seconds: float) -> bool:
+    """Whether one more step, at the mean step time so far, would end past `seconds`.
+
+    Example: 50 s for 5 steps (10 s each) in a 55 s budget: the next ends at 60 s, past it."""
+    return elapsed + elapsed / steps > seconds
+
+
 class WallClockBudget(TrainerCallback):
     def __init__(self, minutes: float) -> None:
-        if minutes <= 0:
-            raise ValueError(f"a training budget must be more than 0 minutes, got {minutes}")
-        self.seconds = minutes * 60
+        self.seconds = budget_seconds(minutes)
         self.started = time.monotonic()
         self.steps = 0  # steps run in this call of train() (a resumed run starts at 0)
         self.stopped = False  # whether the budget ended training
@@ -32,7 +44,7 @@ class WallClockBudget(TrainerCallback):
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
         self.steps += 1
         elapsed = time.monotonic() - self.started
-        if not control.should_training_stop and elapsed + elapsed / self.steps > self.seconds:
+        if not control.should_training_stop and past_budget(elapsed, self.steps, self.seconds):
             control.should_training_stop = True
             control.should_save = True
             self.stopped = True

@@ -119,9 +119,10 @@ def choice_logprobs(
     """Per conversation, the log-probability of each of its `sizes[i]` letters, normalised over them."""
     import torch
 
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    from diffagent.agent.generate import pad_id
+
     with torch.inference_mode():
-        logits = choice_logits(model, rows, pad).cpu()
+        logits = choice_logits(model, rows, pad_id(tokenizer)).cpu()
     found = []
     for row, size in zip(logits, sizes, strict=True):
         found.append(torch.log_softmax(row[label_ids(tokenizer, size)], -1).tolist())

@@ -26,12 +26,13 @@ from typing import Any
 
 from diffagent.agent.chooser import CHOOSER_DIR, CHOOSER_KEY, LABELS, encode_choice, label_ids, model_card
 from diffagent.agent.folder import MANIFEST
+from diffagent.agent.sft import LoraAdapterParams
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class ChooserParams:
+class ChooserParams(LoraAdapterParams):
     shortlist: int = field(
         default=5, metadata={"help": "Candidates per training row (the retriever's top N)."}
     )
@@ -39,9 +40,6 @@ class ChooserParams:
     epochs: float = field(default=1.0, metadata={"help": "Passes over the sft prompts."})
     batch_size: int = field(default=8, metadata={"help": "Rows per optimizer step."})
     learning_rate: float = field(default=3e-4, metadata={"help": "Peak learning rate (AdamW, linear decay)."})
-    lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
-    lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling alpha."})
-    lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout."})
     top_layers: int = field(
         default=8, metadata={"help": "LoRA on the last N decoder layers only (0: every layer)."}
     )
@@ -53,8 +51,10 @@ class ChooserParams:
     def __post_init__(self) -> None:
         if not 2 <= self.shortlist <= len(LABELS):
             raise ValueError(f"chooser shortlist must be 2 to {len(LABELS)}, got {self.shortlist}")
-        if self.max_minutes is not None and self.max_minutes <= 0:
-            raise ValueError(f"a training budget must be more than 0 minutes, got {self.max_minutes}")
+        if self.max_minutes is not None:
+            from diffagent.agent.budget import budget_seconds  # transformers: not at CLI start
+
+            budget_seconds(self.max_minutes)  # names a budget of 0 or less now, not after the shortlists
 
 
 def training_shortlist(ranked: list[str], truth: str, size: int, rng: random.Random) -> tuple[list[str], int]:
@@ -130,12 +130,14 @@ def train_chooser(
     `retriever` (the trained one the hybrid will use; None: the untrained one); writes
     AGENT/chooser/ and the manifest's `chooser` record (returned)."""
     import torch
-    from peft import LoraConfig, get_peft_model
+    from peft import get_peft_model
     from tqdm import tqdm
     from transformers import AutoTokenizer, get_linear_schedule_with_warmup
 
     from diffagent.agent.base_model import load_base_model
+    from diffagent.agent.budget import budget_seconds, past_budget
     from diffagent.agent.chooser import choice_logits
+    from diffagent.agent.generate import pad_id
     from diffagent.agent.selector import load_agent
     from diffagent.agent.sft import sft_rows
 
@@ -153,14 +155,8 @@ def train_chooser(
     torch.manual_seed(params.seed)
     recorded = manifest.get("base_weights") or {}
     base = load_base_model(manifest["base_model"], torch.float32, False, recorded.get("sha256"))
-    config = LoraConfig(
-        r=params.lora_r,
-        lora_alpha=params.lora_alpha,
-        lora_dropout=params.lora_dropout,
-        target_modules=layer_linears(base.model),
-        layers_to_transform=lora_layers(base.model, params.top_layers),
-        task_type="CAUSAL_LM",
-    )
+    layers = lora_layers(base.model, params.top_layers)
+    config = params.lora_config(layer_linears(base.model), layers_to_transform=layers)
     model = get_peft_model(base.model, config)
     model.train()
     steps = (
@@ -170,9 +166,9 @@ def train_chooser(
     )
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=params.learning_rate)
     schedule = get_linear_schedule_with_warmup(optimizer, max(1, steps // 20), steps)
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    pad = pad_id(tokenizer)
     letters = torch.tensor(label_ids(tokenizer, params.shortlist))
-    budget = params.max_minutes * 60 if params.max_minutes is not None else None
+    budget = budget_seconds(params.max_minutes) if params.max_minutes is not None else None
     losses, hits, started, stopped = [], [], time.monotonic(), False
     plan = batches(examples, params.batch_size, steps, random.Random(params.seed + 1))
     for done, batch in enumerate(tqdm(plan, desc="chooser", disable=not sys.stderr.isatty()), start=1):
@@ -189,7 +185,7 @@ def train_chooser(
         losses.append(round(loss.item(), 4))
         hits += (logits.argmax(-1) == targets).tolist()
         elapsed = time.monotonic() - started
-        if budget is not None and done < steps and elapsed + elapsed / done > budget:
+        if budget is not None and done < steps and past_budget(elapsed, done, budget):
             stopped = True
             break
     seconds = time.monotonic() - started

@@ -40,6 +40,11 @@ def encode_messages(tokenizer: Any, messages: list[dict[str, str]]) -> list[int]
     return ids
 
 
+def pad_id(tokenizer: Any) -> int:
+    """The id padding uses: the tokenizer's pad token, else its EOS (masked out either way)."""
+    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+
+
 def left_pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Left-padded ids and attention mask [N, L] (decoder-only generation continues at the right)."""
     width = max(len(r) for r in rows)
@@ -70,7 +75,7 @@ class TransformersBackend:
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.catalog = catalog
-        self.pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        self.pad = pad_id(tokenizer)
         self.constraint = AnswerConstraint(tokenizer, catalog)
         self.model_constraint = AnswerConstraint(tokenizer, catalog, stop_after_model=True)
 

@@ -32,15 +32,34 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class LoraTrainingParams:
+class LoraAdapterParams:
+    """The LoRA adapter every training of the agent adds (SFT, RRHF, the chooser)."""
+
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling alpha."})
+    lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout."})
+
+    def lora_config(self, target_modules: str | list[str] = "all-linear", **extra: Any) -> Any:
+        """peft's `LoraConfig` of these settings for a causal LM."""
+        from peft import LoraConfig
+
+        return LoraConfig(
+            r=self.lora_r,
+            lora_alpha=self.lora_alpha,
+            lora_dropout=self.lora_dropout,
+            target_modules=target_modules,
+            task_type="CAUSAL_LM",
+            **extra,
+        )
+
+
+@dataclass
+class LoraTrainingParams(LoraAdapterParams):
     """What SFT and RRHF training share: length of training, the LoRA adapter, sequence length."""
 
     max_steps: int = field(default=-1, metadata={"help": "Optimizer steps (-1: train for `epochs`)."})
     epochs: float = field(default=3.0, metadata={"help": "Passes over the training rows."})
     learning_rate: float = field(default=2e-4, metadata={"help": "Peak learning rate (AdamW)."})
-    lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
-    lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling alpha."})
-    lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout."})
     max_length: int = field(default=1024, metadata={"help": "Longest prompt + answer in tokens."})
     seed: int = field(default=0, metadata={"help": "Seed of shuffling and initialisation."})
 
@@ -192,17 +211,7 @@ def train_sft(
     cuts = [example.pop("prompt_tokens_cut") for example in examples]
     dataset = Dataset.from_list(examples)
 
-    peft_config = None
-    if not full:
-        from peft import LoraConfig
-
-        peft_config = LoraConfig(
-            r=params.lora_r,
-            lora_alpha=params.lora_alpha,
-            lora_dropout=params.lora_dropout,
-            target_modules="all-linear",
-            task_type="CAUSAL_LM",
-        )
+    peft_config = None if full else params.lora_config()
     config = SFTConfig(
         output_dir=str(checkpoints),
         max_steps=params.max_steps,

@@ -144,17 +144,7 @@ def train_rrhf_agent(
     # Nothing is saved there (save_strategy "no"): the agent folder is written at the end.
     checkpoints = str(Path(tempfile.gettempdir()) / "diffagent-rrhf-checkpoints")
     config = params.to_training_arguments(checkpoints, not gpu, gpu and torch.cuda.is_bf16_supported())
-    peft_config = None
-    if not params.full:
-        from peft import LoraConfig
-
-        peft_config = LoraConfig(
-            r=params.lora_r,
-            lora_alpha=params.lora_alpha,
-            lora_dropout=params.lora_dropout,
-            target_modules="all-linear",
-            task_type="CAUSAL_LM",
-        )
+    peft_config = None if params.full else params.lora_config()
     if params.full:  # the SFT LoRA merge leaves the base weights frozen
         for weight in model.parameters():
             weight.requires_grad_(True)

@@ -87,3 +87,14 @@ def test_resume_without_a_checkpoint_is_refused(tiny_llm, dabench, tmp_path):
         + ["--max-minutes", "0"],
     )
     assert result.exit_code == 2 and "--max-minutes must be more than 0, got 0.0" in result.output
+
+
+def test_the_budget_rule_hand_examples():
+    """50 s for 5 steps (10 s each): in a 55 s budget the next would end at 60 s, past it; in 60 s
+    it ends just at the budget, so it runs. A budget of 0 minutes or less is named."""
+    from diffagent.agent.budget import budget_seconds, past_budget
+
+    assert past_budget(50.0, 5, 55.0) and not past_budget(50.0, 5, 60.0)
+    assert budget_seconds(0.5) == 30.0
+    with pytest.raises(ValueError, match="got 0"):
+        budget_seconds(0)
