@@ -38,6 +38,12 @@ PARAMETER_SOURCES = ("retrieval", "llm")
 READERS = ("names", "cards")
 
 
+def check_reader(reader: str) -> None:
+    """ValueError naming `reader` unless it is one of `READERS`."""
+    if reader not in READERS:
+        raise ValueError(f"hybrid reader {reader!r}; expected one of {READERS}")
+
+
 @dataclass(frozen=True)
 class HybridSettings:
     """How the hybrid answers. `parameters`: who writes the generation settings of the chosen
@@ -56,8 +62,7 @@ class HybridSettings:
             raise ValueError(f"hybrid llm_weight must be in [0, 1], got {self.llm_weight}")
         if self.parameters not in PARAMETER_SOURCES:
             raise ValueError(f"hybrid parameters {self.parameters!r}; expected one of {PARAMETER_SOURCES}")
-        if self.reader not in READERS:
-            raise ValueError(f"hybrid reader {self.reader!r}; expected one of {READERS}")
+        check_reader(self.reader)
 
     @classmethod
     def of(cls, manifest: dict | None) -> HybridSettings:
@@ -147,8 +152,7 @@ def score_shortlists(
     read by `reader`, for the first `read` candidates, all by default; 0 for the rest), and the
     instructions' retrieval features (for the settings of the chosen model). Without `with_llm`
     the LLM scores are all 0 (no forward pass): what weight 0 reads, the retriever's order."""
-    if reader not in READERS:
-        raise ValueError(f"hybrid reader {reader!r}; expected one of {READERS}")
+    check_reader(reader)
     selectable = set(agent.catalog.selectable)
     found, features = agent.ranked(items, size)
     rows = [[(m, s) for m, s in row if m in selectable] for row in found]
